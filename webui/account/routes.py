@@ -1,0 +1,116 @@
+import calendar
+import datetime
+
+from flask import flash, g, make_response, redirect, render_template, url_for
+
+from webui.account import bp
+from webui.account.forms import ApiKeyForm, EmptyForm, PasswordForm, ProfileForm
+from webui.errors import ServiceError
+from webui.extensions import db
+from webui.models import now
+from webui.security.permissions import effective_permissions, session_only
+from webui.services import api_keys
+
+DAY = 86400
+
+
+def expiry_from_form(form: ApiKeyForm) -> int | None:
+    """Epoch seconds for the chosen expiry; a date means the key works through that day (UTC)."""
+    if form.expiry.data == "never":
+        return None
+    if form.expiry.data == "date":
+        day_after = form.expiry_date.data + datetime.timedelta(days=1)
+        return calendar.timegm(day_after.timetuple())
+    return now() + int(form.expiry.data) * DAY
+
+
+def endpoints_from_form(form: ApiKeyForm) -> list[str] | None:
+    entries = [entry.strip() for entry in (form.allowed_endpoints.data or "").split(",")]
+    entries = [entry for entry in entries if entry]
+    return entries or None
+
+
+def render_account(status: int = 200, new_key: str | None = None, **forms):
+    forms.setdefault("profile_form", ProfileForm(name=g.user.name))
+    forms.setdefault("password_form", PasswordForm())
+    forms.setdefault("key_form", ApiKeyForm())
+    html = render_template(
+        "account/index.html",
+        permissions=effective_permissions(g.user),
+        keys=api_keys.list_keys(g.user),
+        blocker=api_keys.creation_blocker(g.user),
+        new_key=new_key,
+        empty=EmptyForm(),
+        **forms,
+    )
+    response = make_response(html, status)
+    if new_key:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def index():
+    return render_account()
+
+
+@bp.post("/profile")
+def profile():
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        flash("Your profile was not saved; see the message below.", "error")
+        return render_account(400, profile_form=form)
+    g.user.name = form.name.data.strip()
+    db.session.commit()
+    flash("Profile saved.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/password")
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit() and not g.user.check_password(form.current_password.data):
+        form.current_password.errors.append("This is not your current password.")
+    elif form.validate_on_submit():
+        g.user.set_password(form.new_password.data)
+        db.session.commit()
+        flash("Password changed.", "success")
+        return redirect(url_for("account.index"))
+    flash("Your password was not changed; see the message below.", "error")
+    return render_account(400, password_form=form)
+
+
+@bp.post("/keys")
+@session_only
+def create_key():
+    form = ApiKeyForm()
+    if form.validate_on_submit():
+        try:
+            api_key, secret = api_keys.create_key(
+                g.user,
+                form.name.data,
+                expires_at=expiry_from_form(form),
+                allowed_endpoints=endpoints_from_form(form),
+                read_only=form.read_only.data,
+            )
+        except ServiceError as error:
+            field = form.allowed_endpoints if "allowed_endpoints" in error.detail else form.name
+            if "expires_at" in error.detail:
+                field = form.expiry_date
+            field.errors.append(error.detail)
+        else:
+            flash(f"API key {api_key.name!r} created. Copy it now: it will not be shown again.", "success")
+            return render_account(new_key=secret)
+    flash("The key was not created; see the message below.", "error")
+    return render_account(400, key_form=form)
+
+
+@bp.post("/keys/<key_id>/delete")
+@session_only
+def delete_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.user, key_id)
+    if EmptyForm().validate_on_submit():
+        api_keys.delete_key(api_key)
+        flash(f"API key {api_key.name!r} deleted. Scripts using it get 401 from now on.", "success")
+    return redirect(url_for("account.index"))
+

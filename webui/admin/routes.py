@@ -1,0 +1,95 @@
+from flask import current_app, flash, g, redirect, render_template, url_for
+
+from webui import settings
+from webui.admin import bp
+from webui.admin.forms import AuthenticationSettingsForm, EmptyForm, RoleForm
+from webui.errors import ServiceError, is_api_path
+from webui.security.guard import is_path_allowed
+from webui.security.permissions import require_role
+from webui.services import accounts
+
+AUTH_SETTINGS = [
+    "ENABLE_SIGNUP",
+    "DEFAULT_USER_ROLE",
+    "ENABLE_API_KEYS",
+    "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
+    "API_KEYS_ALLOWED_ENDPOINTS",
+]
+
+
+def api_routes() -> list[str]:
+    """The app's API route patterns, e.g. '/api/v1/files/<file_id>'."""
+    return sorted(
+        {rule.rule for rule in current_app.url_map.iter_rules() if is_api_path(rule.rule)}
+    )
+
+
+def sample_path(rule: str) -> str:
+    """A concrete path for a rule pattern, to test it against an allowlist entry."""
+    return "/".join("x" if part.startswith("<") else part for part in rule.split("/"))
+
+
+def allowlist_preview(entries: list[str]) -> list[tuple[str, list[str]]]:
+    """For each saved entry, the API routes it lets through (empty: it matches none)."""
+    routes = api_routes()
+    return [(entry, [r for r in routes if is_path_allowed(sample_path(r), [entry])]) for entry in entries]
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require_role("admin")
+def settings_general():
+    form = AuthenticationSettingsForm(data=settings.get_settings(AUTH_SETTINGS))
+    if form.validate_on_submit():
+        changes = {name: getattr(form, name).data for name in AUTH_SETTINGS}
+        try:
+            settings.save_settings(settings.validate_changes(changes, AUTH_SETTINGS), g.user.id)
+        except settings.SettingError as error:
+            getattr(form, error.name).errors.append(error.message.capitalize() + ".")
+            flash(f"Nothing was saved: {form[error.name].label.text} {error.message}.", "error")
+        else:
+            flash("Settings saved.", "success")
+            return redirect(url_for("admin.settings_general"))
+    entries = settings.split_endpoints(settings.get_setting("API_KEYS_ALLOWED_ENDPOINTS"))
+    return render_template(
+        "admin/settings_general.html", form=form, preview=allowlist_preview(entries)
+    )
+
+
+@bp.get("/users")
+@require_role("admin")
+def users():
+    people = accounts.all_users()
+    forms = {user.id: RoleForm(role=user.role, prefix=user.id) for user in people}
+    return render_template("admin/users.html", users=people, role_forms=forms, empty=EmptyForm())
+
+
+@bp.post("/users/<user_id>/role")
+@require_role("admin")
+def change_role(user_id: str):
+    user = accounts.get_user_or_404(user_id)
+    form = RoleForm(prefix=user.id)
+    if form.validate_on_submit():
+        try:
+            accounts.change_role(user, form.role.data)
+        except ServiceError as error:
+            flash(error.detail, "error")
+        else:
+            flash(f"{user.email} is now {user.role}.", "success")
+    else:
+        flash("Choose one of the listed roles.", "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<user_id>/delete")
+@require_role("admin")
+def delete_user(user_id: str):
+    user = accounts.get_user_or_404(user_id)
+    if EmptyForm().validate_on_submit():
+        email = user.email
+        try:
+            accounts.delete_user(user)
+        except ServiceError as error:
+            flash(error.detail, "error")
+        else:
+            flash(f"Deleted {email} and their API keys.", "success")
+    return redirect(url_for("admin.users"))

@@ -1,0 +1,7 @@
+"""The JSON API; paths follow Open WebUI so its users' scripts work unchanged."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from webui.api import auths, groups, health, users  # noqa: E402,F401

@@ -1,0 +1,130 @@
+"""/api/v1/auths: sign-up, sign-in, who am I, API keys, the admin's auth settings."""
+
+from flask import g, jsonify
+from flask_login import login_user
+
+from webui import settings
+from webui.api import bp
+from webui.api.common import json_object, user_json
+from webui.security.permissions import allow_pending, public, require_role, session_only
+from webui.services import accounts, api_keys
+from webui.errors import ServiceError
+
+ADMIN_CONFIG_FIELDS = [
+    "ENABLE_SIGNUP",
+    "DEFAULT_USER_ROLE",
+    "ENABLE_API_KEYS",
+    "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
+    "API_KEYS_ALLOWED_ENDPOINTS",
+]
+KEYS_SHOWN_ONCE = (
+    "API keys are shown only once, when they are created. Create a new one with "
+    "POST /api/v1/auths/api_key or in Settings > Account, and delete the old one."
+)
+
+
+def no_store(response):
+    """Responses that carry a new key must not be cached anywhere."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/v1/auths/signup")
+@public
+def signup():
+    body = json_object()
+    user = accounts.sign_up(body.get("name"), body.get("email"), body.get("password"))
+    login_user(user)
+    return jsonify(user_json(user))
+
+
+@bp.post("/api/v1/auths/signin")
+@public
+def signin():
+    body = json_object()
+    user = accounts.authenticate(body.get("email"), body.get("password"))
+    if user is None:
+        raise ServiceError(400, "Wrong email or password.")
+    login_user(user)
+    return jsonify(user_json(user))
+
+
+@bp.get("/api/v1/auths/")
+@allow_pending
+def who_am_i():
+    return jsonify(user_json(g.user))
+
+
+# --- API keys ---------------------------------------------------------------------
+
+
+@bp.post("/api/v1/auths/api_keys")
+@session_only
+def create_api_key():
+    body = json_object()
+    api_key, secret = api_keys.create_key(
+        g.user,
+        body.get("name"),
+        expires_at=body.get("expires_at"),
+        allowed_endpoints=body.get("allowed_endpoints"),
+        read_only=body.get("read_only"),
+    )
+    return no_store(jsonify({**api_key.to_dict(), "key": secret})), 201
+
+
+@bp.get("/api/v1/auths/api_keys")
+def list_api_keys():
+    return jsonify(items=[api_key.to_dict() for api_key in api_keys.list_keys(g.user)])
+
+
+@bp.delete("/api/v1/auths/api_keys/<key_id>")
+@session_only
+def delete_api_key(key_id: str):
+    api_keys.delete_key(api_keys.get_own_key_or_404(g.user, key_id))
+    return jsonify(deleted=True)
+
+
+@bp.post("/api/v1/auths/api_key")
+@session_only
+def create_default_api_key():
+    """Open WebUI's single key: creates, or replaces, the key named 'default'."""
+    existing = api_keys.find_named_key(g.user, api_keys.DEFAULT_KEY_NAME)
+    _, secret = api_keys.create_key(g.user, api_keys.DEFAULT_KEY_NAME, replacing=existing)
+    return no_store(jsonify(api_key=secret))
+
+
+@bp.get("/api/v1/auths/api_key")
+@session_only
+def read_default_api_key():
+    raise ServiceError(404, KEYS_SHOWN_ONCE)
+
+
+@bp.delete("/api/v1/auths/api_key")
+@session_only
+def delete_default_api_key():
+    existing = api_keys.find_named_key(g.user, api_keys.DEFAULT_KEY_NAME)
+    if existing is not None:
+        api_keys.delete_key(existing)
+    return jsonify(True)
+
+
+# --- admin settings ------------------------------------------------------------------
+
+
+@bp.get("/api/v1/auths/admin/config")
+@require_role("admin")
+def read_admin_config():
+    return jsonify(settings.get_settings(ADMIN_CONFIG_FIELDS))
+
+
+@bp.post("/api/v1/auths/admin/config")
+@require_role("admin")
+@session_only
+def save_admin_config():
+    body = json_object()
+    try:
+        changes = settings.validate_changes(body, ADMIN_CONFIG_FIELDS)
+    except settings.SettingError as error:
+        raise ServiceError(400, f"{error.name} {error.message}.") from None
+    settings.save_settings(changes, g.user.id)
+    return jsonify(settings.get_settings(ADMIN_CONFIG_FIELDS))

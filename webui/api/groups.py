@@ -1,0 +1,46 @@
+"""/api/v1/groups: groups and the permissions they grant."""
+
+from flask import jsonify
+
+from webui.api import bp
+from webui.api.common import group_json, json_object
+from webui.security.permissions import require_role, session_only
+from webui.services import accounts
+
+
+@bp.get("/api/v1/groups/")
+@require_role("admin")
+def list_groups():
+    return jsonify([group_json(group) for group in accounts.all_groups()])
+
+
+@bp.get("/api/v1/groups/id/<group_id>")
+@require_role("admin")
+def read_group(group_id: str):
+    return jsonify(group_json(accounts.get_group_or_404(group_id)))
+
+
+@bp.post("/api/v1/groups/create")
+@require_role("admin")
+@session_only
+def create_group():
+    body = json_object()
+    group = accounts.create_group(body.get("name"), body.get("description"), body.get("permissions"))
+    return jsonify(group_json(group))
+
+
+@bp.post("/api/v1/groups/id/<group_id>/update")
+@require_role("admin")
+@session_only
+def update_group(group_id: str):
+    body = json_object()
+    group = accounts.get_group_or_404(group_id)
+    return jsonify(group_json(accounts.update_group(group, body)))
+
+
+@bp.delete("/api/v1/groups/id/<group_id>/delete")
+@require_role("admin")
+@session_only
+def delete_group(group_id: str):
+    accounts.delete_group(accounts.get_group_or_404(group_id))
+    return jsonify(True)

@@ -1,0 +1,69 @@
+from urllib.parse import urlsplit
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_login import login_user, logout_user
+
+from webui.auth import bp
+from webui.auth.forms import EmptyForm, LoginForm, SignupForm
+from webui.security.permissions import allow_pending, public
+from webui.services import accounts
+from webui.errors import ServiceError
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: '/x' yes; '//evil', 'https://evil', '/\\evil' no."""
+    if not target:
+        return url_for("account.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return url_for("account.index")
+    return target
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@public
+def signup():
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_up(form.name.data, form.email.data, form.password.data)
+        except ServiceError as error:
+            flash(error.detail, "error")
+        else:
+            login_user(user)
+            if user.is_pending:
+                return redirect(url_for("auth.pending"))
+            flash(f"Welcome, {user.name}. Your role is {user.role}.", "success")
+            return redirect(url_for("account.index"))
+    return render_template("auth/signup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash("Wrong email or password.", "error")
+        else:
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    if EmptyForm().validate_on_submit():
+        logout_user()
+        flash("You have been signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/pending")
+@allow_pending
+def pending():
+    if not g.user.is_pending:
+        return redirect(url_for("account.index"))
+    return render_template("auth/pending.html", form=EmptyForm())

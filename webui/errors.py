@@ -1,0 +1,74 @@
+"""Errors as people see them: JSON ``{"detail": …}`` on the API, pages elsewhere."""
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/", "/ollama/")
+
+
+class ServiceError(Exception):
+    """A rule refused a request: a status code and a sentence a person can act on."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def is_api_path(path: str) -> bool:
+    """Paths where keys work and errors are JSON."""
+    return path.startswith(API_PREFIXES) or path in ("/api", "/ollama", "/health")
+
+
+def json_error(status: int, detail: str, headers: dict | None = None) -> Response:
+    response = jsonify(detail=detail)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _http_error(error: HTTPException):
+    if not is_api_path(request.path):
+        if error.code in (403, 404, 405, 413, 429) or (error.code or 500) >= 500:
+            return (
+                render_template("errors/error.html", code=error.code, message=error.description),
+                error.code,
+                [h for h in error.get_headers() if h[0].lower() != "content-type"],
+            )
+        return error
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return json_error(error.code or 500, error.description or error.name, headers)
+
+
+def _csrf_error(error: CSRFError):
+    error.description = (
+        f"{error.description} Reload the page and try again; JSON calls made with a browser "
+        "session send the token from the page's csrf-token meta tag as the X-CSRFToken header."
+    )
+    return _http_error(error)
+
+
+def _service_error(error: ServiceError):
+    if is_api_path(request.path):
+        return json_error(error.status, error.detail)
+    return render_template("errors/error.html", code=error.status, message=error.detail), error.status
+
+
+def _unexpected_error(error: Exception):
+    # Log the trace for the operator; the client gets a sentence, never a stack trace.
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    wrapped = InternalServerError("Something went wrong on the server; the error was logged.")
+    return _http_error(wrapped)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)

@@ -1,0 +1,7 @@
+"""SQLAlchemy models, one module per area; import them from here."""
+
+from webui.models.accounts import Group, SettingRow, User, group_members
+from webui.models.base import new_id, now
+from webui.models.keys import ApiKey
+
+__all__ = ["ApiKey", "Group", "SettingRow", "User", "group_members", "new_id", "now"]

@@ -1,0 +1,92 @@
+"""People, groups and the settings admins save."""
+
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webui.extensions import db
+from webui.models.base import new_id, now
+
+ROLES = ("admin", "user", "pending")
+
+group_members = sa.Table(
+    "group_members",
+    db.metadata,
+    sa.Column(
+        "group_id", sa.String(36), sa.ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Index("ix_group_members_user_id", "user_id"),
+)
+
+
+def normalize_email(email: str) -> str:
+    """Emails are compared trimmed and case-insensitively."""
+    return email.strip().lower()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now)
+
+    groups: Mapped[list["Group"]] = relationship(
+        secondary=group_members, back_populates="members", passive_deletes=True
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.role not in ("admin", "user")
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "email": self.email}
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class Group(db.Model):
+    __tablename__ = "groups"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Flat {"features.api_keys": true, …}; an entry left out grants nothing.
+    permissions: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now)
+
+    members: Mapped[list[User]] = relationship(
+        secondary=group_members, back_populates="groups", passive_deletes=True,
+        order_by=User.email,
+    )
+
+
+class SettingRow(db.Model):
+    """A value an admin saved; it wins over the environment's initial value."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(sa.JSON)
+    updated_at: Mapped[int] = mapped_column(sa.BigInteger, default=now, onupdate=now)
+    updated_by: Mapped[Optional[str]] = mapped_column(sa.String(36))

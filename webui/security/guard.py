@@ -1,0 +1,234 @@
+"""The request guard: one ``before_request`` hook that decides every request.
+
+1. Who is asking: a Bearer key (the session is then ignored) or the session cookie.
+2. Is the key good: format and checksum (no query), then one lookup by digest
+   that brings the owner and their groups' grants; expiry; owner approved.
+3. May keys be used: ENABLE_API_KEYS and, for non-admins, features.api_keys.
+4. May this key reach this path: the global allowlist, the key's own, read-only.
+5. What the view declared it needs (see ``permissions.py``).
+"""
+
+import logging
+import time
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from webui import settings
+from webui.errors import is_api_path, json_error
+from webui.extensions import csrf, db
+from webui.models import ApiKey, Group, User, group_members, now
+from webui.security import keys
+from webui.security.permissions import (
+    Access,
+    access_of,
+    has_permission,
+    remember_group_grants,
+)
+
+log = logging.getLogger(__name__)
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LAST_USED_INTERVAL = 60
+INVALID_KEY = (
+    "Not authenticated: send a valid API key as 'Authorization: Bearer sk-…' "
+    "(create one in Settings > Account) or sign in."
+)
+
+
+def is_path_allowed(path: str, entries: list[str]) -> bool:
+    """Open WebUI's allowlist rule: an entry allows itself and every path below it;
+    an entry ending in '/' allows only itself. Case-sensitive; no query string."""
+    for entry in entries:
+        if path == entry:
+            return True
+        if not entry.endswith("/") and path.startswith(entry + "/"):
+            return True
+    return False
+
+
+def _has_bearer(req) -> bool:
+    return keys.bearer_token(req.headers.get("Authorization")) is not None
+
+
+class KeyAwareSessionInterface(SecureCookieSessionInterface):
+    """A request that carries a Bearer key neither reads nor sets the session cookie."""
+
+    def open_session(self, app, req):
+        if _has_bearer(req):
+            return self.session_class()
+        return super().open_session(app, req)
+
+    def save_session(self, app, session, response):
+        if _has_bearer(request):
+            return None
+        return super().save_session(app, session, response)
+
+
+# --- rejections ------------------------------------------------------------------
+
+
+def unauthorized(detail: str = INVALID_KEY):
+    return json_error(401, detail, {"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(detail: str):
+    if is_api_path(request.path):
+        return json_error(403, detail)
+    return render_template("errors/error.html", code=403, message=detail), 403
+
+
+def sign_in_first():
+    if is_api_path(request.path):
+        return unauthorized()
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))
+
+
+# --- the key path -------------------------------------------------------------------
+
+
+def find_key(token: str):
+    """One query: the key, its owner and the grants of the owner's groups."""
+    return db.session.execute(
+        sa.select(ApiKey, User, Group.permissions)
+        .join(User, User.id == ApiKey.user_id)
+        .outerjoin(group_members, group_members.c.user_id == User.id)
+        .outerjoin(Group, Group.id == group_members.c.group_id)
+        .where(ApiKey.digest == keys.key_digest(token))
+    ).all()
+
+
+def authenticate_key(token: str):
+    """Steps 2–4 for a Bearer credential; returns a response when it is refused."""
+    if not token or not keys.is_well_formed(token):
+        return unauthorized()
+    rows = find_key(token)
+    if not rows:
+        return unauthorized()
+    api_key, user = rows[0][0], rows[0][1]
+    if api_key.is_expired():
+        expired_on = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(api_key.expires_at))
+        return unauthorized(
+            f"This API key expired on {expired_on}; create a new one in Settings > Account."
+        )
+    if user.is_pending:
+        return forbidden("The owner of this API key is waiting for an administrator's approval.")
+    remember_group_grants(user, [grants for _, _, grants in rows if grants is not None])
+
+    if not settings.get_setting("ENABLE_API_KEYS"):
+        return forbidden(
+            "API keys are turned off: an administrator can enable them in "
+            "Admin Panel > Settings > General > Enable API Keys."
+        )
+    if not has_permission(user, "features.api_keys"):
+        return forbidden(
+            "Your account lacks the API Keys permission (features.api_keys); "
+            "ask an administrator to grant it through Default Permissions or a group."
+        )
+    path = request.path
+    if settings.get_setting("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"):
+        allowed = settings.split_endpoints(settings.get_setting("API_KEYS_ALLOWED_ENDPOINTS"))
+        if not is_path_allowed(path, allowed):
+            return forbidden(
+                f"API keys may not call {path}: it is not in the administrator's list of "
+                "allowed endpoints."
+            )
+    if api_key.allowed_endpoints is not None and not is_path_allowed(
+        path, api_key.allowed_endpoints
+    ):
+        return forbidden(f"This API key may not call {path}: it is not in the key's allowed endpoints.")
+    if api_key.read_only and request.method not in READ_METHODS:
+        return forbidden("This API key is read-only: it may only use GET, HEAD and OPTIONS.")
+
+    g.user, g.api_key = user, api_key
+    touch_last_used(api_key)
+    return None
+
+
+def touch_last_used(api_key: ApiKey) -> None:
+    """Record use at most once a minute per key, as one conditional UPDATE."""
+    at = now()
+    if api_key.last_used_at is not None and at - api_key.last_used_at < LAST_USED_INTERVAL:
+        return
+    try:
+        db.session.execute(
+            sa.update(ApiKey)
+            .where(
+                ApiKey.id == api_key.id,
+                sa.or_(
+                    ApiKey.last_used_at.is_(None),
+                    ApiKey.last_used_at <= at - LAST_USED_INTERVAL,
+                ),
+            )
+            .values(last_used_at=at, last_used_ip=request.remote_addr)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        # Bookkeeping must never fail the request it describes.
+        db.session.rollback()
+        log.warning("could not record last use of API key %s", api_key.id, exc_info=True)
+
+
+# --- declarations ----------------------------------------------------------------------
+
+
+def authorize(access: Access):
+    """Step 5: what the view declared it needs, the same for a session and a key."""
+    user: User = g.user
+    if user.is_pending and not access.allow_pending:
+        if is_api_path(request.path):
+            return forbidden("Your account is waiting for an administrator's approval.")
+        return redirect(url_for("auth.pending"))
+    if access.session_only and g.api_key is not None:
+        return forbidden(
+            "This action needs a browser session: API keys cannot manage keys, "
+            "users, groups or settings."
+        )
+    if access.role and user.role != access.role:
+        return forbidden(f"This needs the {access.role} role.")
+    if access.permission and not has_permission(user, access.permission):
+        return forbidden(
+            f"You lack the '{access.permission}' permission; ask an administrator to grant it."
+        )
+    return None
+
+
+def guard():
+    g.user, g.api_key = None, None
+    if request.routing_exception is not None:
+        return None  # its 404/405/308 follows and no view runs
+    view = current_app.view_functions.get(request.endpoint)
+    access = Access(public=True) if request.endpoint == "static" else access_of(view)
+    token = keys.bearer_token(request.headers.get("Authorization"))
+
+    if token is not None:
+        if not is_api_path(request.path):
+            return json_error(
+                403, "API keys work only on the API (/api/…, /ollama/…); pages need a browser sign-in."
+            )
+        refusal = authenticate_key(token)
+        if refusal is not None:
+            return refusal
+    else:
+        if current_app.config.get("WTF_CSRF_ENABLED", True) and not (
+            access.public and is_api_path(request.path)
+        ):
+            csrf.protect()
+        if current_user.is_authenticated:
+            g.user = current_user._get_current_object()
+        elif not access.public:
+            return sign_in_first()
+
+    if access.public:
+        return None
+    return authorize(access)
+
+
+def init_guard(app: Flask) -> None:
+    app.session_interface = KeyAwareSessionInterface()
+    app.before_request(guard)

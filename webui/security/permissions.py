@@ -1,0 +1,171 @@
+"""The permission catalog, effective permissions and the declarations views make.
+
+Views declare what they need with the decorators below; the request guard
+(``guard.py``) reads the declarations and is the only place that decides.
+A view without any declaration needs a signed-in, approved user.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from flask import g
+
+from webui import settings
+from webui.extensions import db
+from webui.models import Group, User, group_members
+
+
+@dataclass(frozen=True)
+class Permission:
+    label: str
+    default: bool
+
+
+CATALOG: dict[str, Permission] = {
+    "features.api_keys": Permission("API Keys", False),
+    "chat.file_upload": Permission("Upload files", True),
+    "workspace.knowledge": Permission("Knowledge collections", False),
+    "workspace.models": Permission("Models workspace", False),
+}
+
+SECTION_LABELS = {"features": "Features", "chat": "Chat", "workspace": "Workspace"}
+
+
+def default_setting_name(permission: str) -> str:
+    """``features.api_keys`` → ``USER_PERMISSIONS_FEATURES_API_KEYS`` (Open WebUI's env name)."""
+    return "USER_PERMISSIONS_" + permission.upper().replace(".", "_")
+
+
+for _name, _permission in CATALOG.items():
+    settings.register(
+        settings.Setting(
+            default_setting_name(_name),
+            settings.parse_bool,
+            _permission.default,
+            f"Default permission: {_permission.label}",
+        )
+    )
+
+DEFAULT_PERMISSION_SETTINGS = [default_setting_name(name) for name in CATALOG]
+
+
+# --- nested dicts as the API shows them -------------------------------------
+
+
+def nest(flat: dict[str, bool]) -> dict[str, dict[str, bool]]:
+    """{"features.api_keys": True} → {"features": {"api_keys": True}}, every catalog entry listed."""
+    nested: dict[str, dict[str, bool]] = {}
+    for name in CATALOG:
+        section, _, leaf = name.partition(".")
+        nested.setdefault(section, {})[leaf] = bool(flat.get(name, False))
+    return nested
+
+
+def flatten(nested: Any) -> dict[str, bool]:
+    """Validate a nested permissions dict from a client; raises ValueError naming the entry."""
+    if not isinstance(nested, dict):
+        raise ValueError("permissions must be an object like {\"features\": {\"api_keys\": true}}")
+    flat: dict[str, bool] = {}
+    for section, leaves in nested.items():
+        if not isinstance(leaves, dict):
+            raise ValueError(f"permissions.{section} must be an object")
+        for leaf, granted in leaves.items():
+            name = f"{section}.{leaf}"
+            if name not in CATALOG:
+                raise ValueError(f"unknown permission '{name}'")
+            if not isinstance(granted, bool):
+                raise ValueError(f"permission '{name}' must be true or false")
+            flat[name] = granted
+    return flat
+
+
+# --- effective permissions ---------------------------------------------------
+
+
+def default_permissions() -> dict[str, bool]:
+    return {name: bool(settings.get_setting(default_setting_name(name))) for name in CATALOG}
+
+
+def group_grants(user: User) -> list[dict]:
+    """The permissions dicts of the user's groups, read once per request."""
+    cache = g.setdefault("_group_grants", {})
+    if user.id not in cache:
+        cache[user.id] = list(
+            db.session.scalars(
+                sa.select(Group.permissions)
+                .join(group_members, group_members.c.group_id == Group.id)
+                .where(group_members.c.user_id == user.id)
+            )
+        )
+    return cache[user.id]
+
+
+def remember_group_grants(user: User, grants: list[dict]) -> None:
+    """Let the guard hand over grants it already loaded with the key (saves a query)."""
+    g.setdefault("_group_grants", {})[user.id] = grants
+
+
+def effective_permissions(user: User) -> dict[str, bool]:
+    """Admin: everything; user: defaults OR any group; pending: nothing."""
+    if user.role == "admin":
+        return {name: True for name in CATALOG}
+    if user.role != "user":
+        return {name: False for name in CATALOG}
+    result = default_permissions()
+    for grants in group_grants(user):
+        for name, granted in (grants or {}).items():
+            if granted is True and name in CATALOG:
+                result[name] = True
+    return result
+
+
+def has_permission(user: User, permission: str) -> bool:
+    return effective_permissions(user).get(permission, False)
+
+
+# --- declarations on views ---------------------------------------------------
+
+ACCESS_ATTRIBUTE = "_webui_access"
+
+
+@dataclass(frozen=True)
+class Access:
+    public: bool = False
+    allow_pending: bool = False
+    session_only: bool = False
+    role: str | None = None
+    permission: str | None = None
+
+
+def _declare(**changes: Any) -> Callable:
+    def decorator(view: Callable) -> Callable:
+        current = getattr(view, ACCESS_ATTRIBUTE, Access())
+        setattr(view, ACCESS_ATTRIBUTE, Access(**{**current.__dict__, **changes}))
+        return view
+
+    return decorator
+
+
+def access_of(view: Callable | None) -> Access:
+    return getattr(view, ACCESS_ATTRIBUTE, Access())
+
+
+public = _declare(public=True)
+"""Anyone, signed in or not."""
+
+allow_pending = _declare(allow_pending=True)
+"""Signed-in users still waiting for approval may use it too."""
+
+session_only = _declare(session_only=True)
+"""Needs a browser session: a request authenticated by an API key gets 403."""
+
+
+def require_role(role: str) -> Callable:
+    return _declare(role=role)
+
+
+def require_permission(permission: str) -> Callable:
+    if permission not in CATALOG:
+        raise ValueError(f"unknown permission {permission}")
+    return _declare(permission=permission)

@@ -1,0 +1,1 @@
+"""Code the blueprints share that is not HTTP."""

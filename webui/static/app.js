@@ -1,0 +1,14 @@
+// Copy buttons: <button data-copy="#selector"> copies that input's value.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const input = document.querySelector(button.dataset.copy);
+  if (!input) return;
+  input.select();
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch (_) {
+    document.execCommand("copy");
+  }
+  button.textContent = "Copied";
+});
