@@ -139,3 +139,12 @@ def login_client(app, email: str, password: str = PASSWORD):
     response = client.post("/api/v1/auths/signin", json={"email": email, "password": password})
     assert response.status_code == 200, response.get_json()
     return client
+
+
+@pytest.fixture
+def live_server(app, app_config, tmp_path):
+    """gunicorn (2 workers, threaded) on a loopback port, sharing the ``app`` fixture's database."""
+    from live import gunicorn_server
+
+    with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path) as server:
+        yield server

@@ -26,7 +26,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
-    app.config.setdefault("SETTINGS_INITIAL", settings.initial_values())
     os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
 
     if app.config["TRUSTED_PROXY_COUNT"]:
@@ -39,6 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_blueprints(app)
     register_template_helpers(app)
+    # After the blueprints: their modules register settings of their own.
+    app.config.setdefault("SETTINGS_INITIAL", settings.initial_values())
 
     from webui.cli import register_commands
 
