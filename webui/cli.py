@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from webui.errors import ServiceError
 from webui.services import accounts
@@ -11,6 +12,7 @@ from webui.services import accounts
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
 def create_admin(email: str, name: str, password: str) -> None:
     """Create an administrator account."""
     try:
@@ -23,6 +25,7 @@ def create_admin(email: str, name: str, password: str) -> None:
 @click.command("set-role")
 @click.argument("email")
 @click.argument("role")
+@with_appcontext
 def set_role(email: str, role: str) -> None:
     """Give the account with EMAIL the ROLE admin, user or pending."""
     user = accounts.find_user_by_email(email)

@@ -1,0 +1,59 @@
+"""Persistent settings: the environment gives the first value, a saved value wins."""
+
+import pytest
+
+from conftest import login_client
+from webui import create_app, settings
+
+
+def test_environment_gives_the_initial_value_and_a_saved_value_wins(monkeypatch, app_config, make_user):
+    monkeypatch.setenv("ENABLE_API_KEYS", "true")
+    monkeypatch.setenv("USER_PERMISSIONS_FEATURES_API_KEYS", "True")
+    app = create_app(app_config)
+    with app.app_context():
+        assert settings.get_setting("ENABLE_API_KEYS") is True
+        assert settings.get_setting("USER_PERMISSIONS_FEATURES_API_KEYS") is True
+        settings.save_settings({"ENABLE_API_KEYS": False}, None)
+        assert settings.get_setting("ENABLE_API_KEYS") is False
+
+    # A new process with the same environment still sees the saved value.
+    monkeypatch.setenv("ENABLE_API_KEYS", "true")
+    with create_app(app_config).app_context():
+        assert settings.get_setting("ENABLE_API_KEYS") is False
+
+
+def test_a_bad_environment_value_names_the_variable(monkeypatch, app_config):
+    monkeypatch.setenv("DEFAULT_USER_ROLE", "owner")
+    with pytest.raises(settings.SettingError, match="DEFAULT_USER_ROLE"):
+        create_app(app_config)
+
+
+def test_a_saved_change_holds_for_another_app_instance_at_once(app, app_config, make_user):
+    """Two app objects stand in for two worker processes sharing one database."""
+    make_user("root@example.com", role="admin")
+    other_worker = create_app(app_config)
+    admin = login_client(app, "root@example.com")
+    assert admin.post("/api/v1/auths/admin/config", json={"ENABLE_SIGNUP": False}).status_code == 200
+    response = other_worker.test_client().post(
+        "/api/v1/auths/signup", json={"name": "Eve", "email": "eve@example.com", "password": "x" * 10}
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/api/models", ["/api/models"]),
+        (" /a , /b/ ,, /a ", ["/a", "/b/"]),
+        ("", []),
+        (["/x", " /y "], ["/x", "/y"]),
+    ],
+)
+def test_allowlist_entries_are_normalised(raw, expected):
+    assert settings.split_endpoints(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["api", "/a?b", "/a*", "/a b", "/a#b", "/a\tb", 7, [1]])
+def test_allowlist_entries_are_validated(raw):
+    with pytest.raises(ValueError):
+        settings.split_endpoints(raw)
