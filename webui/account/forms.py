@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
 from webui.services.accounts import MIN_PASSWORD_LENGTH
 from webui.services.api_keys import MAX_NAME_LENGTH
@@ -50,9 +50,13 @@ class ApiKeyForm(FlaskForm):
     read_only = BooleanField("Read-only (GET requests only)")
     submit = SubmitField("Generate New API Key")
 
-    def validate_expiry_date(self, field):
-        if self.expiry.data == "date" and field.data is None:
-            raise ValidationError("Pick the date the key should expire.")
+    def validate(self, extra_validators=None) -> bool:
+        # Checked here because the Optional() date field skips its own validators when empty.
+        valid = super().validate(extra_validators)
+        if self.expiry.data == "date" and self.expiry_date.data is None:
+            self.expiry_date.errors = [*self.expiry_date.errors, "Pick the date the key should expire."]
+            return False
+        return valid
 
 
 class EmptyForm(FlaskForm):
