@@ -11,3 +11,6 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 300
 graceful_timeout = 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# gunicorn ≥ 25.1 opens a control socket at one fixed per-user path; several instances
+# (tests, benchmarks, side-by-side deployments) would fight over it.
+control_socket_disable = True
