@@ -280,3 +280,12 @@ def test_account_page_shows_effective_permissions(bob):
     page = bob.get("/account/").data
     assert b'class="granted" data-permission="features.api_keys"' in page
     assert b'class="denied" data-permission="workspace.knowledge"' in page
+
+
+def test_profile_and_key_forms_do_not_mix(bob):
+    bob.post("/account/keys", data={"name": "Build bot", "expiry": "never"})
+    page = bob.get("/account/").data.decode()
+    assert 'id="profile-name"' in page and 'value="Bob"' in page
+    saved = bob.post("/account/profile", data={"profile-name": "Robert"}, follow_redirects=True)
+    assert b"Profile saved." in saved.data
+    assert bob.get("/api/v1/auths/").get_json()["name"] == "Robert"

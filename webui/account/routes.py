@@ -31,9 +31,10 @@ def endpoints_from_form(form: ApiKeyForm) -> list[str] | None:
 
 
 def render_account(status: int = 200, new_key: str | None = None, **forms):
-    forms.setdefault("profile_form", ProfileForm(name=g.user.name))
-    forms.setdefault("password_form", PasswordForm())
-    forms.setdefault("key_form", ApiKeyForm())
+    # Forms that were not submitted must not pick up another form's fields from the request.
+    forms.setdefault("profile_form", ProfileForm(formdata=None, prefix="profile", name=g.user.name))
+    forms.setdefault("password_form", PasswordForm(formdata=None))
+    forms.setdefault("key_form", ApiKeyForm(formdata=None))
     html = render_template(
         "account/index.html",
         permissions=effective_permissions(g.user),
@@ -56,7 +57,7 @@ def index():
 
 @bp.post("/profile")
 def profile():
-    form = ProfileForm()
+    form = ProfileForm(prefix="profile")
     if not form.validate_on_submit():
         flash("Your profile was not saved; see the message below.", "error")
         return render_account(400, profile_form=form)
