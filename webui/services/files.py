@@ -1,0 +1,355 @@
+"""Uploaded files: storage on disk, metadata and chunks in the database.
+
+The bytes live under UPLOAD_DIR in a file named by the generated id, never by
+the client's name. An upload is written to a temporary name, renamed into
+place once its row is flushed, and committed last; any failure removes what
+was written, so there is never a file without its row nor a row without its file.
+"""
+
+import hashlib
+import logging
+import mimetypes
+import os
+import re
+import unicodedata
+from typing import IO, Any
+
+import sqlalchemy as sa
+from flask import Response, current_app, request, send_file
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
+from werkzeug.formparser import FormDataParser
+
+from webui import settings
+from webui.errors import ServiceError
+from webui.extensions import db
+from webui.models import File, FileChunk, User, new_id
+from webui.services import extract, fulltext
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+# Room for the multipart envelope (boundaries, headers, a CSRF field) around the file.
+MULTIPART_ALLOWANCE = 64 * 1024
+COPY_BLOCK = 256 * 1024
+MAX_FILENAME = 255
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+# Served as declared; anything else (HTML, SVG, XML, scripts…) goes out as octet-stream.
+PASSIVE_CONTENT_TYPES = {
+    "text/plain", "text/csv", "text/markdown", "application/json", "application/pdf",
+    "image/png", "image/jpeg", "image/gif", "image/webp",
+}
+
+
+def parse_int_between(low: int, high: int):
+    def parse(value: Any) -> int:
+        message = f"must be a whole number from {low} to {high}"
+        if isinstance(value, bool):
+            raise ValueError(message)
+        try:
+            number = int(str(value).strip())
+        except (TypeError, ValueError):
+            raise ValueError(message) from None
+        if not low <= number <= high:
+            raise ValueError(message)
+        return number
+
+    return parse
+
+
+settings.register(
+    settings.Setting(
+        "FILE_MAX_SIZE_MB", parse_int_between(1, 10240), 25, "Maximum upload size (MB)"
+    )
+)
+settings.register(
+    settings.Setting(
+        "CHUNK_SIZE",
+        parse_int_between(100, 100000),
+        1000,
+        "Chunk size (characters)",
+        "Uploaded text is split into chunks of at most this many characters for retrieval.",
+    )
+)
+settings.register(
+    settings.Setting(
+        "CHUNK_OVERLAP",
+        parse_int_between(0, 50000),
+        100,
+        "Chunk overlap (characters)",
+        "How much of the previous chunk each chunk repeats; at most half the chunk size is used.",
+    )
+)
+
+
+# --- receiving a multipart upload ---------------------------------------------------
+
+
+class StrictUploadParser(FormDataParser):
+    """Werkzeug's parser drops a broken body silently, which would read as 'no file';
+    this one answers 400 saying what is wrong with the upload."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.silent = False
+
+    def parse(self, *args, **kwargs):
+        try:
+            return super().parse(*args, **kwargs)
+        except UnicodeDecodeError:
+            raise BadRequest(
+                "The upload's part headers are not valid UTF-8, most likely the file name: "
+                "rename the file, or send the name as filename*=UTF-8''<percent-encoded>."
+            ) from None
+        except ValueError as error:
+            raise BadRequest(
+                "The upload is not valid multipart/form-data or was cut off before its end "
+                f"({error}); send the file again as the form field 'file'."
+            ) from None
+
+
+def max_upload_bytes() -> int:
+    return settings.get_setting("FILE_MAX_SIZE_MB") * MB
+
+
+def too_large_message() -> str:
+    limit = settings.get_setting("FILE_MAX_SIZE_MB")
+    return (
+        f"The file is larger than the {limit} MB upload limit; an administrator can raise "
+        "it with the FILE_MAX_SIZE_MB setting."
+    )
+
+
+def prepare_upload_request() -> None:
+    """Set the size limit and strict parsing before anything reads the body.
+
+    Call it from a url_value_preprocessor: those run before the request guard,
+    which reads the form (for the CSRF token) on browser uploads.
+    """
+    request.max_content_length = max_upload_bytes() + MULTIPART_ALLOWANCE
+    request.form_data_parser_class = StrictUploadParser
+
+
+def uploaded_file() -> FileStorage:
+    """The ``file`` field of a multipart request, or 400 saying how to send one."""
+    if request.mimetype != "multipart/form-data":
+        raise ServiceError(
+            400,
+            "Send the file as multipart/form-data with the field 'file' "
+            f"(got Content-Type {request.mimetype or 'none'}), e.g. curl -F file=@notes.pdf.",
+        )
+    upload = request.files.get("file")
+    if upload is None:
+        raise ServiceError(400, "No file received: the multipart field must be named 'file'.")
+    return upload
+
+
+# --- names and types ------------------------------------------------------------------
+
+
+def safe_filename(raw: str | None) -> str:
+    """A display name: the last path component, without control characters, at most 255 long."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(
+        ch for ch in name
+        if unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS
+    ).strip()
+    if name in ("", ".", ".."):
+        return "file"
+    if len(name) > MAX_FILENAME:
+        stem, extension = os.path.splitext(name)
+        extension = extension if len(extension) <= 16 else ""
+        name = stem[: MAX_FILENAME - len(extension)].rstrip() + extension
+    return name
+
+
+def clean_content_type(declared: str | None, filename: str) -> str:
+    declared = (declared or "").strip().lower()
+    if declared != "application/octet-stream" and CONTENT_TYPE_RE.match(declared):
+        return declared
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+# --- storing ---------------------------------------------------------------------------
+
+
+def upload_dir() -> str:
+    return current_app.config["UPLOAD_DIR"]
+
+
+def absolute_path(file: File) -> str:
+    return os.path.join(upload_dir(), file.path)
+
+
+def remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        log.warning("could not remove %s", path, exc_info=True)
+
+
+def copy_limited(source: IO[bytes], target_path: str, limit: int) -> tuple[int, str]:
+    """Copy to target_path; returns (size, sha256). 413 as soon as the limit is passed."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(target_path, "xb") as target:
+        while block := source.read(COPY_BLOCK):
+            size += len(block)
+            if size > limit:
+                raise ServiceError(413, too_large_message())
+            digest.update(block)
+            target.write(block)
+    return size, digest.hexdigest()
+
+
+def store_upload(user: User, upload: FileStorage, process: bool = True) -> File:
+    """Save an upload and, unless told not to, extract and chunk its text."""
+    fulltext.ensure_index()
+    name = safe_filename(upload.filename)
+    file = File(
+        id=new_id(),
+        user_id=user.id,
+        filename=name,
+        content_type=clean_content_type(upload.mimetype, name),
+        status="pending",
+    )
+    file.path = file.id
+    os.makedirs(upload_dir(), exist_ok=True)
+    temp_path = os.path.join(upload_dir(), f".{file.id}.part")
+    final_path = absolute_path(file)
+    try:
+        file.size, file.sha256 = copy_limited(upload.stream, temp_path, max_upload_bytes())
+        if file.size == 0:
+            raise ServiceError(400, "The file is empty; there is nothing to upload.")
+        if process:
+            with open(temp_path, "rb") as handle:
+                index_file(file, handle.read())
+        db.session.add(file)
+        db.session.flush()
+        os.replace(temp_path, final_path)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        remove_quietly(temp_path)
+        remove_quietly(final_path)
+        raise
+    return file
+
+
+# --- extraction ---------------------------------------------------------------------------
+
+
+def index_file(file: File, data: bytes) -> None:
+    """Give a file without chunks its chunks and status; never raises for bad content."""
+    file.error = None
+    kind = extract.kind_of(file.filename, file.content_type)
+    if kind is None:
+        file.status = "failed"
+        file.error = (
+            f"Stored but not indexed: files of type {file.content_type} cannot be searched "
+            f"(only {extract.SUPPORTED_DESCRIPTION})."
+        )
+        return
+    try:
+        text = extract.extract_text(data, kind)
+    except extract.ExtractionError as error:
+        file.status, file.error = "failed", str(error)
+        return
+    except Exception:  # a parser bug must not lose the upload
+        log.exception("extracting text from file %s failed", file.id)
+        file.status, file.error = "failed", "The file's text could not be read."
+        return
+    pieces = extract.split_into_chunks(
+        text, settings.get_setting("CHUNK_SIZE"), settings.get_setting("CHUNK_OVERLAP")
+    )
+    file.chunks = [FileChunk(chunk_index=i, text=piece) for i, piece in enumerate(pieces)]
+    file.status = "completed"
+
+
+def reprocess(file: File) -> File:
+    """Extract and chunk a stored file again (one uploaded with process=false, or a retry)."""
+    fulltext.ensure_index()
+    try:
+        with open(absolute_path(file), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        log.exception("stored bytes of file %s are unreadable", file.id)
+        raise ServiceError(500, "The stored file could not be read; the error was logged.") from None
+    # Delete the old chunks first: the new ones reuse their (file_id, chunk_index) keys.
+    db.session.execute(sa.delete(FileChunk).where(FileChunk.file_id == file.id))
+    db.session.expire(file, ["chunks"])
+    index_file(file, data)
+    db.session.commit()
+    return file
+
+
+# --- reading and deleting -------------------------------------------------------------------
+
+
+def may_manage(user: User, file: File) -> bool:
+    return user.is_admin or file.user_id == user.id
+
+
+def get_file_for(user: User, file_id: str) -> File:
+    """The file when the user owns it or is an admin; 404 alike for others' and unknown ids."""
+    file = db.session.get(File, file_id)
+    if file is None or not may_manage(user, file):
+        raise ServiceError(404, f"File not found: {file_id}.")
+    return file
+
+
+def _visible_files(user: User) -> sa.Select:
+    query = sa.select(File)
+    return query if user.is_admin else query.where(File.user_id == user.id)
+
+
+def list_files(user: User, page: int = 1, limit: int = 50) -> tuple[list[File], int]:
+    """Newest first; the caller's own files, or everyone's for an admin."""
+    query = _visible_files(user)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    items = db.session.scalars(
+        query.order_by(File.created_at.desc(), File.id).offset((page - 1) * limit).limit(limit)
+    ).all()
+    return list(items), total
+
+
+def indexed_files(user: User) -> list[File]:
+    """Files the user may put in a collection: their own (an admin: any) that were indexed."""
+    query = _visible_files(user).where(File.status == "completed").order_by(File.filename)
+    return list(db.session.scalars(query))
+
+
+def delete_file(file: File) -> None:
+    """Remove the row, its chunks (and so its index entries), then the bytes."""
+    path = absolute_path(file)
+    db.session.execute(sa.delete(FileChunk).where(FileChunk.file_id == file.id))
+    db.session.delete(file)
+    db.session.commit()
+    remove_quietly(path)
+
+
+def download_response(file: File) -> Response:
+    """The raw bytes as an attachment that a browser will never render in place."""
+    content_type = file.content_type if file.content_type in PASSIVE_CONTENT_TYPES else (
+        "application/octet-stream"
+    )
+    try:
+        response = send_file(
+            absolute_path(file),
+            mimetype=content_type,
+            as_attachment=True,
+            download_name=file.filename,
+            conditional=True,
+            max_age=0,
+        )
+    except FileNotFoundError:
+        log.error("file %s has a row but no bytes at %s", file.id, absolute_path(file))
+        raise ServiceError(404, f"The stored bytes of file {file.id} are missing.") from None
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

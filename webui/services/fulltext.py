@@ -1,0 +1,159 @@
+"""The full-text index over file chunks, inside the database, behind one function.
+
+SQLite: an FTS5 table over ``file_chunks`` (external content, kept in step by
+triggers) ranked with BM25. PostgreSQL: a GIN index on ``to_tsvector`` ranked
+with ``ts_rank_cd``. ``search`` returns the best chunks first with a score where
+higher is better. ``create_index_sql`` gives the DDL for migrations; tables
+made with ``create_all`` get it through the listeners at the bottom.
+"""
+
+import re
+import weakref
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from webui.extensions import db
+from webui.models import FileChunk
+
+MAX_TERMS = 32
+MAX_TERM_LENGTH = 64
+FTS_TABLE = "file_chunks_fts"
+PG_INDEX = "ix_file_chunks_text_fts"
+PG_CONFIG = "english"  # the stemmer; SQLite's porter tokenizer stems English too
+
+SQLITE_DDL = [
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    "text, content='file_chunks', content_rowid='id', tokenize='porter unicode61')",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON file_chunks BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON file_chunks BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE ON file_chunks BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); "
+    f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
+]
+POSTGRESQL_DDL = [
+    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON file_chunks "
+    f"USING gin (to_tsvector('{PG_CONFIG}', text))",
+]
+
+
+def create_index_sql(dialect_name: str) -> list[str]:
+    """Statements that create the index (idempotent); run them after creating file_chunks."""
+    if dialect_name == "sqlite":
+        return list(SQLITE_DDL)
+    if dialect_name == "postgresql":
+        return list(POSTGRESQL_DDL)
+    raise ValueError(f"full-text retrieval supports SQLite and PostgreSQL, not {dialect_name}")
+
+
+def drop_index_sql(dialect_name: str) -> list[str]:
+    """Statements that remove the index (the SQLite triggers go with file_chunks)."""
+    if dialect_name == "sqlite":
+        return [f"DROP TABLE IF EXISTS {FTS_TABLE}"]
+    if dialect_name == "postgresql":
+        return [f"DROP INDEX IF EXISTS {PG_INDEX}"]
+    raise ValueError(f"full-text retrieval supports SQLite and PostgreSQL, not {dialect_name}")
+
+
+_ready_engines: "weakref.WeakSet[sa.Engine]" = weakref.WeakSet()
+
+
+def ensure_index() -> None:
+    """Create the index once per process if a database lacks it, indexing existing chunks."""
+    engine = db.engine
+    if engine in _ready_engines:
+        return
+    with engine.begin() as connection:
+        dialect = connection.dialect.name
+        missing = dialect == "sqlite" and not connection.execute(
+            sa.text("SELECT 1 FROM sqlite_master WHERE name = :name"), {"name": FTS_TABLE}
+        ).first()
+        for statement in create_index_sql(dialect):
+            connection.exec_driver_sql(statement)
+        if missing:
+            connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+    _ready_engines.add(engine)
+
+
+# --- searching -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    file_id: str
+    chunk_index: int
+    text: str
+    score: float  # higher is better
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a question, each searched for on its own (any of them may match).
+
+    Only letters and digits survive, so no term can carry the
+    operators of FTS5's or PostgreSQL's query syntax.
+    """
+    terms: list[str] = []
+    for word in re.findall(r"[^\W_]+", query.lower()):
+        word = word[:MAX_TERM_LENGTH]
+        if word not in terms:
+            terms.append(word)
+    return terms[:MAX_TERMS]
+
+
+def _search_sqlite(file_ids: list[str], terms: list[str], k: int) -> list[Hit]:
+    statement = sa.text(
+        f"SELECT c.id, c.file_id, c.chunk_index, c.text, -bm25({FTS_TABLE}) AS score "
+        f"FROM {FTS_TABLE} JOIN file_chunks AS c ON c.id = {FTS_TABLE}.rowid "
+        f"WHERE {FTS_TABLE} MATCH :match AND c.file_id IN :file_ids "
+        f"ORDER BY bm25({FTS_TABLE}), c.id LIMIT :k"
+    ).bindparams(sa.bindparam("file_ids", expanding=True))
+    match = " OR ".join(f'"{term}"' for term in terms)
+    rows = db.session.execute(statement, {"match": match, "file_ids": file_ids, "k": k})
+    return [Hit(*row) for row in rows]
+
+
+def _search_postgresql(file_ids: list[str], terms: list[str], k: int) -> list[Hit]:
+    # Normalization 1 divides by 1 + log(length) so long chunks do not win by size alone.
+    statement = sa.text(
+        "SELECT c.id, c.file_id, c.chunk_index, c.text, "
+        f"ts_rank_cd(to_tsvector('{PG_CONFIG}', c.text), q, 1) AS score "
+        f"FROM file_chunks AS c, to_tsquery('{PG_CONFIG}', :tsquery) AS q "
+        f"WHERE c.file_id IN :file_ids AND to_tsvector('{PG_CONFIG}', c.text) @@ q "
+        "ORDER BY score DESC, c.id LIMIT :k"
+    ).bindparams(sa.bindparam("file_ids", expanding=True))
+    rows = db.session.execute(
+        statement, {"tsquery": " | ".join(terms), "file_ids": file_ids, "k": k}
+    )
+    return [Hit(row[0], row[1], row[2], row[3], float(row[4])) for row in rows]
+
+
+SEARCHERS = {"sqlite": _search_sqlite, "postgresql": _search_postgresql}
+
+
+def search(file_ids: list[str], query: str, k: int) -> list[Hit]:
+    """The k chunks of these files that best match the query, best first."""
+    terms = query_terms(query)
+    if not terms or not file_ids or k < 1:
+        return []
+    ensure_index()
+    return SEARCHERS[db.engine.dialect.name](list(file_ids), terms, k)
+
+
+# --- tables made by create_all (tests, first start) get the index too -------------------
+
+
+def _create_with_table(_table, connection, **_kw) -> None:
+    for statement in create_index_sql(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+def _drop_with_table(_table, connection, **_kw) -> None:
+    for statement in drop_index_sql(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+sa.event.listen(FileChunk.__table__, "after_create", _create_with_table)
+sa.event.listen(FileChunk.__table__, "before_drop", _drop_with_table)

@@ -1,0 +1,154 @@
+"""Knowledge collections: who may read and change them, and what they hold.
+
+The owner and admins may change a collection; the groups it is shared with
+may read it. To everyone else it does not exist (404, like an unknown id).
+"""
+
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from webui.errors import ServiceError
+from webui.extensions import db
+from webui.models import File, Group, Knowledge, User, group_members, knowledge_groups
+
+MAX_NAME = 100
+MAX_DESCRIPTION = 1000
+
+
+def _shared_with(user: User) -> sa.Select:
+    """Ids of collections shared with a group the user belongs to."""
+    return (
+        sa.select(knowledge_groups.c.knowledge_id)
+        .join(group_members, group_members.c.group_id == knowledge_groups.c.group_id)
+        .where(group_members.c.user_id == user.id)
+    )
+
+
+def readable_query(user: User) -> sa.Select:
+    query = sa.select(Knowledge)
+    if user.is_admin:
+        return query
+    return query.where(sa.or_(Knowledge.user_id == user.id, Knowledge.id.in_(_shared_with(user))))
+
+
+def list_readable(user: User) -> list[Knowledge]:
+    return list(db.session.scalars(readable_query(user).order_by(Knowledge.name, Knowledge.id)))
+
+
+def may_change(user: User, knowledge: Knowledge) -> bool:
+    return user.is_admin or knowledge.user_id == user.id
+
+
+def get_readable(user: User, knowledge_id: str) -> Knowledge:
+    knowledge = db.session.scalar(readable_query(user).where(Knowledge.id == knowledge_id))
+    if knowledge is None:
+        raise ServiceError(404, f"Knowledge collection not found: {knowledge_id}.")
+    return knowledge
+
+
+def get_changeable(user: User, knowledge_id: str) -> Knowledge:
+    knowledge = get_readable(user, knowledge_id)
+    if not may_change(user, knowledge):
+        raise ServiceError(
+            403, "Only the owner of this collection or an administrator can change it."
+        )
+    return knowledge
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def clean_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError(400, "name is required: give the collection a name.")
+    if len(name.strip()) > MAX_NAME:
+        raise ServiceError(400, f"name must be at most {MAX_NAME} characters.")
+    return name.strip()
+
+
+def clean_description(description: Any) -> str:
+    if description is None:
+        return ""
+    if not isinstance(description, str):
+        raise ServiceError(400, "description must be a string.")
+    if len(description) > MAX_DESCRIPTION:
+        raise ServiceError(400, f"description must be at most {MAX_DESCRIPTION} characters.")
+    return description.strip()
+
+
+def groups_by_id(group_ids: Any) -> list[Group]:
+    if not isinstance(group_ids, list) or not all(isinstance(i, str) for i in group_ids):
+        raise ServiceError(400, "group_ids must be a list of group ids.")
+    wanted = set(group_ids)
+    groups = list(db.session.scalars(sa.select(Group).where(Group.id.in_(wanted)))) if wanted else []
+    missing = wanted - {group.id for group in groups}
+    if missing:
+        raise ServiceError(404, f"Unknown group id: {sorted(missing)[0]}.")
+    return groups
+
+
+# --- changes ---------------------------------------------------------------------------
+
+
+def create(user: User, name: Any, description: Any = None, group_ids: Any = None) -> Knowledge:
+    knowledge = Knowledge(
+        user_id=user.id, name=clean_name(name), description=clean_description(description)
+    )
+    knowledge.groups = groups_by_id(group_ids or [])
+    db.session.add(knowledge)
+    db.session.commit()
+    return knowledge
+
+
+def update(knowledge: Knowledge, changes: dict[str, Any]) -> Knowledge:
+    """Apply any of name, description, group_ids; all are checked before anything is saved."""
+    name = clean_name(changes["name"]) if "name" in changes else knowledge.name
+    description = (
+        clean_description(changes["description"])
+        if "description" in changes
+        else knowledge.description
+    )
+    groups = groups_by_id(changes["group_ids"]) if "group_ids" in changes else None
+    knowledge.name, knowledge.description = name, description
+    if groups is not None:
+        knowledge.groups = groups
+    db.session.commit()
+    return knowledge
+
+
+def add_file(knowledge: Knowledge, file: File) -> Knowledge:
+    """Add an indexed file; adding one that is already there changes nothing."""
+    if file.status == "pending":
+        raise ServiceError(
+            400,
+            f"File {file.id} has not been processed yet (it was uploaded with process=false): "
+            "process it with POST /api/v1/retrieval/process/file before adding it.",
+        )
+    if file.status != "completed":
+        raise ServiceError(
+            400, f"File {file.id} could not be indexed, so it cannot be searched: {file.error}"
+        )
+    if file not in knowledge.files:
+        knowledge.files.append(file)
+        db.session.commit()
+    return knowledge
+
+
+def remove_file(knowledge: Knowledge, file_id: str) -> Knowledge:
+    file = next((f for f in knowledge.files if f.id == file_id), None)
+    if file is None:
+        raise ServiceError(404, f"File {file_id} is not in this collection.")
+    knowledge.files.remove(file)
+    db.session.commit()
+    return knowledge
+
+
+def delete(knowledge: Knowledge) -> None:
+    """Delete the collection; its files stay."""
+    db.session.delete(knowledge)
+    db.session.commit()
+
+
+def file_ids_of(collections: Iterable[Knowledge]) -> list[str]:
+    return [file.id for knowledge in collections for file in knowledge.files]
