@@ -1,0 +1,251 @@
+"""Several gunicorn workers agree at once: a revocation holds from the next request on every worker.
+
+Eight client threads call the API with one key, each request on a fresh connection so the
+three threaded gunicorn workers all take a share, while a browser session revokes the key's
+use in one of five ways. Every request records when it started and when it returned; none
+that started after the revocation call returned may be served. The access log names the
+worker that answered each request, so the test also shows that every worker served the key
+before the revocation and refused it afterwards.
+"""
+
+import re
+import shlex
+import threading
+import time
+import uuid
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Callable
+
+import httpx
+import pytest
+
+from conftest import PASSWORD, bearer
+from live import gunicorn_server
+from webui.extensions import db
+from webui.models import User
+from webui.services import accounts, api_keys
+
+WORKERS = 3
+THREADS_PER_WORKER = 4
+CLIENT_THREADS = 8
+REQUESTS_PER_THREAD = 200
+LOAD_TIME_LIMIT = 120.0  # seconds; the load stops early rather than hang the suite
+WARM_UP_TIME_LIMIT = 30.0
+PROBE = "/api/v1/auths/"
+ADMIN_EMAIL = "root@example.com"
+BOT_EMAIL = "bot@example.com"
+
+# One access-log line per request: which worker answered which request, with what status.
+ACCESS_LOG_FORMAT = "access pid=%(p)s request=%({x-request-id}i)s status=%(s)s"
+ACCESS_LINE = re.compile(r"access pid=<(\d+)> request=(\w+) status=(\d+)")
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+# --- the load ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    request_id: str
+    started: float
+    ended: float
+    status: int | None  # None: the request failed below HTTP
+    error: str = ""
+
+
+@dataclass
+class Load:
+    """CLIENT_THREADS threads × REQUESTS_PER_THREAD key requests, bounded in time."""
+
+    url: str
+    secret: str
+    calls: list[Call] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        self._deadline = time.monotonic() + LOAD_TIME_LIMIT
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(CLIENT_THREADS)]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        # No keep-alive: every request opens a new connection, which any worker may accept.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=self.url, limits=limits, timeout=30.0, headers=bearer(self.secret)) as http:
+            for _ in range(REQUESTS_PER_THREAD):
+                if time.monotonic() > self._deadline:
+                    return
+                self._record(self._call(http))
+
+    @staticmethod
+    def _call(http: httpx.Client) -> Call:
+        request_id = uuid.uuid4().hex
+        started = time.monotonic()
+        try:
+            status, error = http.get(PROBE, headers={"X-Request-Id": request_id}).status_code, ""
+        except httpx.HTTPError as exc:
+            status, error = None, repr(exc)
+        return Call(request_id, started, time.monotonic(), status, error)
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    def snapshot(self) -> list[Call]:
+        with self._lock:
+            return list(self.calls)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=LOAD_TIME_LIMIT + 30)
+        assert not any(thread.is_alive() for thread in self._threads), "client threads did not finish"
+
+
+def served_by(log: str) -> dict[str, tuple[int, int]]:
+    """request id → (worker pid, status), from the access log."""
+    return {rid: (int(pid), int(status)) for pid, rid, status in ACCESS_LINE.findall(log)}
+
+
+def wait_until_every_worker_served(server, load: Load) -> None:
+    """Revoke only once each worker has answered the key with 200 (or give up after a while)."""
+    deadline = time.monotonic() + WARM_UP_TIME_LIMIT
+    while time.monotonic() < deadline:
+        ids = {call.request_id for call in load.snapshot()}
+        pids = {pid for rid, (pid, status) in served_by(server.log()).items() if rid in ids and status == 200}
+        if len(pids) >= WORKERS:
+            return
+        time.sleep(0.05)
+
+
+# --- sessions, as a browser has them ------------------------------------------------
+
+
+def browser_session(url: str, email: str) -> httpx.Client:
+    """Signed in with a session cookie, sending the page's CSRF token on every call."""
+    http = httpx.Client(base_url=url, timeout=30.0)
+    signin = http.post("/api/v1/auths/signin", json={"email": email, "password": PASSWORD})
+    assert signin.status_code == 200, signin.text
+    page = http.get("/account/")
+    assert page.status_code == 200, page.text
+    http.headers["X-CSRFToken"] = CSRF_META.search(page.text).group(1)
+    return http
+
+
+@dataclass
+class World:
+    admin: httpx.Client
+    bot: httpx.Client
+    bot_id: str
+    key_id: str
+    group_id: str | None
+
+
+# --- the revocations ----------------------------------------------------------------
+
+
+def delete_key(world: World) -> httpx.Response:
+    return world.bot.delete(f"/api/v1/auths/api_keys/{world.key_id}")
+
+
+def switch_keys_off(world: World) -> httpx.Response:
+    return world.admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": False})
+
+
+def default_permission_off(world: World) -> httpx.Response:
+    return world.admin.post("/api/v1/users/default/permissions", json={"features": {"api_keys": False}})
+
+
+def remove_from_group(world: World) -> httpx.Response:
+    return world.admin.post(f"/api/v1/groups/id/{world.group_id}/update", json={"user_ids": []})
+
+
+def demote_to_pending(world: World) -> httpx.Response:
+    return world.admin.post(f"/api/v1/users/{world.bot_id}/update", json={"role": "pending"})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    revoke: Callable[[World], httpx.Response]
+    refused_with: int
+    granted_by_group: bool = False
+
+
+SCENARIOS = {
+    "delete the key": Scenario(delete_key, 401),
+    "turn ENABLE_API_KEYS off": Scenario(switch_keys_off, 403),
+    "turn the default permission off": Scenario(default_permission_off, 403),
+    "remove the user from the granting group": Scenario(remove_from_group, 403, granted_by_group=True),
+    "demote the user to pending": Scenario(demote_to_pending, 403),
+}
+
+
+@pytest.fixture
+def seed(app, make_user, save_settings):
+    """An admin, and a user whose key works through the defaults or through a group."""
+
+    def make(granted_by_group: bool) -> tuple[str, str, str | None]:
+        make_user(ADMIN_EMAIL, role="admin")
+        bot_id = make_user(BOT_EMAIL)
+        save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=not granted_by_group)
+        with app.app_context():
+            group_id = None
+            if granted_by_group:
+                group = accounts.create_group("API Users", None, {"features": {"api_keys": True}})
+                accounts.update_group(group, {"user_ids": [bot_id]})
+                group_id = group.id
+            _, secret = api_keys.create_key(db.session.get(User, bot_id), "Monitoring Bot")
+        return bot_id, secret, group_id
+
+    return make
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=SCENARIOS.keys())
+def test_a_revocation_holds_from_the_next_request_on_every_worker(seed, app_config, tmp_path, scenario):
+    bot_id, secret, group_id = seed(scenario.granted_by_group)
+    gunicorn_env = {"GUNICORN_CMD_ARGS": "--access-logformat=" + shlex.quote(ACCESS_LOG_FORMAT)}
+    database = app_config["SQLALCHEMY_DATABASE_URI"]
+
+    with gunicorn_server(database, tmp_path, WORKERS, THREADS_PER_WORKER, gunicorn_env) as server:
+        with closing(browser_session(server.url, ADMIN_EMAIL)) as admin, closing(
+            browser_session(server.url, BOT_EMAIL)
+        ) as bot:
+            key_id = bot.get("/api/v1/auths/api_keys").json()["items"][0]["id"]
+            world = World(admin, bot, bot_id, key_id, group_id)
+            load = Load(server.url, secret)
+            load.start()
+            wait_until_every_worker_served(server, load)
+            answer = scenario.revoke(world)
+            revoked_at = time.monotonic()
+            load.join()
+        assert answer.status_code == 200, answer.text
+    log = server.log()
+
+    calls = load.calls
+    workers = served_by(log)
+    before = [c for c in calls if c.ended < revoked_at]
+    after = [c for c in calls if c.started > revoked_at]
+
+    failures = [c for c in calls if c.status is None]
+    assert not failures, f"{len(failures)} requests failed below HTTP, e.g. {failures[0].error}"
+    statuses = {c.status for c in calls}
+    assert statuses <= {200, scenario.refused_with}, f"unexpected statuses {sorted(statuses)}"
+    served_late = [c for c in after if c.status == 200]
+    assert not served_late, (
+        f"{len(served_late)} of {len(after)} requests that started after the revocation returned "
+        f"were served 200, by workers {sorted({workers.get(c.request_id, (None,))[0] for c in served_late})}"
+    )
+
+    # Not vacuous: the key worked on every worker before, and every worker refused it after.
+    pids_before = {workers[c.request_id][0] for c in before if c.status == 200 and c.request_id in workers}
+    pids_after = {workers[c.request_id][0] for c in after if c.request_id in workers}
+    assert len(after) >= CLIENT_THREADS * REQUESTS_PER_THREAD // 4, f"only {len(after)} requests after revocation"
+    assert len(pids_before) == WORKERS, f"workers that served the key before: {sorted(pids_before)}"
+    assert len(pids_after) == WORKERS, f"workers that refused the key after: {sorted(pids_after)}"
+    unlogged = [c for c in calls if c.request_id not in workers]
+    assert not unlogged, f"{len(unlogged)} requests are missing from the access log"
+
+    assert "database is locked" not in log
+    assert "Traceback" not in log
+    assert not re.search(r"status=5\d\d", log)
