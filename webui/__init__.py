@@ -89,12 +89,14 @@ def register_blueprints(app: Flask) -> None:
     from webui.api import bp as api_bp
     from webui.auth import bp as auth_bp
     from webui.groups import bp as groups_bp
+    from webui.workspace import bp as workspace_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(groups_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(workspace_bp)
     app.add_url_rule("/", "home", lambda: redirect(url_for("account.index")))
 
 

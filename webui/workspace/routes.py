@@ -1,0 +1,229 @@
+"""Workspace > Files and Workspace > Knowledge: the browser side of files and retrieval."""
+
+from flask import flash, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from webui.errors import ServiceError
+from webui.models import Group
+from webui.security.permissions import has_permission, require_permission
+from webui.services import files, knowledge, retrieval
+from webui.services.accounts import all_groups
+from webui.workspace import bp
+from webui.workspace.forms import AddFileForm, EmptyForm, KnowledgeForm, UploadForm
+
+UPLOAD_ENDPOINT = "workspace.upload_file"
+PAGE_SIZE = 100
+
+
+# --- Files ----------------------------------------------------------------------------
+
+
+@bp.url_value_preprocessor
+def _limit_upload(endpoint, _values):
+    # Before the request guard reads the form for its CSRF token.
+    if endpoint == UPLOAD_ENDPOINT:
+        files.prepare_upload_request()
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error):
+    flash(files.too_large_message(), "error")
+    return render_files(413)
+
+
+def render_files(status: int = 200, form: UploadForm | None = None):
+    items, total = files.list_files(g.user, 1, PAGE_SIZE)
+    return render_template(
+        "workspace/files.html",
+        form=form or UploadForm(),
+        items=items,
+        total=total,
+        may_upload=has_permission(g.user, "chat.file_upload"),
+        empty=EmptyForm(),
+    ), status
+
+
+@bp.get("/files", endpoint="files")
+def files_page():
+    return render_files()
+
+
+@bp.post("/files")
+@require_permission("chat.file_upload")
+def upload_file():
+    form = UploadForm()
+    if not form.validate_on_submit():
+        flash("The upload was refused; reload the page and try again.", "error")
+        return render_files(400, form)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a file to upload.", "error")
+        return render_files(400, form)
+    try:
+        file = files.store_upload(g.user, upload, process=form.extract.data)
+    except ServiceError as error:
+        flash(error.detail, "error")
+        return render_files(error.status, form)
+    if file.status == "failed":
+        flash(f"{file.filename} was stored but not indexed: {file.error}", "info")
+    else:
+        flash(f"{file.filename} uploaded.", "success")
+    return redirect(url_for("workspace.files"))
+
+
+@bp.post("/files/<file_id>/delete")
+def delete_file(file_id: str):
+    file = files.get_file_for(g.user, file_id)
+    if EmptyForm().validate_on_submit():
+        files.delete_file(file)
+        flash(f"{file.filename} deleted.", "success")
+    return redirect(url_for("workspace.files"))
+
+
+@bp.post("/files/<file_id>/process")
+def process_file(file_id: str):
+    file = files.reprocess(files.get_file_for(g.user, file_id))
+    if file.status == "completed":
+        flash(f"{file.filename} indexed ({len(file.chunks)} chunks).", "success")
+    else:
+        flash(f"{file.filename} could not be indexed: {file.error}", "error")
+    return redirect(url_for("workspace.files"))
+
+
+# --- Knowledge ------------------------------------------------------------------------
+
+
+def render_knowledge_list(status: int = 200, form: KnowledgeForm | None = None):
+    return render_template(
+        "workspace/knowledge.html",
+        form=form or KnowledgeForm(),
+        collections=knowledge.list_readable(g.user),
+        may_create=has_permission(g.user, "workspace.knowledge"),
+    ), status
+
+
+@bp.get("/knowledge", endpoint="knowledge")
+def knowledge_page():
+    return render_knowledge_list()
+
+
+@bp.post("/knowledge")
+@require_permission("workspace.knowledge")
+def create_knowledge():
+    form = KnowledgeForm()
+    if not form.validate_on_submit():
+        flash("The collection was not created; see the message below.", "error")
+        return render_knowledge_list(400, form)
+    try:
+        collection = knowledge.create(g.user, form.name.data, form.description.data)
+    except ServiceError as error:
+        flash(error.detail, "error")
+        return render_knowledge_list(error.status, form)
+    flash(f"Collection {collection.name!r} created; add files to it below.", "success")
+    return redirect(url_for("workspace.knowledge_detail", knowledge_id=collection.id))
+
+
+def shareable_groups(collection) -> list[Group]:
+    """Admins may pick any group; others their own groups and those already chosen."""
+    if g.user.is_admin:
+        return all_groups()
+    chosen = {group.id: group for group in [*g.user.groups, *collection.groups]}
+    return sorted(chosen.values(), key=lambda group: group.name)
+
+
+def run_query(collection, text: str) -> list[tuple[str, dict, float]]:
+    """Ranked passages for the query box: (text, metadata, score), best first."""
+    if not text.strip():
+        return []
+    result = retrieval.query(g.user, [collection.id], text, 10)
+    return list(zip(result["documents"][0], result["metadatas"][0], result["distances"][0]))
+
+
+def render_knowledge_detail(collection, status: int = 200, form: KnowledgeForm | None = None):
+    may_change = knowledge.may_change(g.user, collection)
+    add_form = AddFileForm()
+    present = {file.id for file in collection.files}
+    add_form.file_id.choices = [
+        (file.id, file.filename) for file in files.indexed_files(g.user) if file.id not in present
+    ]
+    query_text = request.args.get("q", "")
+    try:
+        passages = run_query(collection, query_text)
+    except ServiceError as error:
+        flash(error.detail, "error")
+        passages = []
+    return render_template(
+        "workspace/knowledge_detail.html",
+        collection=collection,
+        may_change=may_change,
+        form=form or KnowledgeForm(obj=collection),
+        add_form=add_form,
+        groups=shareable_groups(collection) if may_change else collection.groups,
+        shared_ids={group.id for group in collection.groups},
+        query_text=query_text,
+        passages=passages,
+        empty=EmptyForm(),
+    ), status
+
+
+@bp.get("/knowledge/<knowledge_id>")
+def knowledge_detail(knowledge_id: str):
+    return render_knowledge_detail(knowledge.get_readable(g.user, knowledge_id))
+
+
+@bp.post("/knowledge/<knowledge_id>/update")
+def update_knowledge(knowledge_id: str):
+    collection = knowledge.get_changeable(g.user, knowledge_id)
+    form = KnowledgeForm()
+    if not form.validate_on_submit():
+        flash("Nothing was saved; see the message below.", "error")
+        return render_knowledge_detail(collection, 400, form)
+    changes = {
+        "name": form.name.data,
+        "description": form.description.data,
+        "group_ids": request.form.getlist("group"),
+    }
+    try:
+        knowledge.update(collection, changes)
+    except ServiceError as error:
+        flash(f"Nothing was saved: {error.detail}", "error")
+        return render_knowledge_detail(collection, error.status, form)
+    flash("Collection saved.", "success")
+    return redirect(url_for("workspace.knowledge_detail", knowledge_id=collection.id))
+
+
+@bp.post("/knowledge/<knowledge_id>/files/add")
+def add_knowledge_file(knowledge_id: str):
+    collection = knowledge.get_changeable(g.user, knowledge_id)
+    form = AddFileForm()
+    if form.validate_on_submit():
+        try:
+            file = files.get_file_for(g.user, form.file_id.data or "")
+            knowledge.add_file(collection, file)
+        except ServiceError as error:
+            flash(error.detail, "error")
+        else:
+            flash(f"{file.filename} added.", "success")
+    return redirect(url_for("workspace.knowledge_detail", knowledge_id=collection.id))
+
+
+@bp.post("/knowledge/<knowledge_id>/files/<file_id>/remove")
+def remove_knowledge_file(knowledge_id: str, file_id: str):
+    collection = knowledge.get_changeable(g.user, knowledge_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            knowledge.remove_file(collection, file_id)
+        except ServiceError as error:
+            flash(error.detail, "error")
+        else:
+            flash("File removed from the collection.", "success")
+    return redirect(url_for("workspace.knowledge_detail", knowledge_id=collection.id))
+
+
+@bp.post("/knowledge/<knowledge_id>/delete")
+def delete_knowledge(knowledge_id: str):
+    collection = knowledge.get_changeable(g.user, knowledge_id)
+    if EmptyForm().validate_on_submit():
+        knowledge.delete(collection)
+        flash(f"Collection {collection.name!r} deleted; its files are kept.", "success")
+    return redirect(url_for("workspace.knowledge"))
