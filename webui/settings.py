@@ -16,6 +16,7 @@ from flask import current_app, g
 from webui.config import FALSE_WORDS, TRUE_WORDS
 from webui.extensions import db
 from webui.models import SettingRow
+from webui.services import audit
 
 
 class SettingError(ValueError):
@@ -172,6 +173,7 @@ def save_settings(changes: dict[str, Any], actor_id: Optional[str]) -> dict[str,
             row.updated_by = actor_id
         if old != value:
             changed[name] = (old, value)
+    audit.settings_changed(changed)
     db.session.commit()
     g.pop("_saved_settings", None)
     return changed

@@ -4,6 +4,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from webui.services.accounts import MIN_PASSWORD_LENGTH
 from webui.services.api_keys import MAX_NAME_LENGTH
+from webui.services.key_policy import allowed_expiry_choices
 
 EXPIRY_CHOICES = [
     ("never", "Never"),
@@ -49,6 +50,13 @@ class ApiKeyForm(FlaskForm):
     )
     read_only = BooleanField("Read-only (GET requests only)")
     submit = SubmitField("Generate New API Key")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the expiries the administrator's maximum lifetime allows.
+        self.expiry.choices = allowed_expiry_choices(EXPIRY_CHOICES)
+        if not self.is_submitted() and self.expiry.data not in dict(self.expiry.choices):
+            self.expiry.data = self.expiry.choices[0][0]
 
     def validate(self, extra_validators=None) -> bool:
         # Checked here because the Optional() date field skips its own validators when empty.

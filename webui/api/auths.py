@@ -68,6 +68,7 @@ def create_api_key():
         expires_at=body.get("expires_at"),
         allowed_endpoints=body.get("allowed_endpoints"),
         read_only=body.get("read_only"),
+        rate_limit=body.get("rate_limit"),
     )
     return no_store(jsonify({**api_key.to_dict(), "key": secret})), 201
 

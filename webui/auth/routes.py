@@ -6,6 +6,7 @@ from flask_login import login_user, logout_user
 from webui.auth import bp
 from webui.auth.forms import EmptyForm, LoginForm, SignupForm
 from webui.security.permissions import allow_pending, public
+from webui.security.ratelimit import TooManyAttempts
 from webui.services import accounts
 from webui.errors import ServiceError
 
@@ -43,7 +44,11 @@ def signup():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except TooManyAttempts as error:
+            flash(error.detail, "error")
+            return render_template("auth/login.html", form=form), 429, error.headers
         if user is None:
             flash("Wrong email or password.", "error")
         else:

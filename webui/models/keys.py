@@ -29,6 +29,8 @@ class ApiKey(db.Model):
     # None: every endpoint the global rules allow; a list narrows that further.
     allowed_endpoints: Mapped[Optional[list]] = mapped_column(sa.JSON)
     read_only: Mapped[bool] = mapped_column(default=False)
+    # The key's own limit in requests a minute (None: only the global rules apply).
+    rate_limit_per_minute: Mapped[Optional[int]] = mapped_column(sa.Integer)
 
     user: Mapped[User] = relationship()
 

@@ -21,13 +21,14 @@ from webui import settings
 from webui.errors import is_api_path, json_error
 from webui.extensions import csrf, db
 from webui.models import ApiKey, Group, User, group_members, now
-from webui.security import keys
+from webui.security import keys, ratelimit
 from webui.security.permissions import (
     Access,
     access_of,
     has_permission,
     remember_group_grants,
 )
+from webui.services import audit
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def authenticate_key(token: str):
     if not rows:
         return unauthorized()
     api_key, user = rows[0][0], rows[0][1]
+    g.presented_key = api_key  # for the audit of a refusal
     if api_key.is_expired():
         expired_on = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(api_key.expires_at))
         return unauthorized(
@@ -143,6 +145,9 @@ def authenticate_key(token: str):
         return forbidden(f"This API key may not call {path}: it is not in the key's allowed endpoints.")
     if api_key.read_only and request.method not in READ_METHODS:
         return forbidden("This API key is read-only: it may only use GET, HEAD and OPTIONS.")
+    over_limit = ratelimit.key_limit_refusal(api_key)
+    if over_limit is not None:
+        return over_limit
 
     g.user, g.api_key = user, api_key
     touch_last_used(api_key)
@@ -155,7 +160,7 @@ def touch_last_used(api_key: ApiKey) -> None:
     if api_key.last_used_at is not None and at - api_key.last_used_at < LAST_USED_INTERVAL:
         return
     try:
-        db.session.execute(
+        updated = db.session.execute(
             sa.update(ApiKey)
             .where(
                 ApiKey.id == api_key.id,
@@ -167,11 +172,21 @@ def touch_last_used(api_key: ApiKey) -> None:
             .values(last_used_at=at, last_used_ip=request.remote_addr)
             .execution_options(synchronize_session=False)
         )
+        if updated.rowcount:
+            audit.key_used(api_key, request.remote_addr)
         db.session.commit()
     except SQLAlchemyError:
         # Bookkeeping must never fail the request it describes.
         db.session.rollback()
         log.warning("could not record last use of API key %s", api_key.id, exc_info=True)
+
+
+def refuse_key(token: str, refusal):
+    """Every refused key is audited; a failed authentication (401) also counts toward the
+    client address's limit, and over it the answer is 429 (the log keeps the real reason)."""
+    limited = ratelimit.failed_key_refusal() if refusal.status_code == 401 else None
+    audit.key_refused(token, g.get("presented_key"), refusal, limited=limited is not None)
+    return limited or refusal
 
 
 # --- declarations ----------------------------------------------------------------------
@@ -213,7 +228,7 @@ def guard():
             )
         refusal = authenticate_key(token)
         if refusal is not None:
-            return refusal
+            return refuse_key(token, refusal)
     else:
         if current_app.config.get("WTF_CSRF_ENABLED", True) and not (
             access.public and is_api_path(request.path)
@@ -231,4 +246,5 @@ def guard():
 
 def init_guard(app: Flask) -> None:
     app.session_interface = KeyAwareSessionInterface()
+    ratelimit.init_app(app)
     app.before_request(guard)

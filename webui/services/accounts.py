@@ -18,7 +18,9 @@ from webui.extensions import db
 from webui.models import Group, User
 from webui.models.accounts import ROLES
 from webui.models.accounts import normalize_email
+from webui.security import ratelimit
 from webui.security.permissions import flatten
+from webui.services import audit
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -65,6 +67,17 @@ def sign_up(name: Any, email: Any, password: Any) -> User:
 
 
 def authenticate(email: Any, password: Any) -> Optional[User]:
+    """The user for these credentials, or None; audited, and refused with 429
+    (``ratelimit.TooManyAttempts``) while the client's address is over the limit."""
+    ratelimit.refuse_signin_if_blocked()
+    user = check_credentials(email, password)
+    audit.sign_in(email, user)
+    if user is None:
+        ratelimit.count_failed_signin()
+    return user
+
+
+def check_credentials(email: Any, password: Any) -> Optional[User]:
     """The user for these credentials, or None; the same answer for unknown emails."""
     if not isinstance(email, str) or not isinstance(password, str):
         return None
@@ -85,6 +98,7 @@ def change_role(user: User, role: Any) -> User:
         raise ServiceError(400, f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
     if user.role == "admin" and role != "admin" and _admin_count() <= 1:
         raise ServiceError(409, "This is the last administrator; promote someone else first.")
+    audit.role_changed(user, role)
     user.role = role
     db.session.commit()
     return user
@@ -93,6 +107,7 @@ def change_role(user: User, role: Any) -> User:
 def delete_user(user: User) -> None:
     if user.role == "admin" and _admin_count() <= 1:
         raise ServiceError(409, "This is the last administrator and cannot be deleted.")
+    audit.user_deleted(user)
     db.session.delete(user)
     db.session.commit()
 
@@ -158,6 +173,7 @@ def create_group(name: Any, description: Any = None, permissions: Any = None) ->
         permissions=_clean_permissions(permissions or {}),
     )
     db.session.add(group)
+    audit.group_created(group)
     db.session.commit()
     return group
 
@@ -173,6 +189,7 @@ def update_group(group: Group, changes: dict[str, Any]) -> Group:
         values["permissions"] = _clean_permissions(changes["permissions"])
     if "user_ids" in changes:
         values["members"] = _members(changes["user_ids"])
+    audit.group_updated(group, values)
     for attribute, value in values.items():
         setattr(group, attribute, value)
     db.session.commit()
@@ -180,6 +197,7 @@ def update_group(group: Group, changes: dict[str, Any]) -> Group:
 
 
 def delete_group(group: Group) -> None:
+    audit.group_deleted(group)
     db.session.delete(group)
     db.session.commit()
 

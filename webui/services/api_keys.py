@@ -9,6 +9,7 @@ from webui.extensions import db
 from webui.models import ApiKey, User, now
 from webui.security import keys
 from webui.security.permissions import has_permission
+from webui.services import audit, key_policy
 from webui.errors import ServiceError
 
 MAX_NAME_LENGTH = 100
@@ -81,6 +82,7 @@ def create_key(
     allowed_endpoints: Any = None,
     read_only: Any = None,
     replacing: Optional[ApiKey] = None,
+    rate_limit: Any = None,
 ) -> tuple[ApiKey, str]:
     """Validate everything, then store the key's digest; returns the row and the only copy
     of the secret. ``replacing`` is deleted in the same transaction."""
@@ -89,12 +91,14 @@ def create_key(
         raise ServiceError(403, blocker)
     fields = {
         "name": clean_name(name, user, replacing),
-        "expires_at": clean_expiry(expires_at),
+        "expires_at": key_policy.check_expiry(clean_expiry(expires_at)),
         "allowed_endpoints": clean_allowed_endpoints(allowed_endpoints),
         "read_only": clean_read_only(read_only),
+        "rate_limit_per_minute": key_policy.clean_rate_limit(rate_limit),
     }
     secret = keys.generate_key()
     if replacing is not None:
+        audit.key_deleted(replacing)
         db.session.delete(replacing)
         db.session.flush()
     api_key = ApiKey(
@@ -105,6 +109,7 @@ def create_key(
         **fields,
     )
     db.session.add(api_key)
+    audit.key_created(api_key)
     db.session.commit()
     return api_key, secret
 
@@ -129,5 +134,6 @@ def find_named_key(user: User, name: str) -> Optional[ApiKey]:
 
 
 def delete_key(api_key: ApiKey) -> None:
+    audit.key_deleted(api_key)
     db.session.delete(api_key)
     db.session.commit()

@@ -1,0 +1,365 @@
+"""Writing and reading the audit trail.
+
+``record`` adds an event to the current session: the service that calls it commits
+the event together with the change it describes, so neither exists without the other.
+``record_refusal`` is for refused requests, which change nothing else: it commits on
+its own, never fails the request, and counts repeats on one row (throttling) so a
+flood of bad keys or passwords cannot fill the disk.
+
+Rows never hold a key, a password or an upstream API key: keys appear only as their
+visible prefix, sign-in failures name an account only when it exists, secret settings
+are recorded without values, and every string in ``detail`` passes ``scrub``.
+"""
+
+import hashlib
+import ipaddress
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from webui.errors import ServiceError
+from webui.extensions import db
+from webui.models import ApiKey, Group, User, now
+from webui.models.audit import AuditEvent
+from webui.security import keys
+
+log = logging.getLogger(__name__)
+
+THROTTLE_WINDOW = 600  # seconds during which a repeated refusal only increments ``count``
+REDACTED = "[redacted]"
+
+ACTIONS = (
+    "key.created",
+    "key.used",
+    "key.deleted",
+    "key.revoked",
+    "key.expired_used",
+    "key.denied",
+    "settings.changed",
+    "permissions.changed",
+    "user.role_changed",
+    "user.deleted",
+    "group.created",
+    "group.updated",
+    "group.deleted",
+    "signin.succeeded",
+    "signin.failed",
+)
+FAMILIES = sorted({action.partition(".")[0] for action in ACTIONS})
+
+# Setting names whose values are secrets (upstream API keys, passwords, tokens).
+_SECRET_NAME = re.compile(r"(SECRET|PASSWORD|TOKEN|(^|_)API_KEYS?$)")
+# Anything shaped like an API key (ours, OpenAI's and most others): never stored.
+_KEY_LIKE = re.compile(r"(sk|pk|rk)-[A-Za-z0-9_\-]{12,}|[A-Za-z0-9]{32,}")
+
+
+# --- writing ------------------------------------------------------------------
+
+
+def scrub(value: Any) -> Any:
+    """A copy of ``value`` with every key-shaped string replaced (defence in depth)."""
+    if isinstance(value, str):
+        return _KEY_LIKE.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {str(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v) for v in value]
+    return value
+
+
+def _request_facts() -> dict[str, Optional[str]]:
+    if not has_request_context():
+        return {"ip": None, "route": None, "actor_id": None}
+    user = g.get("user")
+    return {
+        "ip": request.remote_addr,
+        "route": request.path[:255],
+        "actor_id": user.id if user is not None else None,
+    }
+
+
+def _target_id(target: Any) -> Optional[str]:
+    """A model's id (flushing a new row so it has one), or the string given."""
+    if target is None or isinstance(target, str):
+        return target
+    if getattr(target, "id", None) is None:
+        db.session.flush()
+    return target.id
+
+
+def record(
+    action: str, target: Any = None, detail: Optional[dict] = None, actor_id: Optional[str] = None
+) -> AuditEvent:
+    """Add an event to the session; the caller's commit writes it with its change."""
+    facts = _request_facts()
+    event = AuditEvent(
+        action=action,
+        target=_target_id(target),
+        detail=scrub(detail) if detail else None,
+        ip=facts["ip"],
+        route=facts["route"],
+        actor_id=actor_id or facts["actor_id"],
+        count=1,
+    )
+    db.session.add(event)
+    return event
+
+
+def _fingerprint(*parts: Optional[str]) -> str:
+    return hashlib.sha256("\x1f".join(p or "" for p in parts).encode()).hexdigest()
+
+
+def record_refusal(
+    action: str, reason: str, target: Optional[str] = None, detail: Optional[dict] = None,
+    key_prefix: Optional[str] = None, actor_id: Optional[str] = None,
+) -> None:
+    """Record a refused request, or count it on the latest row of the same
+    (action, ip, key prefix, reason) within the throttle window. Commits; never raises."""
+    facts = _request_facts()
+    fingerprint = _fingerprint(action, facts["ip"], key_prefix, reason)
+    window = current_app.config.get("AUDIT_THROTTLE_SECONDS", THROTTLE_WINDOW)
+    latest = (
+        sa.select(sa.func.max(AuditEvent.id))
+        .where(AuditEvent.fingerprint == fingerprint, AuditEvent.ts >= now() - window)
+        .scalar_subquery()
+    )
+    try:
+        counted = db.session.execute(
+            sa.update(AuditEvent)
+            .where(AuditEvent.id == latest)
+            .values(count=AuditEvent.count + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not counted:
+            event = record(
+                action, target, {"reason": reason, "key_prefix": key_prefix, **(detail or {})}, actor_id
+            )
+            event.fingerprint = fingerprint
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("could not record audit event %s (%s)", action, reason, exc_info=True)
+
+
+# --- events the services report ------------------------------------------------------
+
+
+def key_facts(api_key: ApiKey) -> dict[str, Any]:
+    return {
+        "name": api_key.name,
+        "prefix": api_key.prefix,
+        "owner_id": api_key.user_id,
+        "expires_at": api_key.expires_at,
+        "read_only": api_key.read_only,
+        "allowed_endpoints": api_key.allowed_endpoints,
+        "rate_limit_per_minute": api_key.rate_limit_per_minute,
+    }
+
+
+def key_created(api_key: ApiKey) -> None:
+    record("key.created", api_key, key_facts(api_key))
+
+
+def key_deleted(api_key: ApiKey, action: str = "key.deleted") -> None:
+    record(action, api_key.id, {"name": api_key.name, "prefix": api_key.prefix, "owner_id": api_key.user_id})
+
+
+def key_used(api_key: ApiKey, ip: Optional[str]) -> None:
+    """The first use of a key, and use from an address other than the last one; the guard
+    calls this only when it updates last-used (at most once a minute per key)."""
+    if api_key.last_used_at is not None and api_key.last_used_ip == ip:
+        return
+    record(
+        "key.used",
+        api_key.id,
+        {"prefix": api_key.prefix, "first_use": api_key.last_used_at is None, "previous_ip": api_key.last_used_ip},
+        actor_id=api_key.user_id,
+    )
+
+
+def key_refused(token: str, presented: Optional[ApiKey], refusal, limited: bool) -> None:
+    """A refused key, as key.expired_used or key.denied with a stable reason (throttled).
+    Only a well-formed key's visible prefix is kept: a malformed token may be some other
+    secret. Over the failed-authentication limit the prefix is dropped too, so a flood of
+    different bad keys from one address adds to one row instead of one row each."""
+    status = refusal.status_code
+    prefix = keys.visible_prefix(token) if token and keys.is_well_formed(token) else None
+    action = "key.denied"
+    if status == 401 and presented is not None and presented.is_expired():
+        action, reason = "key.expired_used", "expired key"
+    elif status == 401:
+        reason = "unknown or revoked key" if prefix else "malformed key"
+    elif status == 429:
+        reason = "over the key's own rate limit"
+    else:
+        reason = (refusal.get_json(silent=True) or {}).get("detail", f"HTTP {status}")
+    log.info(
+        "refused API key %s from %s on %s %s: %s (%s)%s",
+        prefix or "(malformed)", request.remote_addr, request.method, request.path, reason, status,
+        "; answered 429: the address is over the failed-authentication limit" if limited else "",
+    )
+    if limited:
+        reason, prefix = reason + "; address over the failed-authentication limit (429)", None
+    record_refusal(
+        action,
+        reason,
+        target=presented.id if presented is not None else None,
+        detail={"method": request.method, "status": 429 if limited else status},
+        key_prefix=prefix,
+        actor_id=presented.user_id if presented is not None else None,
+    )
+
+
+def is_secret_setting(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name.upper())) and not name.upper().startswith("ENABLE_")
+
+
+def settings_changed(changed: dict[str, tuple]) -> None:
+    """One event per changed setting: old → new, except for secrets (changed, no values)."""
+    for name, (old, new) in changed.items():
+        action = "permissions.changed" if name.startswith("USER_PERMISSIONS_") else "settings.changed"
+        if is_secret_setting(name):
+            record(action, name, {"field": name, "secret": True})
+        else:
+            record(action, name, {"field": name, "old": old, "new": new})
+
+
+def role_changed(user: User, role: str) -> None:
+    if user.role != role:
+        record("user.role_changed", user, {"email": user.email, "old": user.role, "new": role})
+
+
+def user_deleted(user: User) -> None:
+    prefixes = list(db.session.scalars(sa.select(ApiKey.prefix).where(ApiKey.user_id == user.id)))
+    record("user.deleted", user.id, {"email": user.email, "role": user.role, "keys_deleted": prefixes})
+
+
+def group_created(group: Group) -> None:
+    record("group.created", group, {"name": group.name, "permissions": group.permissions})
+
+
+def group_updated(group: Group, values: dict[str, Any]) -> None:
+    """Before ``values`` are applied: what changes, and a permissions event when grants do."""
+    changes: dict[str, Any] = {}
+    for field in ("name", "description"):
+        if field in values and values[field] != getattr(group, field):
+            changes[field] = {"old": getattr(group, field), "new": values[field]}
+    if "members" in values:
+        before = {member.id for member in group.members}
+        after = {member.id for member in values["members"]}
+        if before != after:
+            changes["members"] = {"added": sorted(after - before), "removed": sorted(before - after)}
+    record("group.updated", group, {"name": group.name, "changes": changes})
+    if "permissions" in values and values["permissions"] != (group.permissions or {}):
+        record(
+            "permissions.changed",
+            group,
+            {"group": group.name, "old": group.permissions or {}, "new": values["permissions"]},
+        )
+
+
+def group_deleted(group: Group) -> None:
+    record("group.deleted", group.id, {"name": group.name})
+
+
+def sign_in(email: Any, user: Optional[User]) -> None:
+    """A success is one event; a failure is throttled and names the account only if it
+    exists (what was typed into the email field may be a password)."""
+    if user is not None:
+        record("signin.succeeded", user, {"email": user.email}, actor_id=user.id)
+        db.session.commit()
+        return
+    from webui.services.accounts import find_user_by_email  # accounts imports this module
+
+    known = find_user_by_email(email) if isinstance(email, str) else None
+    record_refusal(
+        "signin.failed",
+        "wrong email or password",
+        target=known.id if known else None,
+        detail={"email": known.email if known else None},
+    )
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@dataclass
+class AuditFilters:
+    action: Optional[str] = None
+    actor_id: Optional[str] = None
+    target: Optional[str] = None
+    ip: Optional[str] = None
+    page: int = 1
+    per_page: int = 50
+
+
+MAX_PER_PAGE = 500
+
+
+def parse_positive_int(name: str, raw: Optional[str], default: int, maximum: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise ServiceError(400, f"{name} must be a whole number from 1 to {maximum}.")
+    return int(raw)
+
+
+def parse_filters(args) -> AuditFilters:
+    """Validate query parameters (a dict-like of strings); 400 naming the bad one."""
+    unknown = set(args) - {"action", "actor_id", "target", "ip", "page", "per_page"}
+    if unknown:
+        raise ServiceError(
+            400, f"Unknown filter {sorted(unknown)[0]!r}: use action, actor_id, target, ip, page, per_page."
+        )
+    action = args.get("action") or None
+    if action is not None and action not in ACTIONS and action not in FAMILIES:
+        raise ServiceError(
+            400, f"action must be one of {', '.join(ACTIONS)}, or a family such as 'key'."
+        )
+    ip = args.get("ip") or None
+    if ip is not None:
+        try:
+            ip = str(ipaddress.ip_address(ip.strip()))
+        except ValueError:
+            raise ServiceError(400, f"ip must be an IP address such as 10.0.0.9, not {ip!r}.") from None
+    for name, limit in (("actor_id", 36), ("target", 255)):
+        if len(args.get(name) or "") > limit:
+            raise ServiceError(400, f"{name} must be at most {limit} characters.")
+    return AuditFilters(
+        action=action,
+        actor_id=args.get("actor_id") or None,
+        target=args.get("target") or None,
+        ip=ip,
+        page=parse_positive_int("page", args.get("page"), 1, 1_000_000),
+        per_page=parse_positive_int("per_page", args.get("per_page"), 50, MAX_PER_PAGE),
+    )
+
+
+def search(filters: AuditFilters) -> tuple[list[AuditEvent], int]:
+    """One page of matching events, newest first, and how many match in all."""
+    conditions = []
+    if filters.action in FAMILIES:
+        conditions.append(AuditEvent.action.startswith(filters.action + "."))
+    elif filters.action:
+        conditions.append(AuditEvent.action == filters.action)
+    for column, value in (
+        (AuditEvent.actor_id, filters.actor_id),
+        (AuditEvent.target, filters.target),
+        (AuditEvent.ip, filters.ip),
+    ):
+        if value:
+            conditions.append(column == value)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*conditions))
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(*conditions)
+        .order_by(AuditEvent.id.desc())
+        .limit(filters.per_page)
+        .offset((filters.page - 1) * filters.per_page)
+    )
+    return list(events), total

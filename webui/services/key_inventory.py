@@ -1,0 +1,146 @@
+"""The administrator's inventory of every API key: filters, request counts, revocation."""
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import sqlalchemy as sa
+
+from webui.errors import ServiceError
+from webui.extensions import db
+from webui.models import ApiKey, User, now
+from webui.services import audit
+from webui.services.audit import parse_positive_int
+
+try:  # the usage table of chat completions (issue 4); without it counts are unknown
+    from webui.models.chat import Usage
+except ImportError:  # pragma: no cover
+    Usage = None
+
+DAY = 86400
+MAX_UNUSED_DAYS = 36500
+TRUE_WORDS = {"true", "1", "yes"}
+FALSE_WORDS = {"false", "0", "no"}
+FILTER_NAMES = ("user_id", "unused_days", "expired", "page", "per_page")
+
+
+@dataclass
+class KeyFilters:
+    user_id: Optional[str] = None
+    unused_days: Optional[int] = None
+    expired: Optional[bool] = None
+    page: int = 1
+    per_page: int = 100
+
+
+def parse_filters(args) -> KeyFilters:
+    """Validate query parameters (a dict-like of strings); 400 naming the bad one."""
+    unknown = set(args) - set(FILTER_NAMES)
+    if unknown:
+        raise ServiceError(400, f"Unknown filter {sorted(unknown)[0]!r}: use {', '.join(FILTER_NAMES)}.")
+    user_id = args.get("user_id") or None
+    if user_id is not None and db.session.get(User, user_id) is None:
+        raise ServiceError(400, "user_id: there is no user with this id.")
+    expired = (args.get("expired") or "").strip().lower()
+    if expired and expired not in TRUE_WORDS | FALSE_WORDS:
+        raise ServiceError(400, "expired must be true (only expired keys) or false (only keys that still work).")
+    unused = args.get("unused_days")
+    return KeyFilters(
+        user_id=user_id,
+        unused_days=None if not unused else parse_positive_int("unused_days", unused, 0, MAX_UNUSED_DAYS),
+        expired=None if not expired else expired in TRUE_WORDS,
+        page=parse_positive_int("page", args.get("page"), 1, 1_000_000),
+        per_page=parse_positive_int("per_page", args.get("per_page"), 100, 1000),
+    )
+
+
+def _conditions(filters: KeyFilters) -> list:
+    at = now()
+    conditions = []
+    if filters.user_id:
+        conditions.append(ApiKey.user_id == filters.user_id)
+    if filters.unused_days:
+        # Unused for N days: not used since the cutoff, and (if never used) older than it.
+        cutoff = at - filters.unused_days * DAY
+        conditions.append(sa.func.coalesce(ApiKey.last_used_at, ApiKey.created_at) <= cutoff)
+    is_expired = sa.and_(ApiKey.expires_at.is_not(None), ApiKey.expires_at <= at)
+    if filters.expired is True:
+        conditions.append(is_expired)
+    elif filters.expired is False:
+        conditions.append(sa.not_(is_expired))
+    return conditions
+
+
+def search(filters: KeyFilters) -> tuple[list[tuple[ApiKey, User]], int]:
+    """One page of keys with their owners (owner email, then name), and the total."""
+    conditions = _conditions(filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey).where(*conditions))
+    rows = db.session.execute(
+        sa.select(ApiKey, User)
+        .join(User, User.id == ApiKey.user_id)
+        .where(*conditions)
+        .order_by(User.email, ApiKey.name)
+        .limit(filters.per_page)
+        .offset((filters.page - 1) * filters.per_page)
+    ).all()
+    return [(api_key, user) for api_key, user in rows], total
+
+
+def request_counts(key_ids: list[str]) -> dict[str, Optional[int]]:
+    """Chat completions recorded for each key in the usage table (one grouped query).
+    None for every key when this build has no usage table."""
+    if Usage is None:
+        return {key_id: None for key_id in key_ids}
+    counts = dict(
+        db.session.execute(
+            sa.select(Usage.api_key_id, sa.func.count())
+            .where(Usage.api_key_id.in_(key_ids))
+            .group_by(Usage.api_key_id)
+        ).all()
+    ) if key_ids else {}
+    return {key_id: counts.get(key_id, 0) for key_id in key_ids}
+
+
+def item_json(api_key: ApiKey, user: User, request_count: Optional[int]) -> dict[str, Any]:
+    return {
+        **api_key.to_dict(),
+        "rate_limit_per_minute": api_key.rate_limit_per_minute,
+        "user": {"id": user.id, "name": user.name, "email": user.email},
+        "last_used_ip": api_key.last_used_ip,
+        "request_count": request_count,
+    }
+
+
+def get_key_or_404(key_id: str) -> ApiKey:
+    api_key = db.session.get(ApiKey, key_id)
+    if api_key is None:
+        raise ServiceError(404, "API key not found.")
+    return api_key
+
+
+def count_keys(user_id: Optional[str] = None) -> int:
+    query = sa.select(sa.func.count()).select_from(ApiKey)
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
+    return db.session.scalar(query)
+
+
+def _revoke(where) -> int:
+    """Delete matching keys, one key.revoked event each, in one transaction."""
+    revoked = list(db.session.scalars(sa.select(ApiKey).where(where)))
+    for api_key in revoked:
+        audit.key_deleted(api_key, action="key.revoked")
+        db.session.delete(api_key)
+    db.session.commit()
+    return len(revoked)
+
+
+def revoke(api_key: ApiKey) -> None:
+    _revoke(ApiKey.id == api_key.id)
+
+
+def revoke_user_keys(user: User) -> int:
+    return _revoke(ApiKey.user_id == user.id)
+
+
+def revoke_every_key() -> int:
+    return _revoke(sa.true())
