@@ -1,0 +1,12 @@
+"""A pytest plugin: each test phase's report is kept on the test item, so a fixture's
+teardown can see that its test failed (and, say, save screenshots).
+Load it with ``pytest_plugins = ["phase_reports"]``."""
+
+import pytest
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

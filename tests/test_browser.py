@@ -1,0 +1,180 @@
+"""The walk-through in a real browser: Chromium (headless, through Playwright) against gunicorn.
+
+People click through the pages as the README describes; a plain HTTP client then uses the key
+the way a script would. On failure every open page is saved under test-artifacts/.
+"""
+
+import httpx
+import pytest
+
+from browser_helpers import (
+    CHROMIUM,
+    LAUNCH_ARGS,
+    Crowd,
+    flashes,
+    open_account_settings,
+    open_admin_tab,
+    require_browser,
+    sign_in,
+    sign_up,
+    failed_in_call,
+)
+from conftest import bearer
+from upstream import UPSTREAM_KEY, connection_settings, running_upstream
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # require_browser() skips or fails the tests
+    expect = None
+
+pytest_plugins = ["phase_reports"]  # tells the crowd fixture that its test failed
+
+ADMIN = ("Ada Admin", "ada@example.com")
+BOB = ("Bob Builder", "bob@example.com")
+KEY_NAME = "Monitoring Bot"
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = require_browser()
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def crowd(browser, live_server, request):
+    people = Crowd(browser, live_server.url)
+    yield people
+    if failed_in_call(request.node):
+        people.screenshot_all(request.node.name)
+    people.close()
+
+
+@pytest.fixture
+def openai_upstream(save_settings):
+    """A model server on loopback, configured as the app's one OpenAI connection."""
+    with running_upstream(required_key=UPSTREAM_KEY) as upstream:
+        save_settings(**connection_settings(openai=upstream))
+        yield upstream
+
+
+# --- steps of the walk-through ------------------------------------------------------------
+
+
+def admin_enables_api_keys(admin) -> None:
+    open_admin_tab(admin, "General")
+    admin.get_by_label("Enable API Keys", exact=True).check()
+    admin.get_by_role("button", name="Save").click()
+    expect(flashes(admin)).to_contain_text("Settings saved.")
+    expect(admin.get_by_label("Enable API Keys", exact=True)).to_be_checked()
+
+
+def admin_approves(admin, email: str) -> None:
+    open_admin_tab(admin, "Users")
+    row = admin.locator(f'tr[data-email="{email}"]')
+    row.get_by_label(f"Role of {email}").select_option("user")
+    row.get_by_role("button", name="Change role").click()
+    expect(flashes(admin)).to_contain_text(f"{email} is now user.")
+    expect(admin.locator(f'tr[data-email="{email}"]').get_by_label(f"Role of {email}")).to_have_value("user")
+
+
+def admin_creates_group_granting_keys(admin, group: str, member_email: str) -> None:
+    open_admin_tab(admin, "Groups")
+    admin.get_by_label("Name").fill(group)
+    admin.get_by_role("button", name="Create group").click()
+    expect(admin.locator("h1")).to_have_text(f"Group: {group}")
+    admin.locator('input[name="perm-features.api_keys"]').check()
+    admin.locator("fieldset.members label", has_text=member_email).locator('input[name="member"]').check()
+    admin.get_by_role("button", name="Save", exact=True).click()
+    expect(flashes(admin)).to_contain_text(f"Group '{group}' saved.")
+    expect(admin.locator('input[name="perm-features.api_keys"]')).to_be_checked()
+
+
+def admin_restricts_keys_to(admin, endpoints: str) -> None:
+    open_admin_tab(admin, "General")
+    admin.get_by_label("Enable API Key Endpoint Restrictions").check()
+    admin.get_by_label("Allowed Endpoints").fill(endpoints)
+    admin.get_by_role("button", name="Save").click()
+    expect(flashes(admin)).to_contain_text("Settings saved.")
+    expect(admin.locator("#allowlist-preview")).to_contain_text(endpoints)
+
+
+def user_generates_key(page, name: str) -> str:
+    open_account_settings(page)
+    form = page.locator("form.key-form")
+    if not form.is_visible():
+        page.get_by_text("Generate New API Key").first.click()  # the <summary> that opens the form
+    form.get_by_label("Name").fill(name)
+    form.get_by_role("button", name="Generate New API Key").click()
+    expect(flashes(page)).to_contain_text(f"API key '{name}' created.")
+    secret = page.locator("input#new-key").input_value()
+    assert secret.startswith("sk-")
+    expect(page.locator(f'tr[data-key-name="{name}"]')).to_have_count(1)
+    return secret
+
+
+def user_deletes_key(page, name: str) -> None:
+    open_account_settings(page)
+    page.locator(f'tr[data-key-name="{name}"]').get_by_role("button", name="Delete").click()
+    expect(flashes(page)).to_contain_text(f"API key '{name}' deleted.")
+    expect(page.locator(f'tr[data-key-name="{name}"]')).to_have_count(0)
+
+
+# --- the walk-through -----------------------------------------------------------------------
+
+
+def test_keys_walkthrough_from_sign_up_to_deletion(crowd, live_server, openai_upstream):
+    # The first person to sign up is the administrator; they switch keys on.
+    admin = crowd.person("admin")
+    sign_up(admin, *ADMIN)
+    expect(admin.locator(".who .role")).to_have_text("admin")
+    admin_enables_api_keys(admin)
+
+    # Bob signs up in his own browser and waits for approval; the admin approves him
+    # and grants the API Keys permission through a group.
+    bob = crowd.person("bob-signup")
+    sign_up(bob, *BOB)
+    expect(bob).to_have_url(f"{live_server.url}/auth/pending")
+    admin_approves(admin, BOB[1])
+    admin_creates_group_granting_keys(admin, "API Users", BOB[1])
+    crowd.leave("bob-signup")
+
+    # Bob signs in and generates a key; it is shown once, and not after he comes back.
+    bob = crowd.person("bob")
+    sign_in(bob, BOB[1])
+    expect(bob.locator(f'li[data-permission="features.api_keys"]')).to_have_class("granted")
+    secret = user_generates_key(bob, KEY_NAME)
+    open_account_settings(bob)
+    expect(bob.locator("input#new-key")).to_have_count(0)
+    expect(bob.locator(f'tr[data-key-name="{KEY_NAME}"]')).to_have_count(1)
+    assert secret not in bob.content()
+
+    with httpx.Client(base_url=live_server.url, headers=bearer(secret), timeout=30.0) as script:
+        # A script uses the key: Bob's identity, the models, a completion.
+        me = script.get("/api/v1/auths/")
+        assert me.status_code == 200, me.text
+        assert (me.json()["email"], me.json()["role"]) == (BOB[1], "user")
+        assert "set-cookie" not in me.headers
+        models = script.get("/api/models")
+        assert models.status_code == 200, models.text
+        assert "gpt-test" in [model["id"] for model in models.json()["data"]]
+        chat = script.post("/api/chat/completions", json={"model": "gpt-test", "messages": HELLO})
+        assert chat.status_code == 200, chat.text
+        assert chat.json()["choices"][0]["message"]["content"] == openai_upstream.reply_text()
+
+        # The admin lets keys reach only the model list.
+        admin_restricts_keys_to(admin, "/api/models")
+        assert script.get("/api/models").status_code == 200
+        files = script.get("/api/v1/files/")
+        assert files.status_code == 403, files.text
+        assert "/api/v1/files/" in files.json()["detail"]
+
+        # Bob deletes the key in the browser (confirming the dialog); the script is shut out.
+        user_deletes_key(bob, KEY_NAME)
+        assert any(KEY_NAME in message for message in crowd.dialogs), crowd.dialogs
+        gone = script.get("/api/models")
+        assert gone.status_code == 401, gone.text
+        assert gone.headers["WWW-Authenticate"].startswith("Bearer")
