@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from webui.admin import bp as admin_bp
     from webui.api import bp as api_bp
     from webui.auth import bp as auth_bp
+    from webui.chat import bp as chat_bp, models_bp
     from webui.groups import bp as groups_bp
     from webui.workspace import bp as workspace_bp
 
@@ -96,6 +97,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(groups_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(chat_bp)
+    app.register_blueprint(models_bp)
     app.register_blueprint(workspace_bp)
     app.add_url_rule("/", "home", lambda: redirect(url_for("account.index")))
 

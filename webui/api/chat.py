@@ -1,0 +1,131 @@
+"""/api/chat/completions (OW): OpenAI-shaped chat, forwarded to the model's connection."""
+
+import json
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+import httpx
+from flask import Response, g, jsonify, request, stream_with_context
+
+from webui.api import bp
+from webui.api.common import json_object
+from webui.errors import ServiceError
+from webui.services import model_access, upstream
+from webui.services.upstream import Connection, UpstreamError
+from webui.services.usage import Meter, StreamWatcher, tokens_reported
+
+# Fields this app reads itself and never forwards upstream.
+LOCAL_FIELDS = frozenset({"files"})
+CLIENT_GONE = 499  # the status recorded when the caller hangs up mid-stream
+
+
+def chat_request(body: dict[str, Any]) -> dict[str, Any]:
+    """Check what this app relies on; everything else is the upstream's business."""
+    if not isinstance(body.get("model"), str) or not body["model"].strip():
+        raise ServiceError(400, "model is required: the id of a model from GET /api/models.")
+    messages = body.get("messages")
+    if (
+        not isinstance(messages, list)
+        or not messages
+        or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages)
+    ):
+        raise ServiceError(
+            400, 'messages is required: a list like [{"role": "user", "content": "Hello"}].'
+        )
+    if not isinstance(body.get("stream", False), bool):
+        raise ServiceError(400, "stream must be true or false.")
+    return body
+
+
+def upstream_body(body: dict[str, Any], model: dict) -> dict[str, Any]:
+    forwarded = {key: value for key, value in body.items() if key not in LOCAL_FIELDS}
+    forwarded["model"] = model["id"]
+    return forwarded
+
+
+@bp.post("/api/chat/completions")
+@bp.post("/api/v1/chat/completions")
+def chat_completions():
+    body = chat_request(json_object())
+    model = model_access.find_usable_model(g.user, body["model"])
+    sources: list = []
+    # Issue 5 adds retrieved context for body["files"] on this line:
+    #     body, sources = augment_with_files(g.user, body)
+    conn = model_access.connection_of(model)
+    payload = upstream_body(body, model)
+    meter = Meter.start(g.user, g.api_key, request.path, model["id"], payload.get("stream", False))
+    if meter.stream:
+        return stream_completion(conn, payload, sources, meter)
+    return complete(conn, payload, sources, meter)
+
+
+def complete(conn: Connection, payload: dict, sources: list, meter: Meter):
+    try:
+        response = upstream.send(conn, "POST", upstream.chat_path(conn), payload)
+        answer = upstream.json_answer(conn, response, "choices")
+    except UpstreamError as error:
+        meter.done(error.status)
+        raise
+    meter.done(200, tokens_reported(answer))
+    if sources:
+        answer["sources"] = sources
+    return jsonify(answer)
+
+
+def sse_event(data: Any) -> bytes:
+    return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+def sse_error(error: UpstreamError) -> bytes:
+    return sse_event({"error": {"message": error.detail, "code": error.status}})
+
+
+def stream_completion(conn: Connection, payload: dict, sources: list, meter: Meter):
+    try:
+        response = upstream.open_stream(
+            conn, upstream.chat_path(conn), payload, ("text/event-stream",)
+        )
+    except UpstreamError as error:
+        meter.done(error.status)
+        raise
+    opening = [sse_event({"sources": sources})] if sources else []
+    return relay_response(conn, response, meter, "text/event-stream", sse_error, opening, b"data: [DONE]\n\n")
+
+
+def relay_response(
+    conn: Connection,
+    response: httpx.Response,
+    meter: Optional[Meter],
+    content_type: str,
+    error_chunk: Callable[[UpstreamError], bytes],
+    opening: Iterable[bytes] = (),
+    closing: bytes = b"",
+) -> Response:
+    """Stream an upstream answer through unbuffered, metering it when it ends.
+
+    When the caller hangs up, the WSGI server closes this generator, which closes the
+    upstream request too. ``closing`` is sent when the upstream did not end with it."""
+    watcher = StreamWatcher()
+    outcome = {"status": 200}
+
+    def on_error(error: UpstreamError) -> bytes:
+        outcome["status"] = error.status
+        return error_chunk(error)
+
+    def chunks() -> Iterator[bytes]:
+        finished = False
+        try:
+            yield from opening
+            yield from upstream.relay(conn, response, watcher.feed, on_error)
+            if closing and not watcher.saw_done:
+                yield closing
+            finished = True
+        finally:
+            response.close()
+            if meter is not None:
+                meter.done(outcome["status"] if finished else CLIENT_GONE, watcher.tokens)
+
+    return Response(
+        stream_with_context(chunks()),
+        content_type=content_type,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,13 @@
+"""/api/models (OW): the models the caller may use, from every enabled connection."""
+
+from flask import g, jsonify, request
+
+from webui.api import bp
+from webui.services import model_access
+
+
+@bp.get("/api/models")
+@bp.get("/api/v1/models")
+def list_models():
+    refresh = request.args.get("refresh", "").lower() in ("1", "true", "yes")
+    return jsonify(data=model_access.usable_models(g.user, refresh=refresh))

@@ -1,0 +1,151 @@
+"""/ollama/… (OW): Ollama's own API, proxied to the enabled Ollama connections.
+
+Model calls go to the connection that lists the model and only for models the
+caller may use; managing models (pull, create, delete) is for admins. Streaming
+answers (NDJSON) pass through chunk by chunk.
+"""
+
+import json
+from typing import Optional
+
+from flask import Response, g, jsonify, request
+
+from webui.api import bp
+from webui.api.chat import relay_response
+from webui.api.common import json_object
+from webui.errors import ServiceError
+from webui.security.permissions import require_role
+from webui.services import model_access, upstream
+from webui.services.upstream import OLLAMA, Connection, UpstreamError
+from webui.services.usage import Meter, tokens_reported
+
+NDJSON = "application/x-ndjson"
+
+
+def ollama_connections() -> list[Connection]:
+    """The enabled Ollama connections, or 503 saying how to get one."""
+    conns = upstream.enabled_connections(OLLAMA)
+    if not conns:
+        raise ServiceError(
+            503,
+            "No Ollama connection is enabled; an administrator can add or enable one in "
+            "Admin Panel > Settings > Connections.",
+        )
+    return conns
+
+
+def ndjson_error(error: UpstreamError) -> bytes:
+    return json.dumps({"error": error.detail}).encode() + b"\n"
+
+
+def forward(
+    conn: Connection, method: str, path: str, body: dict, streams: bool, meter: Optional[Meter] = None
+) -> Response:
+    """Send the body on and hand the answer back as Ollama gave it."""
+    if streams:
+        try:
+            response = upstream.open_stream(conn, path, body, (NDJSON, "application/json"))
+        except UpstreamError as error:
+            if meter:
+                meter.done(error.status)
+            raise
+        return relay_response(conn, response, meter, NDJSON, ndjson_error)
+    try:
+        response = upstream.send(conn, method, path, body)
+        # Some answers are empty (delete); any content must be JSON.
+        answer = upstream.json_answer(conn, response) if response.content.strip() else {}
+    except UpstreamError as error:
+        if meter:
+            meter.done(error.status)
+        raise
+    if meter:
+        meter.done(200, tokens_reported(answer))
+    return Response(response.content, status=response.status_code, content_type="application/json")
+
+
+def model_call(path: str, streams_by_default: bool, metered: bool) -> Response:
+    """A call about one model the caller may use, sent to the connection that has it."""
+    ollama_connections()
+    body = json_object()
+    model = model_access.find_usable_model(g.user, body.get("model") or body.get("name"), OLLAMA)
+    body["model"] = model["id"]
+    body.pop("name", None)
+    streams = body.get("stream", streams_by_default) is not False
+    meter = Meter.start(g.user, g.api_key, request.path, model["id"], streams) if metered else None
+    return forward(model_access.connection_of(model), "POST", path, body, streams, meter)
+
+
+@bp.get("/ollama/api/tags")
+def ollama_tags():
+    ollama_connections()
+    refresh = request.args.get("refresh", "").lower() in ("1", "true", "yes")
+    models = model_access.usable_models(g.user, refresh=refresh)
+    return jsonify(models=[m["ollama"] for m in models if m["connection_type"] == OLLAMA])
+
+
+@bp.post("/ollama/api/chat")
+def ollama_chat():
+    return model_call("/api/chat", streams_by_default=True, metered=True)
+
+
+@bp.post("/ollama/api/generate")
+def ollama_generate():
+    return model_call("/api/generate", streams_by_default=True, metered=True)
+
+
+@bp.post("/ollama/api/embed")
+def ollama_embed():
+    return model_call("/api/embed", streams_by_default=False, metered=False)
+
+
+@bp.post("/ollama/api/show")
+def ollama_show():
+    return model_call("/api/show", streams_by_default=False, metered=False)
+
+
+# --- managing models: admins only --------------------------------------------------------
+
+
+def chosen_connection(url_idx: Optional[int], model_name: object) -> Connection:
+    """The Ollama connection at position url_idx (0-based), else the one that lists
+    the model, else the first enabled one."""
+    conns = ollama_connections()
+    if url_idx is None:
+        for model in model_access.all_models():
+            if model["connection_type"] == OLLAMA and model["id"] == model_name:
+                return model_access.connection_of(model)
+        return conns[0]
+    for conn in conns:
+        if conn.index == url_idx:
+            return conn
+    raise ServiceError(404, f"No enabled Ollama connection at position {url_idx}.")
+
+
+def manage(method: str, path: str, url_idx: Optional[int], streams_by_default: bool) -> Response:
+    body = json_object()
+    conn = chosen_connection(url_idx, body.get("model") or body.get("name"))
+    streams = body.get("stream", streams_by_default) is not False
+    answer = forward(conn, method, path, body, streams)
+    model_access.forget_models()  # the next listing shows what changed
+    return answer
+
+
+@bp.post("/ollama/api/pull")
+@bp.post("/ollama/api/pull/<int:url_idx>")
+@require_role("admin")
+def ollama_pull(url_idx: Optional[int] = None):
+    return manage("POST", "/api/pull", url_idx, streams_by_default=True)
+
+
+@bp.post("/ollama/api/create")
+@bp.post("/ollama/api/create/<int:url_idx>")
+@require_role("admin")
+def ollama_create(url_idx: Optional[int] = None):
+    return manage("POST", "/api/create", url_idx, streams_by_default=True)
+
+
+@bp.delete("/ollama/api/delete")
+@bp.delete("/ollama/api/delete/<int:url_idx>")
+@require_role("admin")
+def ollama_delete(url_idx: Optional[int] = None):
+    return manage("DELETE", "/api/delete", url_idx, streams_by_default=False)

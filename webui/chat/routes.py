@@ -1,0 +1,15 @@
+from flask import g, render_template, request
+
+from webui.chat import bp, models_bp
+from webui.services import model_access
+
+
+@bp.get("/chat")
+def index():
+    return render_template("chat/index.html", models=model_access.usable_models(g.user))
+
+
+@models_bp.get("/models", endpoint="index")
+def index_models():
+    refresh = request.args.get("refresh") == "true"
+    return render_template("models/index.html", models=model_access.usable_models(g.user, refresh))
