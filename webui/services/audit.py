@@ -119,9 +119,9 @@ def record_refusal(
     key_prefix: Optional[str] = None, actor_id: Optional[str] = None,
 ) -> None:
     """Record a refused request, or count it on the latest row of the same
-    (action, ip, key prefix, reason) within the throttle window. Commits; never raises."""
+    (action, ip, key prefix, reason, target) within the throttle window. Commits; never raises."""
     facts = _request_facts()
-    fingerprint = _fingerprint(action, facts["ip"], key_prefix, reason)
+    fingerprint = _fingerprint(action, facts["ip"], key_prefix, reason, target)
     window = current_app.config.get("AUDIT_THROTTLE_SECONDS", THROTTLE_WINDOW)
     latest = (
         sa.select(sa.func.max(AuditEvent.id))
