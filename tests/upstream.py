@@ -43,6 +43,7 @@ class FakeUpstream:
     required_key: Optional[str] = None  # when set, /v1/… needs "Authorization: Bearer <key>"
     requests: list[Recorded] = field(default_factory=list)
     stream_aborted: threading.Event = field(default_factory=threading.Event)
+    stream_finished: threading.Event = field(default_factory=threading.Event)
     _modes: dict[str, str] = field(default_factory=dict)
 
     def set_mode(self, mode: str, *paths: str) -> None:
@@ -158,6 +159,8 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(up.chunk_delay)
         except (BrokenPipeError, ConnectionResetError):
             up.stream_aborted.set()
+        else:
+            up.stream_finished.set()
 
     def _handle(self, method: str) -> None:
         up = self.upstream
