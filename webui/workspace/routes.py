@@ -27,8 +27,9 @@ def _limit_upload(endpoint, _values):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error):
+    # The body was refused unread, so no form on this request can be rendered from it.
     flash(files.too_large_message(), "error")
-    return render_files(413)
+    return redirect(url_for("workspace.files"))
 
 
 def render_files(status: int = 200, form: UploadForm | None = None):
