@@ -1,0 +1,575 @@
+"""Benchmark the API-key path; prints one table.
+
+    .venv/bin/python bench/run.py            # full run, records docs/benchmarks.md
+    .venv/bin/python bench/run.py --quick    # a few seconds per figure (CI: proves it works)
+
+What it does, all on 127.0.0.1 and in a temporary directory:
+1. seeds two SQLite databases through the app's models: ``--keys`` keys (100,000) across
+   keys/10 users and five groups, and a small one with 100 keys;
+2. starts ``bench/upstream.py`` (an OpenAI-compatible server with a 500-chunk stream) and,
+   for each database, the app as the README deploys it: ``gunicorn -c gunicorn.conf.py
+   wsgi:app`` with HOST, PORT, WEB_CONCURRENCY, DATABASE_URL and SECRET_KEY;
+3. drives load with ``wrk`` (installed with apt-get when missing), in interleaved rounds so
+   every ratio compares figures of the same run; the median round is reported;
+4. counts SQL statements per keyed request in-process (SQLAlchemy event hooks), real
+   ``last_used_at`` writes with a trigger, times 500-chunk streams through the app and
+   straight from the upstream, and reads each worker's VmRSS from /proc.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path[:0] = [str(REPO)] if str(REPO) not in sys.path else []
+
+USER_AGENT = "webui-bench/1"
+UPSTREAM_KEY = "bench-upstream-key"
+MODELS_PATH = "/api/models"
+CHAT_PATH = "/api/chat/completions"
+TARGETS = {
+    "guard_ratio": 0.85,
+    "lookup_scaling": 1.10,
+    "sql_per_request": 2,
+    "writes_per_minute": 1,
+    "first_chunk_ms": 5.0,
+    "stream_total_ratio": 0.9,
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- tools ------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    log("wrk is missing; installing Debian's package")
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk could not be installed; install it with: apt-get install wrk")
+    return found
+
+
+def gunicorn_command() -> list[str]:
+    script = Path(sys.executable).parent / "gunicorn"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
+
+
+# --- processes --------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+
+def wait_for(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log_path.name} exited during start-up:\n{log_path.read_text()}")
+        try:
+            httpx.get(url, timeout=1.0, trust_env=False)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer in time:\n{log_path.read_text()}")
+
+
+@contextmanager
+def running(name: str, command: list[str], env: dict, probe: str, workdir: Path, url: str):
+    log_path = workdir / f"{name}.log"
+    with open(log_path, "wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(url + probe, process, log_path)
+        yield Server(name, url, process, log_path)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def app_server(name: str, database_url: str, env: dict, workers: int, workdir: Path):
+    port = free_port()
+    # Exactly the README's deployment: gunicorn -c gunicorn.conf.py wsgi:app, configured by env.
+    server_env = {
+        **env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "DATABASE_URL": database_url,
+    }
+    command = [*gunicorn_command(), "-c", "gunicorn.conf.py", "wsgi:app"]
+    return running(name, command, server_env, "/health", workdir, f"http://127.0.0.1:{port}")
+
+
+def upstream_server(args, env: dict, workdir: Path):
+    port = free_port()
+    command = [sys.executable, str(BENCH / "upstream.py"), "--port", str(port),
+               "--chunks", str(args.chunks), "--delay", str(args.chunk_delay)]
+    return running("upstream", command, env, "/v1/models", workdir, f"http://127.0.0.1:{port}")
+
+
+# --- wrk ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    status_errors: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+def run_wrk(wrk: str, url: str, headers_file: Path, seconds: float, args) -> Load:
+    command = [wrk, "-t", str(args.wrk_threads), "-c", str(args.connections),
+               "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "--latency",
+               "-s", str(BENCH / "report.lua"), url, "--", str(headers_file)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    match = re.search(r"^BENCH-RESULT (.*)$", result.stdout, re.M)
+    if result.returncode != 0 or not match:
+        raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    fields = dict(item.split("=") for item in match.group(1).split())
+    return Load(
+        requests=int(fields["requests"]),
+        seconds=int(fields["duration_us"]) / 1e6,
+        status_errors=int(fields["status_errors"]),
+        socket_errors=int(fields["socket_errors"]),
+        p50_ms=int(fields["p50_us"]) / 1000,
+        p99_ms=int(fields["p99_us"]) / 1000,
+    )
+
+
+@dataclass
+class Target:
+    """One load-generating figure: a URL, the header sets wrk rotates, the status expected."""
+
+    label: str
+    url: str
+    headers_file: Path
+    expect_rejected: bool = False
+    rounds: list[Load] = field(default_factory=list)
+
+    def median(self, attribute: str) -> float:
+        return statistics.median(getattr(load, attribute) for load in self.rounds)
+
+    def check(self, load: Load) -> None:
+        expected_errors = load.requests if self.expect_rejected else 0
+        # wrk counts a status >= 400 as an error; a rejected key must be rejected every time.
+        if load.socket_errors or abs(load.status_errors - expected_errors) > args_slack(load):
+            raise RuntimeError(
+                f"{self.label}: {load.status_errors} error statuses and {load.socket_errors} "
+                f"socket errors in {load.requests} requests"
+            )
+
+
+def args_slack(load: Load) -> int:
+    # wrk's totals count requests it completed after the clock stopped; allow a handful.
+    return max(2, load.requests // 1000)
+
+
+def headers_file(workdir: Path, name: str, variants: list[dict[str, str]]) -> Path:
+    path = workdir / f"{name}.headers"
+    lines = [" | ".join(f"{k}: {v}" for k, v in {**h, "User-Agent": USER_AGENT}.items())
+             for h in variants]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --- single measurements ----------------------------------------------------------------
+
+
+def sign_in(base_url: str, email: str, password: str) -> str:
+    """A real browser sign-in through the login form; returns the session cookie."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, trust_env=False, headers={"User-Agent": USER_AGENT}) as c:
+        page = c.get("/auth/login").text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', page)
+        answer = c.post("/auth/login", data={"email": email, "password": password,
+                                              "csrf_token": token.group(1)})
+        if answer.status_code != 302 or "session" not in c.cookies:
+            raise RuntimeError(f"sign-in failed: {answer.status_code}")
+        return c.cookies["session"]
+
+
+def expect_status(url: str, headers: dict, status: int, *also: int) -> None:
+    import httpx
+
+    answer = httpx.get(url, headers={**headers, "User-Agent": USER_AGENT}, trust_env=False,
+                       timeout=30)
+    if answer.status_code not in (status, *also):
+        raise RuntimeError(f"{url} answered {answer.status_code}, expected {status}: "
+                           f"{answer.text[:300]}")
+    if url.endswith(MODELS_PATH) and status == 200 and not answer.json().get("data"):
+        raise RuntimeError(f"{url} listed no models: {answer.text[:300]}")
+
+
+@dataclass
+class StreamTiming:
+    first_ms: list[float] = field(default_factory=list)
+    total_s: list[float] = field(default_factory=list)
+
+
+def time_stream(client, url: str, headers: dict, body: dict, chunks: int, into: StreamTiming):
+    started = time.perf_counter()
+    first = None
+    received = bytearray()
+    with client.stream("POST", url, json=body, headers=headers) as answer:
+        if answer.status_code != 200:
+            raise RuntimeError(f"{url} answered {answer.status_code}: {answer.read()[:300]!r}")
+        for piece in answer.iter_raw():
+            if first is None and b"data:" in piece:
+                first = time.perf_counter()
+            received += piece
+    ended = time.perf_counter()
+    events = received.count(b"data: ")
+    if events != chunks + 1 or not received.rstrip().endswith(b"data: [DONE]"):
+        raise RuntimeError(f"{url} streamed {events} events, expected {chunks} and [DONE]")
+    into.first_ms.append((first - started) * 1000)
+    into.total_s.append(ended - started)
+
+
+def measure_streams(app_url: str, upstream_url: str, key: str, args):
+    """Alternate direct and proxied streams so drift hits both alike."""
+    import httpx
+
+    body = {"model": "bench-model", "stream": True,
+            "messages": [{"role": "user", "content": "Count to five hundred."}]}
+    direct, proxied = StreamTiming(), StreamTiming()
+    with httpx.Client(trust_env=False, timeout=60) as client:
+        for index in range(args.streams + 1):
+            sink = (StreamTiming(), StreamTiming()) if index == 0 else (direct, proxied)  # warm-up
+            time_stream(client, upstream_url + "/v1/chat/completions",
+                        {"Authorization": f"Bearer {UPSTREAM_KEY}"}, body, args.chunks, sink[0])
+            time_stream(client, app_url + CHAT_PATH, {"Authorization": f"Bearer {key}"},
+                        body, args.chunks, sink[1])
+    return direct, proxied
+
+
+def count_statements(database_url: str, upload_dir: str, key_list: list[str]) -> dict:
+    """SQL statements per keyed GET /api/models, counted in-process with event hooks.
+
+    Each key is used twice in a row: its first use in a minute also records last_used
+    (and the audit of a first use); the second is the steady state."""
+    import sqlalchemy as sa
+    from seed import make_app
+
+    from webui.extensions import db
+
+    app = make_app(database_url, upload_dir)
+    counts: dict[str, list[int]] = {"first": [], "steady": []}
+    with app.app_context():
+        engine = db.engine
+    # No app context stays pushed around the requests: each gets its own, with a fresh ``g``.
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: statements.append(statement))
+    client = app.test_client()
+    client.get(MODELS_PATH, headers={"Authorization": f"Bearer {key_list[0]}"})  # warm caches
+    for key in key_list[1:]:
+        for kind in counts:
+            statements.clear()
+            answer = client.get(MODELS_PATH, headers={"Authorization": f"Bearer {key}"})
+            if answer.status_code != 200:
+                raise RuntimeError(f"in-process {MODELS_PATH} answered {answer.status_code}")
+            counts[kind].append(len(statements))
+            if os.environ.get("BENCH_SHOW_SQL"):
+                log(f"{kind}: {len(statements)} statements: " + " || ".join(
+                    " ".join(s.split())[:70] for s in statements))
+    engine.dispose()
+    return counts
+
+
+def vm_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Benchmark the API-key path; prints one table.")
+    parser.add_argument("--quick", action="store_true",
+                        help="a few seconds per figure, no recording (CI proves the script works)")
+    parser.add_argument("--keys", type=int, default=100_000, help="keys in the large database")
+    parser.add_argument("--small-keys", type=int, default=100, help="keys in the small database")
+    parser.add_argument("--seconds", type=float, help="wrk seconds per figure per round")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds; the median is reported")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
+    parser.add_argument("--streams", type=int, help="streams timed each way")
+    parser.add_argument("--chunks", type=int, default=500, help="chunks per streamed answer")
+    parser.add_argument("--chunk-delay", type=float, default=0.002,
+                        help="seconds between the upstream's chunks")
+    parser.add_argument("--record", default=None,
+                        help="markdown file for the table (full runs: docs/benchmarks.md)")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args(argv)
+    args.seconds = args.seconds or (2 if args.quick else 10)
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.streams = args.streams or (2 if args.quick else 20)
+    if args.record is None and not args.quick and not args.no_record:
+        args.record = str(REPO / "docs" / "benchmarks.md")
+    if args.keys < 100 or args.small_keys < 100:
+        parser.error("--keys and --small-keys need at least 100 (64 keys for wrk, 8 spare)")
+    if args.no_record:
+        args.record = None
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    wrk = ensure_wrk()
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="webui-bench-"))
+    try:
+        results = run(args, wrk, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    table = render_table(results, args)
+    print(table)
+    log(f"finished in {time.monotonic() - started:.0f} s")
+    if args.record:
+        record(Path(args.record), table, results, args, argv)
+        log(f"recorded in {args.record}")
+    return 0
+
+
+def run(args, wrk: str, workdir: Path) -> dict:
+    upload_dir = str(workdir / "uploads")
+    upstream_port_env: dict = {}
+    env = {
+        **os.environ,
+        "SECRET_KEY": secrets.token_hex(32),
+        "UPLOAD_DIR": upload_dir,
+        "GUNICORN_ACCESS_LOG": os.environ.get("GUNICORN_ACCESS_LOG", "-"),
+    }
+    results: dict = {"args": vars(args).copy()}
+    with ExitStack() as stack:
+        upstream = stack.enter_context(upstream_server(args, env, workdir))
+        upstream_port_env = {
+            "ENABLE_OLLAMA_API": "false",
+            "ENABLE_OPENAI_API": "true",
+            "OPENAI_API_BASE_URLS": upstream.url + "/v1",
+            "OPENAI_API_KEYS": UPSTREAM_KEY,
+        }
+        env.update(upstream_port_env)
+        # The in-process app (seeding, statement counts) reads the same environment.
+        os.environ.update({k: env[k] for k in ("SECRET_KEY", "UPLOAD_DIR", *upstream_port_env)})
+
+        from seed import last_used_writes, max_writes_per_minute, seed
+
+        large_url = f"sqlite:///{workdir / 'large.sqlite'}"
+        small_url = f"sqlite:///{workdir / 'small.sqlite'}"
+        log(f"seeding {args.keys:,} keys across {max(1, args.keys // 10):,} users")
+        large = seed(large_url, args.keys, upload_dir)
+        log(f"seeded in {large.seconds:.1f} s; seeding {args.small_keys} keys")
+        small = seed(small_url, args.small_keys, upload_dir)
+        results["seed_seconds"] = large.seconds
+
+        big = stack.enter_context(app_server("large", large_url, env, args.workers, workdir))
+        little = stack.enter_context(app_server("small", small_url, env, args.workers, workdir))
+        cookie = sign_in(big.url, large.session_email, "bench-password-123")
+
+        from webui.security import keys
+
+        bad_keys = [keys.generate_key() for _ in range(len(large.sample_keys))]
+        bearer = lambda secret: {"Authorization": f"Bearer {secret}"}  # noqa: E731
+        targets = {
+            "health": Target("GET /health (no auth: the ceiling)", big.url + "/health",
+                             headers_file(workdir, "health", [{}])),
+            "keyed": Target(f"GET /api/models, valid key ({args.keys:,} keys)",
+                            big.url + MODELS_PATH,
+                            headers_file(workdir, "keyed", [bearer(k) for k in large.sample_keys])),
+            "session": Target("GET /api/models, session cookie", big.url + MODELS_PATH,
+                              headers_file(workdir, "session", [{"Cookie": f"session={cookie}"}])),
+            "invalid": Target("GET /api/models, invalid key (rejected: 401, 429 over the "
+                              "failed-auth limit)", big.url + MODELS_PATH,
+                              headers_file(workdir, "invalid", [bearer(k) for k in bad_keys]),
+                              expect_rejected=True),
+            "keyed_small": Target(f"GET /api/models, valid key ({args.small_keys:,} keys)",
+                                  little.url + MODELS_PATH,
+                                  headers_file(workdir, "keyed_small",
+                                               [bearer(k) for k in small.sample_keys])),
+        }
+        expect_status(big.url + "/health", {}, 200)
+        expect_status(big.url + MODELS_PATH, bearer(large.sample_keys[0]), 200)
+        expect_status(big.url + MODELS_PATH, {"Cookie": f"session={cookie}"}, 200)
+        expect_status(big.url + MODELS_PATH, bearer(bad_keys[0]), 401, 429)
+        expect_status(little.url + MODELS_PATH, bearer(small.sample_keys[0]), 200)
+
+        warm = 1 if args.quick else 2
+        for target in targets.values():
+            run_wrk(wrk, target.url, target.headers_file, warm, args)
+        for number in range(1, args.rounds + 1):
+            for target in targets.values():
+                load = run_wrk(wrk, target.url, target.headers_file, args.seconds, args)
+                target.check(load)
+                target.rounds.append(load)
+                log(f"round {number}: {target.label}: {load.rps:,.0f} req/s, "
+                    f"p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms")
+        results["targets"] = targets
+        results["rss_mb"] = [vm_rss_mb(pid) for pid in big.worker_pids()]
+
+        log(f"timing {args.streams} streams of {args.chunks} chunks each way")
+        results["streams"] = measure_streams(big.url, upstream.url, large.sample_keys[0], args)
+        results["writes"] = max_writes_per_minute(last_used_writes(large_url))
+        results["write_count"] = len(last_used_writes(large_url))
+
+        log("counting SQL statements per keyed request in-process")
+        results["statements"] = count_statements(large_url, upload_dir, large.spare_keys)
+    return results
+
+
+# --- the table -----------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def render_table(results: dict, args) -> str:
+    t = results["targets"]
+    rows = [("figure", "result", "target", "met")]
+    for target in t.values():
+        rows.append((target.label,
+                     f"{target.median('rps'):,.0f} req/s · p50 {target.median('p50_ms'):.2f} ms"
+                     f" · p99 {target.median('p99_ms'):.2f} ms", "", ""))
+    ratios = [k.rps / h.rps for k, h in zip(t["keyed"].rounds, t["health"].rounds, strict=True)]
+    guard = statistics.median(ratios)
+    rows.append(("guard ratio (keyed /api/models ÷ /health, req/s)", f"{guard:.2f}",
+                 f"≥ {TARGETS['guard_ratio']}", verdict(guard >= TARGETS["guard_ratio"])))
+    pairs = zip(t["keyed"].rounds, t["keyed_small"].rounds, strict=True)
+    scaling = statistics.median(big.p50_ms / small.p50_ms for big, small in pairs)
+    rows.append((f"lookup scaling (keyed p50 at {args.keys:,} ÷ at {args.small_keys} keys)",
+                 f"{scaling:.2f}", f"≤ {TARGETS['lookup_scaling']}",
+                 verdict(scaling <= TARGETS["lookup_scaling"])))
+    counts = results["statements"]
+    steady = statistics.median(counts["steady"])
+    rows.append(("SQL statements per keyed request",
+                 f"{steady:g} (a key's first use in a minute: {max(counts['first'])})",
+                 f"≤ {TARGETS['sql_per_request']}", verdict(steady <= TARGETS["sql_per_request"])))
+    rows.append(("last_used writes per key per minute",
+                 f"{results['writes']} (most for one key in any 60 s; "
+                 f"{results['write_count']} writes in all)",
+                 f"≤ {TARGETS['writes_per_minute']}",
+                 verdict(results["writes"] <= TARGETS["writes_per_minute"])))
+    direct, proxied = results["streams"]
+    d_first, p_first = statistics.median(direct.first_ms), statistics.median(proxied.first_ms)
+    d_total, p_total = statistics.median(direct.total_s), statistics.median(proxied.total_s)
+    rows.append((f"stream: first chunk (median of {len(direct.first_ms)})",
+                 f"direct {d_first:.1f} ms, through the app {p_first:.1f} ms "
+                 f"(+{p_first - d_first:.1f} ms)", f"≤ +{TARGETS['first_chunk_ms']:g} ms",
+                 verdict(p_first - d_first <= TARGETS["first_chunk_ms"])))
+    rows.append((f"stream: {args.chunks} chunks in total (direct ÷ through the app)",
+                 f"direct {d_total * 1000:.0f} ms, through the app {p_total * 1000:.0f} ms "
+                 f"({d_total / p_total:.2f})", f"≥ {TARGETS['stream_total_ratio']}",
+                 verdict(d_total / p_total >= TARGETS["stream_total_ratio"])))
+    rss = results["rss_mb"]
+    rows.append(("resident memory per worker (VmRSS)",
+                 ", ".join(f"{mb:.0f} MB" for mb in rss), "", ""))
+    return markdown(rows)
+
+
+def markdown(rows: list[tuple]) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+
+    def line(row: tuple) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(rows[0]), rule, *map(line, rows[1:])])
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor() or "unknown CPU")
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal:")))
+    from importlib.metadata import version
+
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    return (f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+            f"gunicorn {version('gunicorn')}, Flask {version('flask')}, "
+            f"SQLAlchemy {version('sqlalchemy')}, {wrk.split(' [')[0].strip()}")
+
+
+def record(path: Path, table: str, results: dict, args, argv) -> None:
+    command = " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+    section = (
+        f"## {datetime.date.today().isoformat()}\n\n"
+        f"- machine: {machine()}\n"
+        f"- command: `.venv/bin/python {command}`\n"
+        f"- setup: {args.workers} gunicorn workers × the config's threads, SQLite, wrk "
+        f"{args.wrk_threads} thread × {args.connections} connections, {args.rounds} interleaved "
+        f"rounds of {args.seconds:g} s per figure (medians shown); {args.keys:,} keys seeded in "
+        f"{results['seed_seconds']:.0f} s\n\n{table}\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    marker = "<!-- bench/run.py appends full runs below -->"
+    existing = path.read_text() if path.exists() else f"# Benchmarks\n\n{marker}\n"
+    if marker not in existing:
+        existing += f"\n{marker}\n"
+    head, _, tail = existing.partition(marker)
+    path.write_text(f"{head}{marker}\n\n{section}{tail.lstrip()}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
