@@ -22,6 +22,7 @@ from typing import Any, Optional
 import pytest
 
 CREATED = 1_700_000_000
+UPSTREAM_KEY = "sk-upstream-0123456789abcdef"
 
 
 @dataclass
@@ -36,7 +37,9 @@ class Recorded:
 class FakeUpstream:
     url: str = ""
     openai_models: list[str] = field(default_factory=lambda: ["gpt-test", "gpt-secret"])
-    ollama_models: list[str] = field(default_factory=lambda: ["llama-test:latest", "embed-test:latest"])
+    ollama_models: list[str] = field(
+        default_factory=lambda: ["llama-test:latest", "embed-test:latest"]
+    )
     reply_words: list[str] = field(default_factory=lambda: ["Hello", " from", " upstream"])
     chunk_delay: float = 0.0
     hang_seconds: float = 5.0
@@ -62,7 +65,9 @@ class FakeUpstream:
 
     def last(self, path: str) -> Recorded:
         found = self.calls(path)
-        assert found, f"the upstream never received {path}; it got {[r.path for r in self.requests]}"
+        assert found, (
+            f"the upstream never received {path}; it got {[r.path for r in self.requests]}"
+        )
         return found[-1]
 
     # --- answers ---------------------------------------------------------------------
@@ -71,10 +76,23 @@ class FakeUpstream:
         return "".join(self.reply_words)
 
     def openai_chunks(self, model: str, include_usage: bool) -> list[dict]:
-        base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": CREATED, "model": model}
+        base = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": model,
+        }
         chunks = [
-            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": word},
-                                  "finish_reason": None}]}
+            {
+                **base,
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"role": "assistant", "content": word},
+                        "finish_reason": None,
+                    }
+                ],
+            }
             for word in self.reply_words
         ]
         last = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
@@ -83,8 +101,11 @@ class FakeUpstream:
         return chunks + [last]
 
     def usage(self) -> dict:
-        return {"prompt_tokens": 7, "completion_tokens": len(self.reply_words),
-                "total_tokens": 7 + len(self.reply_words)}
+        return {
+            "prompt_tokens": 7,
+            "completion_tokens": len(self.reply_words),
+            "total_tokens": 7 + len(self.reply_words),
+        }
 
     def openai_completion(self, model: str) -> dict:
         return {
@@ -92,26 +113,49 @@ class FakeUpstream:
             "object": "chat.completion",
             "created": CREATED,
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply_text()},
-                         "finish_reason": "stop"}],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": self.reply_text()},
+                    "finish_reason": "stop",
+                }
+            ],
             "usage": self.usage(),
         }
 
     def ollama_tag(self, name: str) -> dict:
         return {
-            "name": name, "model": name, "modified_at": "2024-01-01T00:00:00Z", "size": 1234,
+            "name": name,
+            "model": name,
+            "modified_at": "2024-01-01T00:00:00Z",
+            "size": 1234,
             "digest": "sha256:" + "0" * 64,
-            "details": {"format": "gguf", "family": "test", "parameter_size": "1B",
-                        "quantization_level": "Q4_0"},
+            "details": {
+                "format": "gguf",
+                "family": "test",
+                "parameter_size": "1B",
+                "quantization_level": "Q4_0",
+            },
         }
 
     def ollama_parts(self, path: str, model: str) -> list[dict]:
-        key, wrap = ("message", lambda w: {"role": "assistant", "content": w}) if path == "/api/chat" \
+        key, wrap = (
+            ("message", lambda w: {"role": "assistant", "content": w})
+            if path == "/api/chat"
             else ("response", lambda w: w)
+        )
         base = {"model": model, "created_at": "2024-01-01T00:00:00Z"}
         parts = [{**base, key: wrap(word), "done": False} for word in self.reply_words]
-        parts.append({**base, key: wrap(""), "done": True, "done_reason": "stop",
-                      "prompt_eval_count": 5, "eval_count": len(self.reply_words)})
+        parts.append(
+            {
+                **base,
+                key: wrap(""),
+                "done": True,
+                "done_reason": "stop",
+                "prompt_eval_count": 5,
+                "eval_count": len(self.reply_words),
+            }
+        )
         return parts
 
 
@@ -132,9 +176,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return raw.decode(errors="replace")
 
-    def _send(self, status: int, payload: Any = None, content_type: str = "application/json",
-              raw: Optional[bytes] = None) -> None:
-        data = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
+    def _send(
+        self,
+        status: int,
+        payload: Any = None,
+        content_type: str = "application/json",
+        raw: Optional[bytes] = None,
+    ) -> None:
+        data = (
+            raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
+        )
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -165,7 +216,9 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         up = self.upstream
         body = self._body() if method in ("POST", "DELETE") else None
-        up.requests.append(Recorded(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        up.requests.append(
+            Recorded(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        )
         mode = up.mode_for(self.path)
         if mode == "fail":
             return self._send(500, {"error": {"message": "the upstream broke on purpose"}})
@@ -200,22 +253,32 @@ class Handler(BaseHTTPRequestHandler):
     # --- routes -----------------------------------------------------------------------------
 
     def openai_models(self, _body, _stall):
-        self._send(200, {"object": "list", "data": [
-            {"id": name, "object": "model", "created": CREATED, "owned_by": "test-org"}
-            for name in self.upstream.openai_models
-        ]})
+        self._send(
+            200,
+            {
+                "object": "list",
+                "data": [
+                    {"id": name, "object": "model", "created": CREATED, "owned_by": "test-org"}
+                    for name in self.upstream.openai_models
+                ],
+            },
+        )
 
     def openai_chat(self, body, stall):
         up, model = self.upstream, body.get("model", "")
         if not body.get("stream"):
             return self._send(200, up.openai_completion(model))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        events = [b"data: " + json.dumps(chunk).encode() + b"\n\n"
-                  for chunk in up.openai_chunks(model, include_usage)]
+        events = [
+            b"data: " + json.dumps(chunk).encode() + b"\n\n"
+            for chunk in up.openai_chunks(model, include_usage)
+        ]
         self._stream("text/event-stream", events + [b"data: [DONE]\n\n"], stall)
 
     def ollama_tags(self, _body, _stall):
-        self._send(200, {"models": [self.upstream.ollama_tag(n) for n in self.upstream.ollama_models]})
+        self._send(
+            200, {"models": [self.upstream.ollama_tag(n) for n in self.upstream.ollama_models]}
+        )
 
     def ollama_generate(self, body, stall):
         up, path = self.upstream, self.path
@@ -235,16 +298,26 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, {"model": body.get("model"), "embeddings": [[0.1, 0.2, 0.3]] * count})
 
     def ollama_show(self, body, _stall):
-        self._send(200, {
-            "modelfile": f"FROM {body.get('model')}", "parameters": "", "template": "{{ .Prompt }}",
-            "details": self.upstream.ollama_tag(body.get("model", ""))["details"], "model_info": {},
-        })
+        self._send(
+            200,
+            {
+                "modelfile": f"FROM {body.get('model')}",
+                "parameters": "",
+                "template": "{{ .Prompt }}",
+                "details": self.upstream.ollama_tag(body.get("model", ""))["details"],
+                "model_info": {},
+            },
+        )
 
     def ollama_pull(self, body, stall):
         name = body.get("model") or body.get("name")
         if name not in self.upstream.ollama_models:
             self.upstream.ollama_models.append(name)
-        steps = [{"status": "pulling manifest"}, {"status": "verifying sha256 digest"}, {"status": "success"}]
+        steps = [
+            {"status": "pulling manifest"},
+            {"status": "verifying sha256 digest"},
+            {"status": "success"},
+        ]
         if body.get("stream") is False:
             return self._send(200, steps[-1])
         self._stream("application/x-ndjson", [json.dumps(s).encode() + b"\n" for s in steps], stall)
@@ -275,11 +348,11 @@ ROUTES = {
 
 
 @contextmanager
-def running_upstream(**options):
-    """Serve a FakeUpstream on 127.0.0.1 for the duration of the block."""
+def running_upstream(port: int = 0, **options):
+    """Serve a FakeUpstream on 127.0.0.1 (a free port unless given) during the block."""
     upstream = FakeUpstream(**options)
     handler = type("BoundHandler", (Handler,), {"upstream": upstream})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -291,17 +364,29 @@ def running_upstream(**options):
         server.server_close()
 
 
+def serve_forever(openai_port: int, ollama_port: int) -> None:
+    """Run an OpenAI-like and an Ollama-like upstream until interrupted (for trying the docs)."""
+    with running_upstream(openai_port, required_key=UPSTREAM_KEY) as openai, running_upstream(
+        ollama_port
+    ) as ollama:
+        print(f"OpenAI-compatible: {openai.url}/v1 (key {UPSTREAM_KEY})", flush=True)
+        print(f"Ollama: {ollama.url}", flush=True)
+        threading.Event().wait()
+
+
 @pytest.fixture
 def upstream_server():
     with running_upstream() as upstream:
         yield upstream
 
 
-UPSTREAM_KEY = "sk-upstream-0123456789abcdef"
 
 
-def connection_settings(openai: Optional[FakeUpstream] = None, ollama: Optional[FakeUpstream] = None,
-                        openai_key: str = UPSTREAM_KEY) -> dict:
+def connection_settings(
+    openai: Optional[FakeUpstream] = None,
+    ollama: Optional[FakeUpstream] = None,
+    openai_key: str = UPSTREAM_KEY,
+) -> dict:
     """Settings that point the app at fake upstreams (one OpenAI and/or one Ollama connection)."""
     return {
         "ENABLE_OPENAI_API": openai is not None,
@@ -312,3 +397,9 @@ def connection_settings(openai: Optional[FakeUpstream] = None, ollama: Optional[
         "OLLAMA_BASE_URLS": [ollama.url] if ollama else [],
         "OLLAMA_API_CONFIGS": {},
     }
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_forever(int(sys.argv[1]), int(sys.argv[2]))

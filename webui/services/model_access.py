@@ -10,8 +10,9 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from flask import current_app
@@ -39,8 +40,7 @@ def _cache() -> dict:
 def _fingerprint(conns: list[Connection]) -> tuple:
     # A changed URL, key or switch makes a new entry; the key itself is not kept.
     return tuple(
-        (c.kind, c.index, c.base_url, hashlib.sha256(c.api_key.encode()).hexdigest())
-        for c in conns
+        (c.kind, c.index, c.base_url, hashlib.sha256(c.api_key.encode()).hexdigest()) for c in conns
     )
 
 
@@ -48,7 +48,9 @@ def _fetch_one(conn: Connection, timeout: float) -> list[dict]:
     try:
         return upstream.list_models(conn, timeout)
     except UpstreamError as error:
-        log.warning("skipping %s (%s) in the model list: %s", conn.label, conn.base_url, error.detail)
+        log.warning(
+            "skipping %s (%s) in the model list: %s", conn.label, conn.base_url, error.detail
+        )
         return []
 
 
@@ -70,7 +72,7 @@ def all_models(refresh: bool = False) -> list[dict]:
     """Every model of every enabled connection, whoever asks."""
     conns = upstream.enabled_connections()
     key = _fingerprint(conns)
-    ttl = float(current_app.config.get("MODELS_CACHE_SECONDS", 30))
+    ttl = upstream.config_seconds("MODELS_CACHE_SECONDS", 30.0)
     cached = _cache().get(key)
     if not refresh and cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]
@@ -152,7 +154,9 @@ def _lookup(models: Iterable[dict], model_id: str, kind: Optional[str]) -> Optio
 # --- the admin's side ---------------------------------------------------------------------------
 
 
-def set_access(model_id: str, public: bool, group_ids: list[str], actor_id: Optional[str]) -> ModelAccess:
+def set_access(
+    model_id: str, public: bool, group_ids: list[str], actor_id: Optional[str]
+) -> ModelAccess:
     """Make a model public, or restrict it to groups (no groups: admins only)."""
     known = set(db.session.scalars(sa.select(Group.id).where(Group.id.in_(group_ids))))
     unknown = [group_id for group_id in group_ids if group_id not in known]

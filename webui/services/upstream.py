@@ -12,8 +12,9 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import httpx
@@ -57,7 +58,7 @@ def unseal(stored: str) -> str:
     if not stored.startswith(SEALED_PREFIX):
         return stored
     try:
-        return _fernet().decrypt(stored[len(SEALED_PREFIX):].encode()).decode()
+        return _fernet().decrypt(stored[len(SEALED_PREFIX) :].encode()).decode()
     except InvalidToken:
         # SECRET_KEY changed since the key was saved: the admin has to enter it again.
         log.warning("an upstream API key cannot be decrypted (SECRET_KEY changed?); using none")
@@ -116,13 +117,13 @@ def parse_configs(value: Any) -> dict[str, dict]:
         try:
             value = json.loads(value or "{}")
         except ValueError:
-            raise ValueError("must be a JSON object like {\"0\": {\"enable\": false}}") from None
+            raise ValueError('must be a JSON object like {"0": {"enable": false}}') from None
     if not isinstance(value, dict):
-        raise ValueError("must be an object like {\"0\": {\"enable\": false}}")
+        raise ValueError('must be an object like {"0": {"enable": false}}')
     configs = {}
     for index, options in value.items():
         if not str(index).isdigit() or not isinstance(options, dict):
-            raise ValueError("must map connection positions to objects like {\"enable\": false}")
+            raise ValueError('must map connection positions to objects like {"enable": false}')
         if not isinstance(options.get("enable", True), bool):
             raise ValueError(f"entry {index}: enable must be true or false")
         configs[str(index)] = {"enable": options.get("enable", True)}
@@ -157,7 +158,9 @@ for _setting in (
         "OpenAI API base URLs",
     ),
     settings.Setting(
-        "OPENAI_API_KEYS", parse_api_keys, parse_api_keys(_env_list("OPENAI_API_KEY")),
+        "OPENAI_API_KEYS",
+        parse_api_keys,
+        parse_api_keys(_env_list("OPENAI_API_KEY")),
         "OpenAI API keys",
     ),
     settings.Setting("OPENAI_API_CONFIGS", parse_configs, {}, "OpenAI connection options"),
@@ -248,18 +251,19 @@ def http() -> httpx.Client:
     return _http
 
 
-def _config_seconds(name: str, default: float) -> float:
+def config_seconds(name: str, default: float) -> float:
+    """A number of seconds from the app config, else the environment, else the default."""
     value = current_app.config.get(name, os.environ.get(name))
     return float(value) if value not in (None, "") else default
 
 
 def request_timeout() -> float:
     """Seconds to wait for an answer, and between two chunks of a stream."""
-    return _config_seconds("AIOHTTP_CLIENT_TIMEOUT", 300.0)
+    return config_seconds("AIOHTTP_CLIENT_TIMEOUT", 300.0)
 
 
 def model_list_timeout() -> float:
-    return _config_seconds("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST", 10.0)
+    return config_seconds("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST", 10.0)
 
 
 class UpstreamError(ServiceError):
@@ -291,7 +295,9 @@ def send(
     try:
         response = http().send(request, stream=stream)
     except httpx.TimeoutException:
-        raise UpstreamError(504, f"{conn.label} did not answer within {timeout:g} seconds.") from None
+        raise UpstreamError(
+            504, f"{conn.label} did not answer within {timeout:g} seconds."
+        ) from None
     except httpx.HTTPError as error:
         log.warning("%s (%s) unreachable: %s", conn.label, conn.base_url, type(error).__name__)
         raise UpstreamError(
@@ -418,9 +424,13 @@ def relay(
             on_chunk(chunk)
             yield chunk
     except httpx.TimeoutException:
-        yield on_error(UpstreamError(504, f"{conn.label} stopped sending in the middle of the answer."))
+        yield on_error(
+            UpstreamError(504, f"{conn.label} stopped sending in the middle of the answer.")
+        )
     except httpx.HTTPError as error:
         log.warning("%s stream broke: %s", conn.label, type(error).__name__)
-        yield on_error(UpstreamError(502, f"{conn.label} broke off the answer ({type(error).__name__})."))
+        yield on_error(
+            UpstreamError(502, f"{conn.label} broke off the answer ({type(error).__name__}).")
+        )
     finally:
         response.close()
