@@ -178,3 +178,121 @@ def test_keys_walkthrough_from_sign_up_to_deletion(crowd, live_server, openai_up
         gone = script.get("/api/models")
         assert gone.status_code == 401, gone.text
         assert gone.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# --- one walk per area ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_in(crowd, make_user, make_key, save_settings):
+    """A person made directly (what the test is not about), signed in through the page,
+    with a key for their scripts."""
+
+    def sign_in_as(email: str, role: str = "user"):
+        user_id = make_user(email, role=role)
+        save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
+        page = crowd.person(email.split("@")[0])
+        sign_in(page, email)
+        expect(page.locator(".who .role")).to_have_text(role)
+        return page, make_key(user_id, "script")
+
+    return sign_in_as
+
+
+def test_admin_adds_an_openai_connection_that_keys_then_use(signed_in, live_server, save_settings):
+    save_settings(**connection_settings())  # no connection, both APIs off
+    admin, secret = signed_in("ada@example.com", role="admin")
+    with running_upstream(required_key=UPSTREAM_KEY) as upstream:
+        open_admin_tab(admin, "Connections")
+        switches = admin.locator("form", has=admin.get_by_label("OpenAI API", exact=True))
+        switches.get_by_label("OpenAI API", exact=True).check()
+        switches.get_by_role("button", name="Save").click()
+        expect(flashes(admin)).to_contain_text("Connection switches saved.")
+
+        adding = admin.locator("#add-connection")
+        adding.get_by_label("Type").select_option(label="OpenAI")
+        adding.get_by_label("Base URL").fill(upstream.url + "/v1")
+        adding.get_by_label("API key").fill(UPSTREAM_KEY)
+        adding.get_by_role("button", name="Add connection").click()
+        expect(flashes(admin)).to_contain_text("Added OpenAI connection")
+        connection = admin.locator('[data-connection="openai-0"]')
+        expect(connection).to_contain_text("enabled")
+        assert UPSTREAM_KEY not in admin.content()  # shown masked only
+
+        connection.get_by_role("button", name="Verify").click()
+        expect(admin.locator(".flash-success")).to_have_count(1)
+
+        with httpx.Client(base_url=live_server.url, headers=bearer(secret), timeout=30.0) as script:
+            models = script.get("/api/models")
+            assert "gpt-test" in [model["id"] for model in models.json()["data"]], models.text
+            chat = script.post("/api/chat/completions", json={"model": "gpt-test", "messages": HELLO})
+            assert chat.status_code == 200, chat.text
+            forwarded = upstream.last("/v1/chat/completions")
+            assert forwarded.headers.get("authorization") == f"Bearer {UPSTREAM_KEY}"
+
+            # Disabling the connection takes its models away at once, on every worker.
+            connection = admin.locator('[data-connection="openai-0"]')
+            connection.get_by_label("Enabled").uncheck()
+            connection.get_by_role("button", name="Save").click()
+            expect(admin.locator('[data-connection="openai-0"]')).to_contain_text("disabled")
+            for _ in range(6):
+                listed = [model["id"] for model in script.get("/api/models").json()["data"]]
+                assert "gpt-test" not in listed
+
+
+def test_user_uploads_a_file_that_their_key_reads_then_deletes_it(signed_in, live_server, tmp_path):
+    bob, secret = signed_in("bob@example.com")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The backup runs at 02:00 UTC and keeps 14 days.\n")
+
+    bob.locator("header nav").get_by_role("link", name="Files").click()
+    bob.get_by_label("File", exact=True).set_input_files(str(notes))
+    bob.get_by_role("button", name="Upload").click()
+    expect(flashes(bob)).to_contain_text("notes.txt uploaded.")
+    row = bob.locator("table.files tbody tr", has_text="notes.txt")
+    expect(row.locator(".status")).to_have_text("completed")
+    file_id = row.get_attribute("data-file-id")
+
+    with httpx.Client(base_url=live_server.url, headers=bearer(secret), timeout=30.0) as script:
+        listed = script.get("/api/v1/files/").json()["items"]
+        assert [item["id"] for item in listed] == [file_id]
+        content = script.get(f"/api/v1/files/{file_id}/content")
+        assert content.status_code == 200 and content.content == notes.read_bytes()
+
+        bob.locator(f'tr[data-file-id="{file_id}"]').get_by_role("button", name="Delete").click()
+        expect(flashes(bob)).to_contain_text("notes.txt deleted.")
+        expect(bob.locator(f'tr[data-file-id="{file_id}"]')).to_have_count(0)
+        assert script.get(f"/api/v1/files/{file_id}").status_code == 404
+
+
+def test_user_builds_a_knowledge_collection_and_queries_it(signed_in, live_server, save_settings, tmp_path):
+    save_settings(USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
+    bob, secret = signed_in("bob@example.com")
+    runbook = tmp_path / "runbook.md"
+    runbook.write_text("# Restores\n\nTo restore a backup, run restore.sh with the snapshot date.\n")
+
+    bob.locator("header nav").get_by_role("link", name="Files").click()
+    bob.get_by_label("File", exact=True).set_input_files(str(runbook))
+    bob.get_by_role("button", name="Upload").click()
+    expect(flashes(bob)).to_contain_text("runbook.md uploaded.")
+
+    bob.locator("header nav").get_by_role("link", name="Knowledge").click()
+    bob.get_by_label("Name").fill("Runbooks")
+    bob.get_by_role("button", name="Create collection").click()
+    expect(flashes(bob)).to_contain_text("Collection 'Runbooks' created")
+    bob.get_by_label("File", exact=True).select_option(label="runbook.md")
+    bob.get_by_role("button", name="Add file").click()
+    expect(flashes(bob)).to_contain_text("runbook.md added.")
+
+    bob.get_by_label("Query").fill("restore snapshot")
+    bob.get_by_role("button", name="Search").click()
+    expect(bob.locator("ol.passages")).to_contain_text("restore.sh")
+
+    knowledge_id = bob.locator("p.muted code").first.inner_text()
+    with httpx.Client(base_url=live_server.url, headers=bearer(secret), timeout=30.0) as script:
+        answer = script.post(
+            "/api/v1/retrieval/query/collection",
+            json={"collection_names": [knowledge_id], "query": "restore snapshot"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert any("restore.sh" in text for text in answer.json()["documents"][0])
