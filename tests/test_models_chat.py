@@ -5,7 +5,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from conftest import bearer, login_client
+from conftest import PASSWORD, bearer, login_client
 from upstream import UPSTREAM_KEY, connection_settings, running_upstream
 
 from webui.extensions import db
@@ -713,3 +713,40 @@ def test_pages_list_models_for_the_viewer(app, people):
     assert "gpt-test" in page and "gpt-secret" not in page
     assert "gpt-secret" not in user.get("/chat").get_data(as_text=True)
     assert user.get("/admin/settings/connections").status_code == 403
+
+
+# --- the Chat page in Chromium ---------------------------------------------------------
+
+
+def test_chat_page_streams_an_answer_in_chromium(app, live_server, people):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(base_url=live_server.url)
+            page.set_default_timeout(15_000)
+            page.goto("/auth/login")
+            page.fill("input[name=email]", "ada@example.com")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit], input[type=submit]")
+            page.goto("/chat")
+            page.select_option("#chat-model", "llama-test:latest")
+            page.fill("#chat-message", "Hello there")
+            page.keyboard.press("Enter")
+            answer = page.locator(".message-assistant .message-text")
+            sync_api.expect(answer).to_have_text("Hello from upstream")
+            sync_api.expect(page.locator(".message-user .message-text")).to_have_text("Hello there")
+            assert page.locator("#chat-error").is_hidden()
+        finally:
+            browser.close()
+    (row,) = usage_rows(app)
+    assert (row.model, row.status, row.stream, row.api_key_id) == (
+        "llama-test:latest",
+        200,
+        True,
+        None,
+    )

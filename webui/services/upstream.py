@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
@@ -241,14 +242,16 @@ def reindexed(items: list[Connection]) -> list[Connection]:
 # --- HTTP -----------------------------------------------------------------------------------
 
 _http: Optional[httpx.Client] = None
+_http_lock = threading.Lock()
 
 
 def http() -> httpx.Client:
     """One pooled client per process, made after gunicorn forks; ignores proxy variables."""
     global _http
-    if _http is None:
-        _http = httpx.Client(trust_env=False, follow_redirects=False, timeout=None)
-    return _http
+    with _http_lock:
+        if _http is None:
+            _http = httpx.Client(trust_env=False, follow_redirects=False, timeout=None)
+        return _http
 
 
 def config_seconds(name: str, default: float) -> float:
