@@ -89,18 +89,30 @@ class Hit:
     score: float  # higher is better
 
 
+# Words too common to say what a question is about. PostgreSQL drops them itself;
+# FTS5 does not, and in a short chunk "is" or "the" could outrank the real subject.
+STOP_WORDS = frozenset(
+    "a about an and any are as at be been but by can could did do does for from had has have "
+    "how i if in into is it its me my no not of on or our should so than that the their them "
+    "then there these they this those to was we were what when where which who whom why will "
+    "with would you your".split()
+)
+
+
 def query_terms(query: str) -> list[str]:
     """The words of a question, each searched for on its own (any of them may match).
 
-    Only letters and digits survive, so no term can carry the
-    operators of FTS5's or PostgreSQL's query syntax.
+    Only letters and digits survive, so no term can carry the operators of
+    FTS5's or PostgreSQL's query syntax. Stop words are dropped unless nothing
+    else is left.
     """
-    terms: list[str] = []
+    words: list[str] = []
     for word in re.findall(r"[^\W_]+", query.lower()):
         word = word[:MAX_TERM_LENGTH]
-        if word not in terms:
-            terms.append(word)
-    return terms[:MAX_TERMS]
+        if word not in words:
+            words.append(word)
+    meaningful = [word for word in words if word not in STOP_WORDS]
+    return (meaningful or words)[:MAX_TERMS]
 
 
 def _search_sqlite(file_ids: list[str], terms: list[str], k: int) -> list[Hit]:
