@@ -47,7 +47,10 @@ class ModelAccessForm(FlaskForm):
     model_id = HiddenField(validators=[DataRequired(), Length(max=255)])
     access = RadioField(
         "Access",
-        choices=[("public", "Public: every user"), ("restricted", "Restricted to the chosen groups")],
+        choices=[
+            ("public", "Public: every user"),
+            ("restricted", "Restricted to the chosen groups"),
+        ],
         default="public",
     )
     group_ids = SelectMultipleField("Groups", choices=[], validate_choice=True)

@@ -36,7 +36,9 @@ def connection_form(conn: Connection, formdata=None) -> ConnectionForm:
     )
 
 
-def render_connections(status: int = 200, new_form=None, failed: Connection | None = None, failed_form=None):
+def render_connections(
+    status: int = 200, new_form=None, failed: Connection | None = None, failed_form=None
+):
     """The page; a form that failed validation is shown again with its errors."""
     lists = {kind: upstream.connections(kind) for kind in KINDS}
     forms = {
@@ -149,11 +151,14 @@ def verify_connection(kind: str, index: int):
     return redirect(url_for("admin.settings_connections"))
 
 
-# --- Models ----------------------------------------------------------------------------------------
+# --- Models ---------------------------------------------------------------------------
 
 
 def group_choices() -> list[tuple[str, str]]:
-    return [(group.id, group.name) for group in db.session.scalars(sa.select(Group).order_by(Group.name))]
+    return [
+        (group.id, group.name)
+        for group in db.session.scalars(sa.select(Group).order_by(Group.name))
+    ]
 
 
 def access_form(model_id: str, rule, choices) -> ModelAccessForm:

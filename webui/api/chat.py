@@ -1,7 +1,8 @@
 """/api/chat/completions (OW): OpenAI-shaped chat, forwarded to the model's connection."""
 
 import json
-from typing import Any, Callable, Iterable, Iterator, Optional
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Optional
 
 import httpx
 from flask import Response, g, jsonify, request, stream_with_context
@@ -88,7 +89,9 @@ def stream_completion(conn: Connection, payload: dict, sources: list, meter: Met
         meter.done(error.status)
         raise
     opening = [sse_event({"sources": sources})] if sources else []
-    return relay_response(conn, response, meter, "text/event-stream", sse_error, opening, b"data: [DONE]\n\n")
+    return relay_response(
+        conn, response, meter, "text/event-stream", sse_error, opening, b"data: [DONE]\n\n"
+    )
 
 
 def relay_response(

@@ -26,8 +26,15 @@ def tokens_reported(answer: Any) -> Optional[dict[str, Optional[int]]]:
             "total_tokens": _count(usage.get("total_tokens")),
         }
     if "prompt_eval_count" in answer or "eval_count" in answer:
-        prompt, completion = _count(answer.get("prompt_eval_count")), _count(answer.get("eval_count"))
-        total = (prompt or 0) + (completion or 0) if prompt is not None or completion is not None else None
+        prompt, completion = (
+            _count(answer.get("prompt_eval_count")),
+            _count(answer.get("eval_count")),
+        )
+        total = (
+            (prompt or 0) + (completion or 0)
+            if prompt is not None or completion is not None
+            else None
+        )
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
     return None
 
@@ -167,4 +174,12 @@ class Meter:
     def done(self, status: int, tokens: Optional[dict] = None) -> None:
         if not self.recorded:
             self.recorded = True
-            record(self.user_id, self.api_key_id, self.endpoint, self.model, status, self.stream, tokens)
+            record(
+                self.user_id,
+                self.api_key_id,
+                self.endpoint,
+                self.model,
+                status,
+                self.stream,
+                tokens,
+            )
