@@ -8,9 +8,9 @@ import ollama
 import openai
 import pytest
 import sqlalchemy as sa
-
 from conftest import bearer
 from upstream import UPSTREAM_KEY, connection_settings, running_upstream
+
 from webui.extensions import db
 from webui.models import Usage
 
@@ -32,8 +32,11 @@ def ollama_up():
 @pytest.fixture
 def secret(save_settings, make_user, make_key, openai_up, ollama_up):
     """A user's key, with the app connected to both fake upstreams."""
-    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True,
-                  **connection_settings(openai_up, ollama_up))
+    save_settings(
+        ENABLE_API_KEYS=True,
+        USER_PERMISSIONS_FEATURES_API_KEYS=True,
+        **connection_settings(openai_up, ollama_up),
+    )
     make_user("root@example.com", role="admin")
     return make_key(make_user("bot-owner@example.com"), "monitoring bot")
 
@@ -46,7 +49,9 @@ def test_openai_sdk_lists_models_and_chats(live_server, secret, openai_up):
     completion = client.chat.completions.create(model="gpt-test", messages=HELLO)
     assert completion.choices[0].message.content == "Hello from upstream"
     assert completion.usage.total_tokens == 10
-    assert openai_up.last("/v1/chat/completions").headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    assert (
+        openai_up.last("/v1/chat/completions").headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    )
 
     stream = client.chat.completions.create(model="gpt-test", messages=HELLO, stream=True)
     pieces = [chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices]
@@ -56,7 +61,10 @@ def test_openai_sdk_lists_models_and_chats(live_server, secret, openai_up):
 def test_openai_sdk_streams_from_an_ollama_connection(live_server, secret):
     client = openai.OpenAI(base_url=live_server.url + "/api/v1", api_key=secret, max_retries=0)
     stream = client.chat.completions.create(model="llama-test:latest", messages=HELLO, stream=True)
-    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello from upstream"
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        == "Hello from upstream"
+    )
 
 
 def test_openai_sdk_sees_model_not_found_as_a_400(live_server, secret):
@@ -64,17 +72,23 @@ def test_openai_sdk_sees_model_not_found_as_a_400(live_server, secret):
     with pytest.raises(openai.BadRequestError) as raised:
         client.chat.completions.create(model="no-such-model", messages=HELLO)
     assert raised.value.status_code == 400
-    assert raised.value.body == {"detail": "Model not found"} or "Model not found" in str(raised.value)
+    assert raised.value.body == {"detail": "Model not found"} or "Model not found" in str(
+        raised.value
+    )
 
 
 def test_openai_sdk_with_a_bad_key_gets_401(live_server, secret):
-    client = openai.OpenAI(base_url=live_server.url + "/api", api_key="sk-not-a-real-key", max_retries=0)
+    client = openai.OpenAI(
+        base_url=live_server.url + "/api", api_key="sk-not-a-real-key", max_retries=0
+    )
     with pytest.raises(openai.AuthenticationError):
         client.models.list()
 
 
 def test_ollama_client_lists_and_chats(live_server, secret, ollama_up):
-    client = ollama.Client(host=live_server.url + "/ollama", headers={"Authorization": "Bearer " + secret})
+    client = ollama.Client(
+        host=live_server.url + "/ollama", headers={"Authorization": "Bearer " + secret}
+    )
     names = [model.model for model in client.list().models]
     assert names == ["llama-test:latest", "embed-test:latest"]
 
@@ -90,24 +104,32 @@ def test_ollama_client_lists_and_chats(live_server, secret, ollama_up):
 
 
 def test_ollama_client_generate_and_embed(live_server, secret):
-    client = ollama.Client(host=live_server.url + "/ollama", headers={"Authorization": "Bearer " + secret})
+    client = ollama.Client(
+        host=live_server.url + "/ollama", headers={"Authorization": "Bearer " + secret}
+    )
     assert client.generate(model="llama-test:latest", prompt="Hi").response == "Hello from upstream"
     assert len(client.embed(model="embed-test:latest", input=["a", "b"]).embeddings) == 2
 
 
 def test_ollama_client_pull_is_for_admins(live_server, secret):
-    client = ollama.Client(host=live_server.url + "/ollama", headers={"Authorization": "Bearer " + secret})
+    client = ollama.Client(
+        host=live_server.url + "/ollama", headers={"Authorization": "Bearer " + secret}
+    )
     with pytest.raises(ollama.ResponseError) as raised:
         client.pull("new-model")
     assert raised.value.status_code == 403
 
 
-def test_stream_arrives_chunk_by_chunk_and_hanging_up_closes_the_upstream(app, live_server, secret, openai_up):
+def test_stream_arrives_chunk_by_chunk_and_hanging_up_closes_the_upstream(
+    app, live_server, secret, openai_up
+):
     openai_up.reply_words = [f" word{n}" for n in range(400)]
     openai_up.chunk_delay = 0.05  # about 20 seconds in all: far longer than the test reads
     body = {"model": "gpt-test", "messages": HELLO, "stream": True}
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
-        with http.stream("POST", "/api/chat/completions", json=body, headers=bearer(secret)) as response:
+        with http.stream(
+            "POST", "/api/chat/completions", json=body, headers=bearer(secret)
+        ) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             lines = response.iter_lines()
@@ -125,7 +147,9 @@ def wait_for_usage(app, status: int, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.app_context():
-            found = db.session.scalar(sa.select(sa.func.count()).select_from(Usage).where(Usage.status == status))
+            found = db.session.scalar(
+                sa.select(sa.func.count()).select_from(Usage).where(Usage.status == status)
+            )
             db.session.remove()
         if found:
             return True

@@ -39,7 +39,12 @@ def ndjson_error(error: UpstreamError) -> bytes:
 
 
 def forward(
-    conn: Connection, method: str, path: str, body: dict, streams: bool, meter: Optional[Meter] = None
+    conn: Connection,
+    method: str,
+    path: str,
+    body: dict,
+    streams: bool,
+    meter: Optional[Meter] = None,
 ) -> Response:
     """Send the body on and hand the answer back as Ollama gave it."""
     if streams:
