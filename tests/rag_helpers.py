@@ -51,9 +51,13 @@ def make_pdf(*lines: str) -> bytes:
 
 def upload(client, name: str, data: bytes, headers=None, query: str = "", content_type=None):
     """POST /api/v1/files/ the ordinary way (the test client builds the multipart body)."""
-    file_field = (io.BytesIO(data), name, content_type) if content_type else (io.BytesIO(data), name)
+    file_field = (
+        (io.BytesIO(data), name, content_type) if content_type else (io.BytesIO(data), name)
+    )
     return client.post(
-        "/api/v1/files/" + query, data={"file": file_field}, headers=headers or {},
+        "/api/v1/files/" + query,
+        data={"file": file_field},
+        headers=headers or {},
         content_type="multipart/form-data",
     )
 
@@ -67,14 +71,23 @@ def upload_ok(client, name: str, data: bytes, headers=None, query: str = "") -> 
 def raw_part(disposition: bytes, data: bytes, content_type: bytes = b"text/plain") -> bytes:
     """One multipart part with a hand-written Content-Disposition (any bytes at all)."""
     return (
-        b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: " + disposition
-        + b"\r\nContent-Type: " + content_type + b"\r\n\r\n" + data + b"\r\n"
+        b"--"
+        + BOUNDARY.encode()
+        + b"\r\nContent-Disposition: "
+        + disposition
+        + b"\r\nContent-Type: "
+        + content_type
+        + b"\r\n\r\n"
+        + data
+        + b"\r\n"
     )
 
 
 def raw_upload(client, body: bytes, headers=None):
     return client.post(
-        "/api/v1/files/", data=body, headers=headers or {},
+        "/api/v1/files/",
+        data=body,
+        headers=headers or {},
         content_type=f"multipart/form-data; boundary={BOUNDARY}",
     )
 
@@ -103,4 +116,3 @@ def chunk_texts(app, file_id: str) -> list[str]:
                 .order_by(FileChunk.chunk_index)
             )
         )
-

@@ -7,8 +7,6 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.http import parse_options_header
-
 from conftest import bearer, login_client
 from rag_helpers import (
     chunk_texts,
@@ -21,6 +19,8 @@ from rag_helpers import (
     upload,
     upload_ok,
 )
+from werkzeug.http import parse_options_header
+
 from webui.extensions import db
 from webui.models import FileChunk
 
@@ -33,7 +33,9 @@ def people(make_user, make_key, save_settings):
     alice = make_user("alice@example.com")
     bob = make_user("bob@example.com")
     return {
-        "admin": admin, "alice": alice, "bob": bob,
+        "admin": admin,
+        "alice": alice,
+        "bob": bob,
         "admin_key": bearer(make_key(admin, "admin bot")),
         "alice_key": bearer(make_key(alice, "alice bot")),
         "bob_key": bearer(make_key(bob, "bob bot")),
@@ -77,7 +79,9 @@ def test_upload_list_download_delete_with_a_session(app, people):
 
 
 def test_list_shows_own_files_and_admins_see_all(client, people):
-    alice_ids = {upload_ok(client, f"a{i}.txt", b"alpha text", people["alice_key"])["id"] for i in range(3)}
+    alice_ids = {
+        upload_ok(client, f"a{i}.txt", b"alpha text", people["alice_key"])["id"] for i in range(3)
+    }
     bob_id = upload_ok(client, "b.txt", b"bravo text", people["bob_key"])["id"]
 
     alice = client.get("/api/v1/files/", headers=people["alice_key"]).get_json()
@@ -108,17 +112,22 @@ def test_file_object_and_process_status(client, people):
 
 
 def test_process_false_stores_without_indexing_until_processed(app, client, people):
-    body = upload_ok(client, "later.txt", b"index me later", people["alice_key"], query="?process=false")
+    body = upload_ok(
+        client, "later.txt", b"index me later", people["alice_key"], query="?process=false"
+    )
     assert body["data"]["status"] == "pending" and chunk_texts(app, body["id"]) == []
     status = client.get(f"/api/v1/files/{body['id']}/process/status", headers=people["alice_key"])
     assert status.get_json() == {"status": "pending"}
 
-    processed = client.post("/api/v1/retrieval/process/file", json={"file_id": body["id"]},
-                            headers=people["alice_key"])
+    processed = client.post(
+        "/api/v1/retrieval/process/file", json={"file_id": body["id"]}, headers=people["alice_key"]
+    )
     assert processed.status_code == 200 and processed.get_json()["data"]["status"] == "completed"
     assert chunk_texts(app, body["id"]) == ["index me later"]
     # Processing again replaces the chunks rather than duplicating them.
-    client.post("/api/v1/retrieval/process/file", json={"file_id": body["id"]}, headers=people["alice_key"])
+    client.post(
+        "/api/v1/retrieval/process/file", json={"file_id": body["id"]}, headers=people["alice_key"]
+    )
     assert chunk_texts(app, body["id"]) == ["index me later"]
 
 
@@ -153,7 +162,8 @@ def test_delete_removes_row_chunks_and_bytes(app, client, people):
 CSV = b"name,city\nAda,London\nGrace,Arlington\n"
 HTML = (
     b"<html><head><title>T</title><style>.x{color:red}</style></head><body>"
-    b"<h1>Caf&eacute; menu</h1><p>Espresso &amp; cake</p><script>var secret = 1;</script></body></html>"
+    b"<h1>Caf&eacute; menu</h1><p>Espresso &amp; cake</p>"
+    b"<script>var secret = 1;</script></body></html>"
 )
 
 
@@ -167,8 +177,12 @@ HTML = (
         ("people.csv", CSV, ["name: Ada; city: London", "name: Grace; city: Arlington"], []),
         ("data.json", json.dumps({"animal": "narwhal", "count": 3}).encode(), ["narwhal"], []),
         ("page.html", HTML, ["Café menu", "Espresso & cake"], ["secret", "color:red", "<p>"]),
-        ("paper.pdf", make_pdf("Mitochondria are the powerhouse (of) the cell.", "Second line."),
-         ["Mitochondria are the powerhouse (of) the cell.", "Second line."], []),
+        (
+            "paper.pdf",
+            make_pdf("Mitochondria are the powerhouse (of) the cell.", "Second line."),
+            ["Mitochondria are the powerhouse (of) the cell.", "Second line."],
+            [],
+        ),
     ],
 )
 def test_each_supported_type_is_extracted(app, client, people, name, data, present, absent):
@@ -183,7 +197,9 @@ def test_each_supported_type_is_extracted(app, client, people, name, data, prese
 
 def test_content_type_alone_selects_the_extractor(app, client, people):
     data = make_pdf("Typed by content type only.")
-    body = upload(client, "scan", data, people["alice_key"], content_type="application/pdf").get_json()
+    body = upload(
+        client, "scan", data, people["alice_key"], content_type="application/pdf"
+    ).get_json()
     assert body["data"]["status"] == "completed"
     assert "content type only" in chunk_texts(app, body["id"])[0]
 
@@ -214,7 +230,9 @@ def test_extraction_failure_keeps_the_upload_and_says_why(app, client, people, n
     status = client.get(f"/api/v1/files/{body['id']}/process/status", headers=people["alice_key"])
     assert status.get_json()["status"] == "failed" and reason in status.get_json()["error"]
     assert stored_names(app) == [body["id"]]
-    assert client.get(f"/api/v1/files/{body['id']}/content", headers=people["alice_key"]).data == data
+    assert (
+        client.get(f"/api/v1/files/{body['id']}/content", headers=people["alice_key"]).data == data
+    )
 
 
 def test_long_text_is_split_into_overlapping_chunks(app, client, people, save_settings):
@@ -224,7 +242,7 @@ def test_long_text_is_split_into_overlapping_chunks(app, client, people, save_se
     chunks = chunk_texts(app, body["id"])
     assert len(chunks) > 5
     assert all(len(chunk) <= 200 for chunk in chunks)
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in zip(chunks, chunks[1:], strict=False):
         # The start of each chunk repeats the end of the one before it.
         assert after[:20] in before
     # Every sentence survives whole in at least one chunk.
@@ -246,7 +264,10 @@ def test_oversized_file_is_413_and_nothing_is_written(app, client, people, save_
     save_settings(FILE_MAX_SIZE_MB=1)
     response = upload(client, "big.txt", b"a" * size, people["alice_key"])
     assert response.status_code == 413
-    assert "1 MB" in response.get_json()["detail"] and "FILE_MAX_SIZE_MB" in response.get_json()["detail"]
+    assert (
+        "1 MB" in response.get_json()["detail"]
+        and "FILE_MAX_SIZE_MB" in response.get_json()["detail"]
+    )
     assert stored_names(app) == [] and file_rows(app) == []
     # Exactly at the limit is fine.
     assert upload(client, "fits.txt", b"a" * (1024 * 1024), people["alice_key"]).status_code == 200
@@ -261,8 +282,12 @@ def test_oversized_browser_upload_is_413_too(app, people, save_settings):
 
 
 def test_missing_file_field_is_400(client, people):
-    response = client.post("/api/v1/files/", data={"upload": (io.BytesIO(b"x"), "x.txt")},
-                           headers=people["alice_key"], content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/files/",
+        data={"upload": (io.BytesIO(b"x"), "x.txt")},
+        headers=people["alice_key"],
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400 and "'file'" in response.get_json()["detail"]
 
 
@@ -282,8 +307,12 @@ def test_truncated_multipart_is_a_clear_400(app, client, people, cut):
 
 
 def test_multipart_without_boundary_is_400(client, people):
-    response = client.post("/api/v1/files/", data=b"whatever", headers=people["alice_key"],
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/files/",
+        data=b"whatever",
+        headers=people["alice_key"],
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400 and "multipart" in response.get_json()["detail"]
 
 
@@ -295,7 +324,7 @@ def test_multipart_without_boundary_is_400(client, people):
         (b'form-data; name="file"; filename=".."', "file"),
         (b'form-data; name="file"; filename="evil\x00name.txt"', "evilname.txt"),
         (b'form-data; name="file"; filename="right\xe2\x80\xaetxt.exe"', "righttxt.exe"),
-        ("form-data; name=\"file\"; filename=\"résumé 📄.txt\"".encode(), "résumé 📄.txt"),
+        ('form-data; name="file"; filename="résumé 📄.txt"'.encode(), "résumé 📄.txt"),
         (b"form-data; name=\"file\"; filename*=iso-8859-1''caf%E9.txt", "café.txt"),
         (b'form-data; name="file"; filename="' + b"x" * 1000 + b'.txt"', "x" * 251 + ".txt"),
     ],
@@ -350,17 +379,22 @@ def test_upload_without_credentials_is_401(client, people):
     ],
 )
 def test_another_users_file_is_404_like_an_unknown_id(app, client, people, method, path, body):
-    alice_file = upload_ok(client, "private.txt", b"alice's secret plans", people["alice_key"])["id"]
+    alice_file = upload_ok(client, "private.txt", b"alice's secret plans", people["alice_key"])[
+        "id"
+    ]
 
     def call(file_id):
         json_body = {"file_id": file_id} if body else None
-        return client.open(path.format(id=file_id), method=method, json=json_body,
-                           headers=people["bob_key"])
+        return client.open(
+            path.format(id=file_id), method=method, json=json_body, headers=people["bob_key"]
+        )
 
     theirs, unknown = call(alice_file), call("no-such-id")
     assert theirs.status_code == unknown.status_code == 404
     assert "secret" not in theirs.get_data(as_text=True)
-    assert theirs.get_json()["detail"].replace(alice_file, "X") == unknown.get_json()["detail"].replace("no-such-id", "X")
+    assert theirs.get_json()["detail"].replace(alice_file, "X") == unknown.get_json()[
+        "detail"
+    ].replace("no-such-id", "X")
     # Still there, and the owner and an admin can reach it.
     assert client.get(f"/api/v1/files/{alice_file}", headers=people["alice_key"]).status_code == 200
     assert client.get(f"/api/v1/files/{alice_file}", headers=people["admin_key"]).status_code == 200
@@ -381,8 +415,12 @@ def test_files_page_uploads_lists_and_deletes(app, people):
     page = browser.get("/workspace/files")
     assert page.status_code == 200 and b"No files yet" in page.data
 
-    response = browser.post("/workspace/files", data={"file": (io.BytesIO(b"page upload text"), "page.txt"), "extract": "y"},
-                            content_type="multipart/form-data", follow_redirects=True)
+    response = browser.post(
+        "/workspace/files",
+        data={"file": (io.BytesIO(b"page upload text"), "page.txt"), "extract": "y"},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert response.status_code == 200 and b"page.txt uploaded" in response.data
     [file_id] = file_rows(app)
     assert f'data-file-id="{file_id}"'.encode() in response.data
@@ -394,11 +432,19 @@ def test_files_page_uploads_lists_and_deletes(app, people):
 
 def test_files_page_reports_bad_uploads(app, people, save_settings):
     browser = login_client(app, "alice@example.com")
-    empty = browser.post("/workspace/files", data={"file": (io.BytesIO(b""), "empty.txt")}, content_type="multipart/form-data")
+    empty = browser.post(
+        "/workspace/files",
+        data={"file": (io.BytesIO(b""), "empty.txt")},
+        content_type="multipart/form-data",
+    )
     assert empty.status_code == 400 and b"empty" in empty.data
     save_settings(FILE_MAX_SIZE_MB=1)
-    big = browser.post("/workspace/files", data={"file": (io.BytesIO(b"a" * (2 * 1024 * 1024)), "big.txt")},
-                       content_type="multipart/form-data", follow_redirects=True)
+    big = browser.post(
+        "/workspace/files",
+        data={"file": (io.BytesIO(b"a" * (2 * 1024 * 1024)), "big.txt")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert big.status_code == 200 and b"1 MB upload limit" in big.data
     assert file_rows(app) == [] and stored_names(app) == []
 

@@ -1,23 +1,29 @@
 """Knowledge collections: create, read, change, share with groups, and who may do what."""
 
 import pytest
-
 from conftest import bearer, login_client
 from rag_helpers import file_rows, upload_ok
+
 from webui.extensions import db
 from webui.models import Group, User
 
 
 @pytest.fixture
 def people(make_user, make_key, save_settings):
-    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True,
-                  USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
+    save_settings(
+        ENABLE_API_KEYS=True,
+        USER_PERMISSIONS_FEATURES_API_KEYS=True,
+        USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True,
+    )
     admin = make_user("root@example.com", role="admin")
     alice = make_user("alice@example.com")
     bob = make_user("bob@example.com")
     carol = make_user("carol@example.com")
     return {
-        "admin": admin, "alice": alice, "bob": bob, "carol": carol,
+        "admin": admin,
+        "alice": alice,
+        "bob": bob,
+        "carol": carol,
         "admin_key": bearer(make_key(admin, "admin bot")),
         "alice_key": bearer(make_key(alice, "alice bot")),
         "bob_key": bearer(make_key(bob, "bob bot")),
@@ -35,22 +41,31 @@ def make_group(app, name: str, *member_ids: str) -> str:
 
 
 def create(client, headers, name="Handbook", **extra) -> dict:
-    response = client.post("/api/v1/knowledge/create", json={"name": name, **extra}, headers=headers)
+    response = client.post(
+        "/api/v1/knowledge/create", json={"name": name, **extra}, headers=headers
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 
 def add_file(client, headers, knowledge_id, file_id):
-    return client.post(f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id},
-                       headers=headers)
+    return client.post(
+        f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id}, headers=headers
+    )
 
 
 def test_create_needs_the_knowledge_permission(client, people, save_settings):
     save_settings(USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=False)
-    response = client.post("/api/v1/knowledge/create", json={"name": "x"}, headers=people["alice_key"])
+    response = client.post(
+        "/api/v1/knowledge/create", json={"name": "x"}, headers=people["alice_key"]
+    )
     assert response.status_code == 403 and "workspace.knowledge" in response.get_json()["detail"]
-    assert client.post("/api/v1/knowledge/create", json={"name": "x"},
-                       headers=people["admin_key"]).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/knowledge/create", json={"name": "x"}, headers=people["admin_key"]
+        ).status_code
+        == 200
+    )
 
 
 def test_collection_lifecycle(app, client, people):
@@ -74,13 +89,22 @@ def test_collection_lifecycle(app, client, people):
     listing = client.get("/api/v1/knowledge/", headers=key).get_json()
     assert listing["total"] == 1 and listing["items"][0]["id"] == kid
 
-    updated = client.post(f"/api/v1/knowledge/{kid}/update",
-                          json={"name": "Staff handbook", "description": ""}, headers=key)
-    assert updated.get_json()["name"] == "Staff handbook" and updated.get_json()["description"] == ""
+    updated = client.post(
+        f"/api/v1/knowledge/{kid}/update",
+        json={"name": "Staff handbook", "description": ""},
+        headers=key,
+    )
+    assert (
+        updated.get_json()["name"] == "Staff handbook" and updated.get_json()["description"] == ""
+    )
 
-    removed = client.post(f"/api/v1/knowledge/{kid}/file/remove", json={"file_id": file_id}, headers=key)
+    removed = client.post(
+        f"/api/v1/knowledge/{kid}/file/remove", json={"file_id": file_id}, headers=key
+    )
     assert removed.status_code == 200 and removed.get_json()["files"] == []
-    again = client.post(f"/api/v1/knowledge/{kid}/file/remove", json={"file_id": file_id}, headers=key)
+    again = client.post(
+        f"/api/v1/knowledge/{kid}/file/remove", json={"file_id": file_id}, headers=key
+    )
     assert again.status_code == 404
 
     assert client.delete(f"/api/v1/knowledge/{kid}/delete", headers=key).get_json() is True
@@ -134,8 +158,9 @@ def test_create_validates_its_body(client, people, body, status, words):
 def test_bodies_must_be_json_objects(client, people):
     kid = create(client, people["alice_key"])["id"]
     for path in ("/api/v1/knowledge/create", f"/api/v1/knowledge/{kid}/file/add"):
-        response = client.post(path, data="[]", content_type="application/json",
-                               headers=people["alice_key"])
+        response = client.post(
+            path, data="[]", content_type="application/json", headers=people["alice_key"]
+        )
         assert response.status_code == 400
     missing = client.post(f"/api/v1/knowledge/{kid}/file/add", json={}, headers=people["alice_key"])
     assert missing.status_code == 400 and "file_id" in missing.get_json()["detail"]
@@ -153,7 +178,11 @@ def test_bodies_must_be_json_objects(client, people):
         ("POST", "/api/v1/knowledge/{id}/file/remove", {"file_id": "{alice_file}"}),
         ("DELETE", "/api/v1/knowledge/{id}/delete", None),
         ("POST", "/api/v1/retrieval/query/doc", {"collection_name": "{id}", "query": "secret"}),
-        ("POST", "/api/v1/retrieval/query/collection", {"collection_names": ["{id}"], "query": "secret"}),
+        (
+            "POST",
+            "/api/v1/retrieval/query/collection",
+            {"collection_names": ["{id}"], "query": "secret"},
+        ),
     ],
 )
 def test_another_users_collection_is_404_like_an_unknown_id(client, people, method, path, body):
@@ -170,12 +199,18 @@ def test_another_users_collection_is_404_like_an_unknown_id(client, people, meth
                 return [fill(item) for item in value]
             return {key: fill(item) for key, item in value.items()}
 
-        return client.open(path.format(id=target), method=method,
-                           json=fill(body) if body else None, headers=people["bob_key"])
+        return client.open(
+            path.format(id=target),
+            method=method,
+            json=fill(body) if body else None,
+            headers=people["bob_key"],
+        )
 
     theirs, unknown = call(kid), call("no-such-id")
     assert theirs.status_code == unknown.status_code == 404
-    assert "secret" not in theirs.get_data(as_text=True) and "Alice" not in theirs.get_data(as_text=True)
+    assert "secret" not in theirs.get_data(as_text=True) and "Alice" not in theirs.get_data(
+        as_text=True
+    )
     after = client.get(f"/api/v1/knowledge/{kid}", headers=people["alice_key"]).get_json()
     assert after["name"] == "Alice private" and after["data"]["file_ids"] == [alice_file]
     assert client.get("/api/v1/knowledge/", headers=people["bob_key"]).get_json()["total"] == 0
@@ -186,35 +221,53 @@ def test_someone_elses_file_cannot_be_added_to_ones_collection(client, people):
     bob_kid = create(client, people["bob_key"], "Bob's")["id"]
     response = add_file(client, people["bob_key"], bob_kid, alice_file)
     assert response.status_code == 404
-    assert client.get(f"/api/v1/knowledge/{bob_kid}", headers=people["bob_key"]).get_json()["files"] == []
+    assert (
+        client.get(f"/api/v1/knowledge/{bob_kid}", headers=people["bob_key"]).get_json()["files"]
+        == []
+    )
 
 
 def test_sharing_with_a_group_gives_its_members_read_access_only(app, client, people):
     team = make_group(app, "Team", people["bob"])
     file_id = upload_ok(client, "faq.txt", b"The office opens at nine.", people["alice_key"])["id"]
-    kid = create(client, people["alice_key"], "FAQ",
-                 access_control={"read": {"group_ids": [team], "user_ids": []}})["id"]
+    kid = create(
+        client,
+        people["alice_key"],
+        "FAQ",
+        access_control={"read": {"group_ids": [team], "user_ids": []}},
+    )["id"]
     add_file(client, people["alice_key"], kid, file_id)
 
     # Bob (in Team) reads and queries it; Carol (not in Team) does not see it at all.
     shown = client.get(f"/api/v1/knowledge/{kid}", headers=people["bob_key"])
-    assert shown.status_code == 200 and shown.get_json()["access_control"]["read"]["group_ids"] == [team]
+    assert shown.status_code == 200 and shown.get_json()["access_control"]["read"]["group_ids"] == [
+        team
+    ]
     assert client.get("/api/v1/knowledge/", headers=people["bob_key"]).get_json()["total"] == 1
-    found = client.post("/api/v1/retrieval/query/collection",
-                        json={"collection_names": [kid], "query": "when does the office open"},
-                        headers=people["bob_key"]).get_json()
+    found = client.post(
+        "/api/v1/retrieval/query/collection",
+        json={"collection_names": [kid], "query": "when does the office open"},
+        headers=people["bob_key"],
+    ).get_json()
     assert found["documents"][0] == ["The office opens at nine."]
     assert client.get(f"/api/v1/knowledge/{kid}", headers=people["carol_key"]).status_code == 404
 
     # Reading is not changing; the file itself stays private to its owner.
-    for path, body in [(f"/api/v1/knowledge/{kid}/update", {"name": "x"}),
-                       (f"/api/v1/knowledge/{kid}/file/remove", {"file_id": file_id})]:
+    for path, body in [
+        (f"/api/v1/knowledge/{kid}/update", {"name": "x"}),
+        (f"/api/v1/knowledge/{kid}/file/remove", {"file_id": file_id}),
+    ]:
         assert client.post(path, json=body, headers=people["bob_key"]).status_code == 403
-    assert client.delete(f"/api/v1/knowledge/{kid}/delete", headers=people["bob_key"]).status_code == 403
+    assert (
+        client.delete(f"/api/v1/knowledge/{kid}/delete", headers=people["bob_key"]).status_code
+        == 403
+    )
     assert client.get(f"/api/v1/files/{file_id}", headers=people["bob_key"]).status_code == 404
 
     # Making it private again ends Bob's access at once.
-    client.post(f"/api/v1/knowledge/{kid}/update", json={"access_control": {}}, headers=people["alice_key"])
+    client.post(
+        f"/api/v1/knowledge/{kid}/update", json={"access_control": {}}, headers=people["alice_key"]
+    )
     assert client.get(f"/api/v1/knowledge/{kid}", headers=people["bob_key"]).status_code == 404
 
 
@@ -226,17 +279,25 @@ def test_deleting_the_group_ends_its_access(app, client, people):
         db.session.delete(db.session.get(Group, team))
         db.session.commit()
     assert client.get(f"/api/v1/knowledge/{kid}", headers=people["bob_key"]).status_code == 404
-    assert client.get(f"/api/v1/knowledge/{kid}", headers=people["alice_key"]).get_json()[
-        "access_control"]["read"]["group_ids"] == []
+    assert (
+        client.get(f"/api/v1/knowledge/{kid}", headers=people["alice_key"]).get_json()[
+            "access_control"
+        ]["read"]["group_ids"]
+        == []
+    )
 
 
 def test_admin_may_read_and_change_any_collection(client, people):
     kid = create(client, people["alice_key"])["id"]
     assert client.get("/api/v1/knowledge/", headers=people["admin_key"]).get_json()["total"] == 1
-    renamed = client.post(f"/api/v1/knowledge/{kid}/update", json={"name": "Audited"},
-                          headers=people["admin_key"])
+    renamed = client.post(
+        f"/api/v1/knowledge/{kid}/update", json={"name": "Audited"}, headers=people["admin_key"]
+    )
     assert renamed.get_json()["name"] == "Audited"
-    assert client.delete(f"/api/v1/knowledge/{kid}/delete", headers=people["admin_key"]).status_code == 200
+    assert (
+        client.delete(f"/api/v1/knowledge/{kid}/delete", headers=people["admin_key"]).status_code
+        == 200
+    )
 
 
 # --- Workspace > Knowledge ------------------------------------------------------------------
@@ -245,25 +306,35 @@ def test_admin_may_read_and_change_any_collection(client, people):
 def test_knowledge_pages_create_add_share_query_and_delete(app, client, people):
     team = make_group(app, "Team", people["alice"], people["bob"])
     make_group(app, "Others", people["carol"])
-    file_id = upload_ok(client, "guide.txt",
-                        b"Parking is behind the building.\n\nLunch is served at noon in the canteen.",
-                        people["alice_key"])["id"]
+    file_id = upload_ok(
+        client,
+        "guide.txt",
+        b"Parking is behind the building.\n\nLunch is served at noon in the canteen.",
+        people["alice_key"],
+    )["id"]
     browser = login_client(app, "alice@example.com")
 
-    created = browser.post("/workspace/knowledge", data={"name": "Office guide", "description": "How things work"})
+    created = browser.post(
+        "/workspace/knowledge", data={"name": "Office guide", "description": "How things work"}
+    )
     assert created.status_code == 302
     kid = created.headers["Location"].rstrip("/").split("/")[-1]
     page = browser.get(f"/workspace/knowledge/{kid}")
-    assert b"Office guide" in page.data and b"guide.txt" in page.data  # offered in the add-file list
+    assert (
+        b"Office guide" in page.data and b"guide.txt" in page.data
+    )  # offered in the add-file list
     assert b"Others" not in page.data  # only the viewer's own groups are offered for sharing
 
-    added = browser.post(f"/workspace/knowledge/{kid}/files/add", data={"file_id": file_id},
-                         follow_redirects=True)
+    added = browser.post(
+        f"/workspace/knowledge/{kid}/files/add", data={"file_id": file_id}, follow_redirects=True
+    )
     assert b"guide.txt added" in added.data
 
-    shared = browser.post(f"/workspace/knowledge/{kid}/update",
-                          data={"name": "Office guide", "description": "", "group": [team]},
-                          follow_redirects=True)
+    shared = browser.post(
+        f"/workspace/knowledge/{kid}/update",
+        data={"name": "Office guide", "description": "", "group": [team]},
+        follow_redirects=True,
+    )
     assert b"Collection saved" in shared.data
     bob = login_client(app, "bob@example.com")
     assert b"Office guide" in bob.get("/workspace/knowledge").data
@@ -274,7 +345,9 @@ def test_knowledge_pages_create_add_share_query_and_delete(app, client, people):
     carol = login_client(app, "carol@example.com")
     assert carol.get(f"/workspace/knowledge/{kid}").status_code == 404
 
-    removed = browser.post(f"/workspace/knowledge/{kid}/files/{file_id}/remove", follow_redirects=True)
+    removed = browser.post(
+        f"/workspace/knowledge/{kid}/files/{file_id}/remove", follow_redirects=True
+    )
     assert b"File removed" in removed.data
     deleted = browser.post(f"/workspace/knowledge/{kid}/delete", follow_redirects=True)
     assert b"deleted" in deleted.data and b"No collections yet" in deleted.data

@@ -4,16 +4,19 @@ import json
 from pathlib import Path
 
 import pytest
-from flask import g
-
 from conftest import bearer
+from flask import g
 from rag_helpers import make_pdf, upload_ok
+
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import User
 from webui.services import fulltext, retrieval
 
-TARGET = "Photosynthesis happens in the chloroplasts, where sunlight turns water and carbon dioxide into sugar."
+TARGET = (
+    "Photosynthesis happens in the chloroplasts, "
+    "where sunlight turns water and carbon dioxide into sugar."
+)
 DISTRACTORS = [
     "The sunlight in the garden was bright and the water in the pond was warm.",
     "Carbon is the basis of organic chemistry; sugar is one of its compounds.",
@@ -25,13 +28,18 @@ DISTRACTORS = [
 
 @pytest.fixture
 def people(make_user, make_key, save_settings):
-    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True,
-                  USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
+    save_settings(
+        ENABLE_API_KEYS=True,
+        USER_PERMISSIONS_FEATURES_API_KEYS=True,
+        USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True,
+    )
     admin = make_user("root@example.com", role="admin")
     alice = make_user("alice@example.com")
     bob = make_user("bob@example.com")
     return {
-        "admin": admin, "alice": alice, "bob": bob,
+        "admin": admin,
+        "alice": alice,
+        "bob": bob,
         "alice_key": bearer(make_key(alice, "alice bot")),
         "bob_key": bearer(make_key(bob, "bob bot")),
     }
@@ -45,27 +53,44 @@ def library(client, people, save_settings):
     notes = upload_ok(client, "notes.txt", "\n\n".join(DISTRACTORS[:3]).encode(), key)["id"]
     paper = upload_ok(client, "biology.pdf", make_pdf(TARGET), key)["id"]
     misc = upload_ok(client, "misc.md", "\n\n".join(DISTRACTORS[3:]).encode(), key)["id"]
-    kid = client.post("/api/v1/knowledge/create", json={"name": "Science"}, headers=key).get_json()["id"]
+    kid = client.post("/api/v1/knowledge/create", json={"name": "Science"}, headers=key).get_json()[
+        "id"
+    ]
     for file_id in (notes, paper, misc):
         client.post(f"/api/v1/knowledge/{kid}/file/add", json={"file_id": file_id}, headers=key)
     return {"notes": notes, "paper": paper, "misc": misc, "knowledge": kid}
 
 
 def query_collection(client, headers, names, query, **extra):
-    response = client.post("/api/v1/retrieval/query/collection",
-                           json={"collection_names": names, "query": query, **extra}, headers=headers)
+    response = client.post(
+        "/api/v1/retrieval/query/collection",
+        json={"collection_names": names, "query": query, **extra},
+        headers=headers,
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 
 def test_the_right_chunk_ranks_first_among_distractors(client, people, library):
-    result = query_collection(client, people["alice_key"], [library["knowledge"]],
-                              "How does photosynthesis turn sunlight and carbon dioxide into sugar?")
-    documents, metadatas, distances = result["documents"][0], result["metadatas"][0], result["distances"][0]
+    result = query_collection(
+        client,
+        people["alice_key"],
+        [library["knowledge"]],
+        "How does photosynthesis turn sunlight and carbon dioxide into sugar?",
+    )
+    documents, metadatas, distances = (
+        result["documents"][0],
+        result["metadatas"][0],
+        result["distances"][0],
+    )
     assert documents[0] == TARGET
     assert metadatas[0] == {
-        "file_id": library["paper"], "name": "biology.pdf", "source": "biology.pdf",
-        "collection_name": library["knowledge"], "collection_type": "collection", "chunk_index": 0,
+        "file_id": library["paper"],
+        "name": "biology.pdf",
+        "source": "biology.pdf",
+        "collection_name": library["knowledge"],
+        "collection_type": "collection",
+        "chunk_index": 0,
     }
     assert len(documents) == len(metadatas) == len(distances) <= 4
     assert distances == sorted(distances, reverse=True) and distances[0] > distances[-1]
@@ -73,9 +98,11 @@ def test_the_right_chunk_ranks_first_among_distractors(client, people, library):
 
 
 def test_query_doc_searches_one_file_by_id(client, people, library):
-    response = client.post("/api/v1/retrieval/query/doc",
-                           json={"collection_name": library["notes"], "query": "chloroplasts sunlight"},
-                           headers=people["alice_key"])
+    response = client.post(
+        "/api/v1/retrieval/query/doc",
+        json={"collection_name": library["notes"], "query": "chloroplasts sunlight"},
+        headers=people["alice_key"],
+    )
     result = response.get_json()
     assert response.status_code == 200
     assert {meta["file_id"] for meta in result["metadatas"][0]} == {library["notes"]}
@@ -84,8 +111,13 @@ def test_query_doc_searches_one_file_by_id(client, people, library):
 
 
 def test_several_collections_merge_best_first(client, people, library):
-    result = query_collection(client, people["alice_key"], [library["misc"], library["paper"]],
-                              "photosynthesis dioxide", k=10)
+    result = query_collection(
+        client,
+        people["alice_key"],
+        [library["misc"], library["paper"]],
+        "photosynthesis dioxide",
+        k=10,
+    )
     names = [meta["name"] for meta in result["metadatas"][0]]
     assert names[0] == "biology.pdf" and "misc.md" in names and "notes.txt" not in names
 
@@ -97,7 +129,9 @@ def test_k_defaults_to_4_and_is_capped_at_50(app, client, people, save_settings)
     body = {"collection_name": file_id, "query": "lighthouse"}
     default = client.post("/api/v1/retrieval/query/doc", json=body, headers=people["alice_key"])
     assert len(default.get_json()["documents"][0]) == 4
-    capped = client.post("/api/v1/retrieval/query/doc", json={**body, "k": 500}, headers=people["alice_key"])
+    capped = client.post(
+        "/api/v1/retrieval/query/doc", json={**body, "k": 500}, headers=people["alice_key"]
+    )
     assert len(capped.get_json()["documents"][0]) == 50
 
 
@@ -116,14 +150,23 @@ def test_k_defaults_to_4_and_is_capped_at_50(app, client, people, save_settings)
 )
 def test_query_validates_its_body(client, people, library, body, words):
     body = json.loads(json.dumps(body).replace('"X"', json.dumps(library["knowledge"])))
-    response = client.post("/api/v1/retrieval/query/collection", json=body, headers=people["alice_key"])
+    response = client.post(
+        "/api/v1/retrieval/query/collection", json=body, headers=people["alice_key"]
+    )
     assert response.status_code == 400 and words in response.get_json()["detail"]
 
 
 @pytest.mark.parametrize(
     "query",
-    ['"chloroplasts" OR NEAR(a b)', "sugar* AND -water", "col:umn ^ (", "'; DROP TABLE files; --",
-     "&|!:*", "???", "ünïcödé 数据"],
+    [
+        '"chloroplasts" OR NEAR(a b)',
+        "sugar* AND -water",
+        "col:umn ^ (",
+        "'; DROP TABLE files; --",
+        "&|!:*",
+        "???",
+        "ünïcödé 数据",
+    ],
 )
 def test_query_syntax_in_the_text_is_just_words(client, people, library, query):
     result = query_collection(client, people["alice_key"], [library["knowledge"]], query)
@@ -137,8 +180,12 @@ def test_deleted_files_leave_the_index(client, people, library):
 
 
 def test_other_users_chunks_never_match(client, people, library):
-    upload_ok(client, "bob.txt", b"Photosynthesis photosynthesis photosynthesis.", people["bob_key"])
-    bob_kid = client.post("/api/v1/knowledge/create", json={"name": "Bob"}, headers=people["bob_key"]).get_json()["id"]
+    upload_ok(
+        client, "bob.txt", b"Photosynthesis photosynthesis photosynthesis.", people["bob_key"]
+    )
+    bob_kid = client.post(
+        "/api/v1/knowledge/create", json={"name": "Bob"}, headers=people["bob_key"]
+    ).get_json()["id"]
     result = query_collection(client, people["bob_key"], [bob_kid], "photosynthesis")
     assert result["documents"] == [[]]
 
@@ -185,14 +232,21 @@ def test_augment_with_files_adds_numbered_sources(app, people, library):
             {"role": "system", "content": "You are terse."},
             {"role": "user", "content": "Tell me about bicycles."},
             {"role": "assistant", "content": "Sure."},
-            {"role": "user", "content": [{"type": "text", "text": "How does photosynthesis make sugar?"}]},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "How does photosynthesis make sugar?"}],
+            },
         ],
         "files": [{"type": "collection", "id": library["knowledge"]}],
         "stream": False,
     }
     forwarded, sources = augment(app, people["alice"], body)
 
-    assert "files" not in forwarded and forwarded["model"] == "gpt-test" and forwarded["stream"] is False
+    assert (
+        "files" not in forwarded
+        and forwarded["model"] == "gpt-test"
+        and forwarded["stream"] is False
+    )
     assert "files" in body  # the caller's dict is left alone
     messages = forwarded["messages"]
     assert messages[0] == {"role": "system", "content": "You are terse."}
@@ -202,17 +256,25 @@ def test_augment_with_files_adds_numbered_sources(app, people, library):
     [source] = sources
     assert source["source"] == {"id": library["knowledge"], "name": "Science", "type": "collection"}
     assert source["document"][0] == TARGET
-    assert source["metadata"][0] == {"file_id": library["paper"], "name": "biology.pdf", "chunk_index": 0}
+    assert source["metadata"][0] == {
+        "file_id": library["paper"],
+        "name": "biology.pdf",
+        "chunk_index": 0,
+    }
     assert len(source["document"]) == len(source["metadata"]) <= 4
     for number, text in enumerate(source["document"], start=1):
         assert f"[{number}] " in messages[1]["content"] and text in messages[1]["content"]
 
 
 def test_augment_numbers_run_across_sources_without_repeats(app, people, library):
-    body = {"messages": [{"role": "user", "content": "photosynthesis chloroplasts"}],
-            "files": [{"type": "file", "id": library["paper"]},
-                      {"type": "collection", "id": library["knowledge"]},
-                      {"type": "file", "id": library["paper"]}]}
+    body = {
+        "messages": [{"role": "user", "content": "photosynthesis chloroplasts"}],
+        "files": [
+            {"type": "file", "id": library["paper"]},
+            {"type": "collection", "id": library["knowledge"]},
+            {"type": "file", "id": library["paper"]},
+        ],
+    }
     forwarded, sources = augment(app, people["alice"], body)
     assert [s["source"]["type"] for s in sources] == ["file", "collection"]
     assert sources[0]["document"] == [TARGET]
@@ -243,33 +305,49 @@ def test_augment_without_files_or_matches_changes_nothing(app, people, library):
 )
 def test_augment_rejects_bad_or_unknown_files(app, people, files, status):
     with pytest.raises(ServiceError) as raised:
-        augment(app, people["alice"], {"messages": [{"role": "user", "content": "q"}], "files": files})
+        augment(
+            app, people["alice"], {"messages": [{"role": "user", "content": "q"}], "files": files}
+        )
     assert raised.value.status == status
 
 
 def test_augment_refuses_other_users_files_and_collections_as_not_found(app, people, library):
-    for item in ({"type": "file", "id": library["paper"]},
-                 {"type": "collection", "id": library["knowledge"]}):
+    for item in (
+        {"type": "file", "id": library["paper"]},
+        {"type": "collection", "id": library["knowledge"]},
+    ):
         with pytest.raises(ServiceError) as raised:
-            augment(app, people["bob"], {"messages": [{"role": "user", "content": "photosynthesis"}],
-                                         "files": [item]})
+            augment(
+                app,
+                people["bob"],
+                {"messages": [{"role": "user", "content": "photosynthesis"}], "files": [item]},
+            )
         assert raised.value.status == 404 and "Science" not in raised.value.detail
 
 
 CHAT_SOURCE = Path(__file__).resolve().parent.parent / "webui" / "api" / "chat.py"
 HOOKED = CHAT_SOURCE.exists() and "augment_with_files(g.user, body)" in "".join(
-    line for line in CHAT_SOURCE.read_text().splitlines(keepends=True) if not line.lstrip().startswith("#")
+    line
+    for line in CHAT_SOURCE.read_text().splitlines(keepends=True)
+    if not line.lstrip().startswith("#")
 )
 
 
-@pytest.mark.skipif(not HOOKED, reason="webui/api/chat.py does not call retrieval.augment_with_files yet")
-def test_chat_completion_with_a_collection_answers_with_sources(client, people, library, save_settings):
+@pytest.mark.skipif(
+    not HOOKED, reason="webui/api/chat.py does not call retrieval.augment_with_files yet"
+)
+def test_chat_completion_with_a_collection_answers_with_sources(
+    client, people, library, save_settings
+):
     from upstream import connection_settings, running_upstream
 
     with running_upstream() as up:
         save_settings(**connection_settings(openai=up))
-        body = {"model": "gpt-test", "messages": [{"role": "user", "content": "How is sugar made by photosynthesis?"}],
-                "files": [{"type": "collection", "id": library["knowledge"]}]}
+        body = {
+            "model": "gpt-test",
+            "messages": [{"role": "user", "content": "How is sugar made by photosynthesis?"}],
+            "files": [{"type": "collection", "id": library["knowledge"]}],
+        }
         response = client.post("/api/chat/completions", json=body, headers=people["alice_key"])
         assert response.status_code == 200, response.get_json()
         answer = response.get_json()
@@ -284,10 +362,11 @@ def test_chat_completion_with_a_collection_answers_with_sources(client, people, 
         assert received["messages"][-1] == body["messages"][-1]
 
         # Streaming: the first event carries the sources.
-        streamed = client.post("/api/chat/completions", json={**body, "stream": True},
-                               headers=people["alice_key"])
+        streamed = client.post(
+            "/api/chat/completions", json={**body, "stream": True}, headers=people["alice_key"]
+        )
         first = streamed.get_data(as_text=True).split("\n\n")[0]
-        assert json.loads(first[len("data: "):])["sources"][0]["document"][0] == TARGET
+        assert json.loads(first[len("data: ") :])["sources"][0]["document"][0] == TARGET
 
         # Someone else's collection is not found, and nothing reaches the upstream.
         calls = len(up.requests)

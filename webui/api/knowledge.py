@@ -49,7 +49,9 @@ def group_ids_from(access_control: Any) -> list:
     if not isinstance(read, dict):
         raise ServiceError(400, ACCESS_HELP + ".")
     if read.get("user_ids"):
-        raise ServiceError(400, "Collections are shared with groups, not single users: " + ACCESS_HELP + ".")
+        raise ServiceError(
+            400, "Collections are shared with groups, not single users: " + ACCESS_HELP + "."
+        )
     return read.get("group_ids") or []
 
 

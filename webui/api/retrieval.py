@@ -24,7 +24,9 @@ def query_collection():
     body = json_object()
     names = body.get("collection_names")
     if not isinstance(names, list) or not names:
-        raise ServiceError(400, "collection_names must be a non-empty list of file or knowledge ids.")
+        raise ServiceError(
+            400, "collection_names must be a non-empty list of file or knowledge ids."
+        )
     if len(names) > MAX_COLLECTIONS:
         raise ServiceError(400, f"collection_names may hold at most {MAX_COLLECTIONS} ids.")
     return jsonify(retrieval.query(g.user, names, body.get("query"), body.get("k")))

@@ -87,8 +87,10 @@ def extract_csv(data: bytes) -> str:
     header, body = rows[0], rows[1:]
     lines = []
     for row in body:
-        pairs = [f"{name}: {value}" for name, value in zip(header, row) if value.strip()]
-        pairs.extend(row[len(header):])
+        pairs = [
+            f"{name}: {value}" for name, value in zip(header, row, strict=False) if value.strip()
+        ]
+        pairs.extend(row[len(header) :])
         lines.append("; ".join(pairs))
     return "\n".join(lines)
 
@@ -106,8 +108,29 @@ class _HTMLText(HTMLParser):
     """Collects the visible text of a page; scripts, styles and markup are dropped."""
 
     SKIPPED = {"script", "style", "template", "noscript", "head"}
-    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-              "article", "header", "footer", "pre", "blockquote", "table", "ul", "ol", "title"}
+    BLOCKS = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "pre",
+        "blockquote",
+        "table",
+        "ul",
+        "ol",
+        "title",
+    }
 
     def __init__(self):
         super().__init__(convert_charrefs=True)

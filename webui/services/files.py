@@ -37,8 +37,15 @@ BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200
 CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 # Served as declared; anything else (HTML, SVG, XML, scripts…) goes out as octet-stream.
 PASSIVE_CONTENT_TYPES = {
-    "text/plain", "text/csv", "text/markdown", "application/json", "application/pdf",
-    "image/png", "image/jpeg", "image/gif", "image/webp",
+    "text/plain",
+    "text/csv",
+    "text/markdown",
+    "application/json",
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
 }
 
 
@@ -153,7 +160,8 @@ def safe_filename(raw: str | None) -> str:
     name = unicodedata.normalize("NFC", raw or "")
     name = re.split(r"[/\\]", name)[-1]
     name = "".join(
-        ch for ch in name
+        ch
+        for ch in name
         if unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS
     ).strip()
     if name in ("", ".", ".."):
@@ -278,7 +286,9 @@ def reprocess(file: File) -> File:
             data = handle.read()
     except OSError:
         log.exception("stored bytes of file %s are unreadable", file.id)
-        raise ServiceError(500, "The stored file could not be read; the error was logged.") from None
+        raise ServiceError(
+            500, "The stored file could not be read; the error was logged."
+        ) from None
     # Delete the old chunks first: the new ones reuse their (file_id, chunk_index) keys.
     db.session.execute(sa.delete(FileChunk).where(FileChunk.file_id == file.id))
     db.session.expire(file, ["chunks"])
@@ -334,8 +344,10 @@ def delete_file(file: File) -> None:
 
 def download_response(file: File) -> Response:
     """The raw bytes as an attachment that a browser will never render in place."""
-    content_type = file.content_type if file.content_type in PASSIVE_CONTENT_TYPES else (
-        "application/octet-stream"
+    content_type = (
+        file.content_type
+        if file.content_type in PASSIVE_CONTENT_TYPES
+        else ("application/octet-stream")
     )
     try:
         response = send_file(

@@ -67,9 +67,12 @@ def ensure_index() -> None:
         return
     with engine.begin() as connection:
         dialect = connection.dialect.name
-        missing = dialect == "sqlite" and not connection.execute(
-            sa.text("SELECT 1 FROM sqlite_master WHERE name = :name"), {"name": FTS_TABLE}
-        ).first()
+        missing = (
+            dialect == "sqlite"
+            and not connection.execute(
+                sa.text("SELECT 1 FROM sqlite_master WHERE name = :name"), {"name": FTS_TABLE}
+            ).first()
+        )
         for statement in create_index_sql(dialect):
             connection.exec_driver_sql(statement)
         if missing:

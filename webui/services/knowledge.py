@@ -4,7 +4,8 @@ The owner and admins may change a collection; the groups it is shared with
 may read it. To everyone else it does not exist (404, like an unknown id).
 """
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -81,7 +82,9 @@ def groups_by_id(group_ids: Any) -> list[Group]:
     if not isinstance(group_ids, list) or not all(isinstance(i, str) for i in group_ids):
         raise ServiceError(400, "group_ids must be a list of group ids.")
     wanted = set(group_ids)
-    groups = list(db.session.scalars(sa.select(Group).where(Group.id.in_(wanted)))) if wanted else []
+    groups = (
+        list(db.session.scalars(sa.select(Group).where(Group.id.in_(wanted)))) if wanted else []
+    )
     missing = wanted - {group.id for group in groups}
     if missing:
         raise ServiceError(404, f"Unknown group id: {sorted(missing)[0]}.")

@@ -101,17 +101,19 @@ def query(user: User, source_ids: list[Any], text: Any, k: Any) -> dict[str, lis
     names = {file.id: file.filename for source in sources for file in source.files}
     return {
         "documents": [[hit.text for hit in hits]],
-        "metadatas": [[
-            {
-                "file_id": hit.file_id,
-                "name": names[hit.file_id],
-                "source": names[hit.file_id],
-                "collection_name": owner_of[hit.file_id].id,
-                "collection_type": owner_of[hit.file_id].type,
-                "chunk_index": hit.chunk_index,
-            }
-            for hit in hits
-        ]],
+        "metadatas": [
+            [
+                {
+                    "file_id": hit.file_id,
+                    "name": names[hit.file_id],
+                    "source": names[hit.file_id],
+                    "collection_name": owner_of[hit.file_id].id,
+                    "collection_type": owner_of[hit.file_id].type,
+                    "chunk_index": hit.chunk_index,
+                }
+                for hit in hits
+            ]
+        ],
         "distances": [[hit.score for hit in hits]],
     }
 
@@ -143,7 +145,9 @@ def chat_sources(user: User, items: Any) -> list[Source]:
         if (kind, item_id) in seen:
             continue
         seen.add((kind, item_id))
-        sources.append(file_source(user, item_id) if kind == "file" else collection_source(user, item_id))
+        sources.append(
+            file_source(user, item_id) if kind == "file" else collection_source(user, item_id)
+        )
     return sources
 
 
@@ -161,7 +165,8 @@ def last_user_text(messages: Any) -> str:
             return " ".join(
                 part.get("text", "")
                 for part in content
-                if isinstance(part, dict) and part.get("type") == "text"
+                if isinstance(part, dict)
+                and part.get("type") == "text"
                 and isinstance(part.get("text"), str)
             )
         return ""
@@ -214,14 +219,20 @@ def augment_with_files(user: User, body: dict[str, Any]) -> tuple[dict[str, Any]
         used_chunks.update(hit.chunk_id for hit in hits)
         for hit in hits:
             numbered.append((len(numbered) + 1, names[hit.file_id], hit))
-        cited.append({
-            "source": source.describe(),
-            "document": [hit.text for hit in hits],
-            "metadata": [
-                {"file_id": hit.file_id, "name": names[hit.file_id], "chunk_index": hit.chunk_index}
-                for hit in hits
-            ],
-        })
+        cited.append(
+            {
+                "source": source.describe(),
+                "document": [hit.text for hit in hits],
+                "metadata": [
+                    {
+                        "file_id": hit.file_id,
+                        "name": names[hit.file_id],
+                        "chunk_index": hit.chunk_index,
+                    }
+                    for hit in hits
+                ],
+            }
+        )
     if numbered:
         request_body["messages"] = with_context(request_body["messages"], context_message(numbered))
     return request_body, cited

@@ -137,7 +137,8 @@ def run_query(collection, text: str) -> list[tuple[str, dict, float]]:
     if not text.strip():
         return []
     result = retrieval.query(g.user, [collection.id], text, 10)
-    return list(zip(result["documents"][0], result["metadatas"][0], result["distances"][0]))
+    columns = (result["documents"][0], result["metadatas"][0], result["distances"][0])
+    return list(zip(*columns, strict=True))
 
 
 def render_knowledge_detail(collection, status: int = 200, form: KnowledgeForm | None = None):
