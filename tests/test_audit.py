@@ -305,3 +305,42 @@ def test_only_admins_read_the_audit_trail(app, make_user, admin_client):
     assert bob.get(AUDIT).status_code == 403
     assert bob.get("/admin/audit").status_code == 403
     assert app.test_client().get(AUDIT).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "name, secret",
+    [
+        ("OPENAI_API_KEYS", True),
+        ("WEBUI_SECRET_KEY", True),
+        ("ENABLE_API_KEYS", False),
+        ("USER_PERMISSIONS_FEATURES_API_KEYS", False),
+        ("API_KEYS_ALLOWED_ENDPOINTS", False),
+        ("API_KEYS_MAX_LIFETIME_DAYS", False),
+    ],
+)
+def test_which_settings_are_secret(name, secret):
+    from webui.services import audit
+
+    assert audit.is_secret_setting(name) is secret
+
+
+def test_scrub_removes_key_shaped_strings_and_url_credentials():
+    from webui.services import audit
+
+    cleaned = audit.scrub({
+        "url": "http://bob:hunter2@upstream.example:8080/v1",
+        "keys": [UPSTREAM_KEY, keys.generate_key()],
+        "prefix": "sk-webui_AbC1",
+        "id": "3f2a9c1e-1111-2222-3333-444455556666",
+    })
+    assert "hunter2" not in json.dumps(cleaned) and UPSTREAM_KEY not in json.dumps(cleaned)
+    assert cleaned["keys"] == [audit.REDACTED, audit.REDACTED]
+    assert cleaned["prefix"] == "sk-webui_AbC1" and cleaned["id"] == "3f2a9c1e-1111-2222-3333-444455556666"
+
+
+def test_a_default_permission_change_keeps_its_values(app, admin_client):
+    admin_client.post("/api/v1/users/default/permissions", json={"features": {"api_keys": True}})
+    rows = [row for row in all_rows(app) if row.action == "permissions.changed"]
+    assert [row.detail for row in rows] == [
+        {"field": "USER_PERMISSIONS_FEATURES_API_KEYS", "old": False, "new": True}
+    ]

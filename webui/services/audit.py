@@ -55,6 +55,8 @@ FAMILIES = sorted({action.partition(".")[0] for action in ACTIONS})
 # Setting names whose values are secrets (upstream API keys, passwords, tokens).
 _SECRET_NAME = re.compile(r"(SECRET|PASSWORD|TOKEN|(^|_)API_KEYS?$)")
 # Anything shaped like an API key (ours, OpenAI's and most others): never stored.
+# user:password@ in a URL, e.g. an upstream base URL.
+_URL_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 _KEY_LIKE = re.compile(r"(sk|pk|rk)-[A-Za-z0-9_\-]{12,}|[A-Za-z0-9]{32,}")
 
 
@@ -64,7 +66,7 @@ _KEY_LIKE = re.compile(r"(sk|pk|rk)-[A-Za-z0-9_\-]{12,}|[A-Za-z0-9]{32,}")
 def scrub(value: Any) -> Any:
     """A copy of ``value`` with every key-shaped string replaced (defence in depth)."""
     if isinstance(value, str):
-        return _KEY_LIKE.sub(REDACTED, value)
+        return _URL_CREDENTIALS.sub(r"\1" + REDACTED + "@", _KEY_LIKE.sub(REDACTED, value))
     if isinstance(value, dict):
         return {str(k): scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -216,7 +218,9 @@ def key_refused(token: str, presented: Optional[ApiKey], refusal, limited: bool)
 
 
 def is_secret_setting(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name.upper())) and not name.upper().startswith("ENABLE_")
+    """OPENAI_API_KEYS yes; ENABLE_API_KEYS and USER_PERMISSIONS_FEATURES_API_KEYS (switches) no."""
+    name = name.upper()
+    return bool(_SECRET_NAME.search(name)) and not name.startswith(("ENABLE_", "USER_PERMISSIONS_"))
 
 
 def settings_changed(changed: dict[str, tuple]) -> None:
