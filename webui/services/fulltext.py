@@ -57,6 +57,16 @@ def drop_index_sql(dialect_name: str) -> list[str]:
     raise ValueError(f"full-text retrieval supports SQLite and PostgreSQL, not {dialect_name}")
 
 
+def include_name(name: str | None, type_: str, _parent_names: dict) -> bool:
+    """Alembic's ``include_name`` hook: the index is made by ``create_index_sql``, not
+    by the models, so autogenerate and schema comparisons must leave it alone."""
+    if type_ == "table":
+        return not (name or "").startswith(FTS_TABLE)
+    if type_ == "index":
+        return name != PG_INDEX
+    return True
+
+
 _ready_engines: "weakref.WeakSet[sa.Engine]" = weakref.WeakSet()
 
 
