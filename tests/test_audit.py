@@ -5,8 +5,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import PASSWORD, bearer, login_client
+
 from webui import settings
 from webui.extensions import db
 from webui.models import ApiKey
@@ -48,7 +48,8 @@ def all_rows(app) -> list[AuditEvent]:
 def dump(app) -> str:
     """Every column of every audit row, as text."""
     return "\n".join(
-        json.dumps({**row.to_dict(), "fingerprint": row.fingerprint}, default=str) for row in all_rows(app)
+        json.dumps({**row.to_dict(), "fingerprint": row.fingerprint}, default=str)
+        for row in all_rows(app)
     )
 
 
@@ -58,7 +59,12 @@ def run_scenario(app, make_user, save_settings, upstream_setting=None) -> dict:
     bob_id = make_user("bob@example.com")
     anon = app.test_client()
     # A failed and a successful sign-in.
-    assert anon.post("/api/v1/auths/signin", json={"email": "root@example.com", "password": WRONG_PASSWORD}).status_code == 400
+    assert (
+        anon.post(
+            "/api/v1/auths/signin", json={"email": "root@example.com", "password": WRONG_PASSWORD}
+        ).status_code
+        == 400
+    )
     admin = login_client(app, "root@example.com")
     admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": True})
     if upstream_setting:
@@ -74,22 +80,47 @@ def run_scenario(app, make_user, save_settings, upstream_setting=None) -> dict:
     secret = created.get_json()["key"]
     key_id = created.get_json()["id"]
     # Use, then denied uses.
-    assert anon.get(WHO, headers=bearer(secret), environ_base={"REMOTE_ADDR": "10.0.0.5"}).status_code == 200
-    denied = anon.post("/api/v1/auths/api_keys", json={"name": "x"}, headers=bearer(secret),
-                       environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    assert (
+        anon.get(WHO, headers=bearer(secret), environ_base={"REMOTE_ADDR": "10.0.0.5"}).status_code
+        == 200
+    )
+    denied = anon.post(
+        "/api/v1/auths/api_keys",
+        json={"name": "x"},
+        headers=bearer(secret),
+        environ_base={"REMOTE_ADDR": "10.0.0.5"},
+    )
     assert denied.status_code == 403
-    assert anon.get(WHO, headers=bearer(malformed(secret)), environ_base={"REMOTE_ADDR": "10.0.0.66"}).status_code == 401
+    assert (
+        anon.get(
+            WHO, headers=bearer(malformed(secret)), environ_base={"REMOTE_ADDR": "10.0.0.66"}
+        ).status_code
+        == 401
+    )
     # An expired key.
-    expiring = bob.post("/api/v1/auths/api_keys", json={"name": "old", "expires_at": int(time.time()) + 3600}).get_json()
+    expiring = bob.post(
+        "/api/v1/auths/api_keys", json={"name": "old", "expires_at": int(time.time()) + 3600}
+    ).get_json()
     with app.app_context():
-        db.session.execute(sa.update(ApiKey).where(ApiKey.id == expiring["id"]).values(expires_at=int(time.time()) - 5))
+        db.session.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.id == expiring["id"])
+            .values(expires_at=int(time.time()) - 5)
+        )
         db.session.commit()
     assert anon.get(WHO, headers=bearer(expiring["key"])).status_code == 401
     assert bob.delete(f"/api/v1/auths/api_keys/{expiring['id']}").status_code == 200
     # The admin revokes the bot's key.
     assert admin.delete(f"/api/v1/auths/admin/api_keys/{key_id}").status_code == 200
-    return {"admin": admin, "bob": bob, "bob_id": bob_id, "secret": secret, "key_id": key_id,
-            "expiring": expiring, "group": group}
+    return {
+        "admin": admin,
+        "bob": bob,
+        "bob_id": bob_id,
+        "secret": secret,
+        "key_id": key_id,
+        "expiring": expiring,
+        "group": group,
+    }
 
 
 def test_the_audit_trail_tells_the_story(app, make_user, save_settings):
@@ -101,15 +132,37 @@ def test_the_audit_trail_tells_the_story(app, make_user, save_settings):
     assert body["total"] == len(items)
     assert [item["id"] for item in items] == sorted((item["id"] for item in items), reverse=True)
     for item in items:
-        assert set(item) == {"id", "ts", "action", "actor_id", "target", "ip", "route", "detail", "count"}
+        assert set(item) == {
+            "id",
+            "ts",
+            "action",
+            "actor_id",
+            "target",
+            "ip",
+            "route",
+            "detail",
+            "count",
+        }
     chronological = [item["action"] for item in reversed(items)]
     story_of_the_key = [a for a in chronological if a.startswith("key.")]
     assert story_of_the_key == [
-        "key.created", "key.used", "key.denied", "key.denied",
-        "key.created", "key.expired_used", "key.deleted", "key.revoked",
+        "key.created",
+        "key.used",
+        "key.denied",
+        "key.denied",
+        "key.created",
+        "key.expired_used",
+        "key.deleted",
+        "key.revoked",
     ]
-    for action in ("signin.failed", "signin.succeeded", "settings.changed", "group.created",
-                   "group.updated", "permissions.changed"):
+    for action in (
+        "signin.failed",
+        "signin.succeeded",
+        "settings.changed",
+        "group.created",
+        "group.updated",
+        "permissions.changed",
+    ):
         assert action in chronological, action
 
     by_action = {}
@@ -121,9 +174,19 @@ def test_the_audit_trail_tells_the_story(app, make_user, save_settings):
     used = by_action["key.used"][0]
     assert used["ip"] == "10.0.0.5" and used["detail"]["first_use"] is True
     read_only, malformed_key = sorted(by_action["key.denied"], key=lambda item: item["id"])
-    assert "read-only" in read_only["detail"]["reason"] and read_only["detail"]["key_prefix"] == created["detail"]["prefix"]
-    assert read_only["route"] == "/api/v1/auths/api_keys" and read_only["ip"] == "10.0.0.5" and read_only["target"] == story["key_id"]
-    assert malformed_key["detail"]["reason"] == "malformed key" and malformed_key["detail"]["key_prefix"] is None
+    assert (
+        "read-only" in read_only["detail"]["reason"]
+        and read_only["detail"]["key_prefix"] == created["detail"]["prefix"]
+    )
+    assert (
+        read_only["route"] == "/api/v1/auths/api_keys"
+        and read_only["ip"] == "10.0.0.5"
+        and read_only["target"] == story["key_id"]
+    )
+    assert (
+        malformed_key["detail"]["reason"] == "malformed key"
+        and malformed_key["detail"]["key_prefix"] is None
+    )
     assert malformed_key["ip"] == "10.0.0.66"
     assert by_action["key.expired_used"][0]["target"] == story["expiring"]["id"]
     revoked = by_action["key.revoked"][0]
@@ -131,19 +194,31 @@ def test_the_audit_trail_tells_the_story(app, make_user, save_settings):
     setting = [i for i in by_action["settings.changed"] if i["target"] == "ENABLE_API_KEYS"][0]
     assert setting["detail"] == {"field": "ENABLE_API_KEYS", "old": False, "new": True}
     permissions = by_action["permissions.changed"][0]
-    assert permissions["target"] == story["group"]["id"] and permissions["detail"]["new"] == {"features.api_keys": True}
+    assert permissions["target"] == story["group"]["id"] and permissions["detail"]["new"] == {
+        "features.api_keys": True
+    }
 
     page = story["admin"].get("/admin/audit")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for action in ("key.created", "key.used", "key.denied", "key.revoked", "key.expired_used", "signin.failed"):
+    for action in (
+        "key.created",
+        "key.used",
+        "key.denied",
+        "key.revoked",
+        "key.expired_used",
+        "signin.failed",
+    ):
         assert f'data-action="{action}"' in html
     assert "bob@example.com" in html  # actors are shown by email
 
 
-def test_no_audit_row_holds_a_key_a_password_or_an_upstream_key(app, make_user, save_settings, upstream_setting):
+def test_no_audit_row_holds_a_key_a_password_or_an_upstream_key(
+    app, make_user, save_settings, upstream_setting
+):
     story = run_scenario(app, make_user, save_settings, upstream_setting)
-    # More secrets passing through: a default key, a typed-in password as an email, a changed password.
+    # More secrets passing through: a default key, a password typed as the email, an upstream
+    # key sent as a bearer, a changed upstream key.
     default_key = story["bob"].post("/api/v1/auths/api_key").get_json()["api_key"]
     app.test_client().get(WHO, headers=bearer(default_key))
     app.test_client().post("/api/v1/auths/signin", json={"email": PASSWORD, "password": PASSWORD})
@@ -151,14 +226,25 @@ def test_no_audit_row_holds_a_key_a_password_or_an_upstream_key(app, make_user, 
     save_settings(**{upstream_setting: UPSTREAM_KEY + "2"})
     text = dump(app)
     assert "key.created" in text and upstream_setting in text
-    secrets = [story["secret"], story["expiring"]["key"], default_key, PASSWORD, WRONG_PASSWORD,
-               UPSTREAM_KEY, malformed(story["secret"])]
+    secrets = [
+        story["secret"],
+        story["expiring"]["key"],
+        default_key,
+        PASSWORD,
+        WRONG_PASSWORD,
+        UPSTREAM_KEY,
+        malformed(story["secret"]),
+    ]
     for secret in secrets:
         assert secret not in text
-        body = secret[len(keys.KEY_PREFIX):] if secret.startswith(keys.KEY_PREFIX) else secret
+        body = secret[len(keys.KEY_PREFIX) :] if secret.startswith(keys.KEY_PREFIX) else secret
         assert body[4:] not in text  # not even the secret part after the visible prefix
         assert keys.key_digest(secret) not in text
-    rows = [row for row in all_rows(app) if row.action == "settings.changed" and row.target == upstream_setting]
+    rows = [
+        row
+        for row in all_rows(app)
+        if row.action == "settings.changed" and row.target == upstream_setting
+    ]
     assert rows and all(row.detail == {"field": upstream_setting, "secret": True} for row in rows)
 
 
@@ -167,7 +253,12 @@ def test_repeated_refusals_count_on_one_row(app, app_config, make_user, save_set
     client = app.test_client()
     bad = unknown_key()
     for _ in range(30):
-        assert client.get(WHO, headers=bearer(bad), environ_base={"REMOTE_ADDR": "10.0.0.8"}).status_code == 401
+        assert (
+            client.get(
+                WHO, headers=bearer(bad), environ_base={"REMOTE_ADDR": "10.0.0.8"}
+            ).status_code
+            == 401
+        )
     for _ in range(5):
         client.get(WHO, headers=bearer(bad), environ_base={"REMOTE_ADDR": "10.0.0.9"})
     rows = [row for row in all_rows(app) if row.action == "key.denied"]
@@ -177,7 +268,9 @@ def test_repeated_refusals_count_on_one_row(app, app_config, make_user, save_set
     client.get(WHO, headers=bearer(unknown_key()), environ_base={"REMOTE_ADDR": "10.0.0.8"})
     assert len([row for row in all_rows(app) if row.action == "key.denied"]) == 3
     make_user("root@example.com", role="admin")
-    listed = login_client(app, "root@example.com").get(AUDIT, query_string={"ip": "10.0.0.8", "action": "key.denied"})
+    listed = login_client(app, "root@example.com").get(
+        AUDIT, query_string={"ip": "10.0.0.8", "action": "key.denied"}
+    )
     assert sorted(item["count"] for item in listed.get_json()["items"]) == [1, 30]
 
 
@@ -185,7 +278,9 @@ def test_a_flood_of_different_bad_keys_collapses_once_over_the_limit(app):
     app.config["RATELIMIT_FAILED_AUTH"] = "5 per minute"
     client = app.test_client()
     statuses = [
-        client.get(WHO, headers=bearer(unknown_key()), environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code
+        client.get(
+            WHO, headers=bearer(unknown_key()), environ_base={"REMOTE_ADDR": "10.0.0.7"}
+        ).status_code
         for _ in range(40)
     ]
     assert statuses == [401] * 5 + [429] * 35
@@ -213,12 +308,18 @@ def test_throttling_ends_with_the_window(app):
 def test_failed_sign_ins_name_only_existing_accounts(app, make_user):
     make_user("root@example.com", role="admin")
     client = app.test_client()
-    client.post("/api/v1/auths/signin", json={"email": "root@example.com", "password": WRONG_PASSWORD})
-    client.post("/api/v1/auths/signin", json={"email": "nobody@example.com", "password": WRONG_PASSWORD})
+    client.post(
+        "/api/v1/auths/signin", json={"email": "root@example.com", "password": WRONG_PASSWORD}
+    )
+    client.post(
+        "/api/v1/auths/signin", json={"email": "nobody@example.com", "password": WRONG_PASSWORD}
+    )
     client.post("/auth/login", data={"email": "ROOT@example.com", "password": WRONG_PASSWORD})
     failed = [row for row in all_rows(app) if row.action == "signin.failed"]
     known = [row for row in failed if row.target]
-    assert len(known) == 1 and known[0].count == 2 and known[0].detail["email"] == "root@example.com"
+    assert (
+        len(known) == 1 and known[0].count == 2 and known[0].detail["email"] == "root@example.com"
+    )
     unknown = [row for row in failed if not row.target]
     assert len(unknown) == 1 and unknown[0].detail["email"] is None
     assert "nobody@example.com" not in dump(app)
@@ -292,10 +393,14 @@ def test_filters_and_paging(app, admin_client):
     one_ip = admin_client.get(AUDIT, query_string={"ip": "10.0.1.3"}).get_json()
     assert one_ip["total"] == 1 and one_ip["items"][0]["ip"] == "10.0.1.3"
     page1 = admin_client.get(AUDIT, query_string={"action": "key", "per_page": "2"}).get_json()
-    page3 = admin_client.get(AUDIT, query_string={"action": "key", "per_page": "2", "page": "3"}).get_json()
+    page3 = admin_client.get(
+        AUDIT, query_string={"action": "key", "per_page": "2", "page": "3"}
+    ).get_json()
     assert [i["ip"] for i in page1["items"]] == ["10.0.1.4", "10.0.1.3"]
     assert [i["ip"] for i in page3["items"]] == ["10.0.1.0"] and page3["total"] == 5
-    html = admin_client.get("/admin/audit", query_string={"action": "key", "per_page": "2"}).get_data(as_text=True)
+    html = admin_client.get(
+        "/admin/audit", query_string={"action": "key", "per_page": "2"}
+    ).get_data(as_text=True)
     assert "Page 1 of 3" in html and "Older" in html
 
 
@@ -327,15 +432,20 @@ def test_which_settings_are_secret(name, secret):
 def test_scrub_removes_key_shaped_strings_and_url_credentials():
     from webui.services import audit
 
-    cleaned = audit.scrub({
-        "url": "http://bob:hunter2@upstream.example:8080/v1",
-        "keys": [UPSTREAM_KEY, keys.generate_key()],
-        "prefix": "sk-webui_AbC1",
-        "id": "3f2a9c1e-1111-2222-3333-444455556666",
-    })
+    cleaned = audit.scrub(
+        {
+            "url": "http://bob:hunter2@upstream.example:8080/v1",
+            "keys": [UPSTREAM_KEY, keys.generate_key()],
+            "prefix": "sk-webui_AbC1",
+            "id": "3f2a9c1e-1111-2222-3333-444455556666",
+        }
+    )
     assert "hunter2" not in json.dumps(cleaned) and UPSTREAM_KEY not in json.dumps(cleaned)
     assert cleaned["keys"] == [audit.REDACTED, audit.REDACTED]
-    assert cleaned["prefix"] == "sk-webui_AbC1" and cleaned["id"] == "3f2a9c1e-1111-2222-3333-444455556666"
+    assert (
+        cleaned["prefix"] == "sk-webui_AbC1"
+        and cleaned["id"] == "3f2a9c1e-1111-2222-3333-444455556666"
+    )
 
 
 def test_a_default_permission_change_keeps_its_values(app, admin_client):

@@ -4,8 +4,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import bearer, login_client
+
 from webui.extensions import db
 from webui.models import ApiKey, User
 from webui.models.audit import AuditEvent
@@ -59,7 +59,9 @@ def names(response) -> set[str]:
 
 def test_inventory_lists_every_key_with_owner_usage_and_restrictions(app, people):
     client = app.test_client()
-    used = client.get(WHO, headers=bearer(people["secrets"]["bob-bot"]), environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    used = client.get(
+        WHO, headers=bearer(people["secrets"]["bob-bot"]), environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    )
     assert used.status_code == 200
 
     response = people["client"].get(INVENTORY)
@@ -90,13 +92,21 @@ def test_request_count_comes_from_the_usage_records(app, people):
         for _ in range(3):
             db.session.add(
                 usage_module.Usage(
-                    user_id=people["bob"], api_key_id=bot.id, endpoint="/api/chat/completions",
-                    model="m", status=200,
+                    user_id=people["bob"],
+                    api_key_id=bot.id,
+                    endpoint="/api/chat/completions",
+                    model="m",
+                    status=200,
                 )
             )
         db.session.add(
-            usage_module.Usage(user_id=people["bob"], api_key_id=None, endpoint="/api/chat/completions",
-                               model="m", status=200)
+            usage_module.Usage(
+                user_id=people["bob"],
+                api_key_id=None,
+                endpoint="/api/chat/completions",
+                model="m",
+                status=200,
+            )
         )
         db.session.commit()
     items = people["client"].get(INVENTORY).get_json()["items"]
@@ -127,8 +137,13 @@ def test_filter_expired(app, people):
     set_times(app, carol.id, expires_at=int(time.time()) - 60)
     expired = people["client"].get(INVENTORY, query_string={"expired": "true"})
     assert names(expired) == {"Notebook"} and expired.get_json()["items"][0]["expired"] is True
-    assert names(people["client"].get(INVENTORY, query_string={"expired": "false"})) == {"CI", "Bot"}
-    combined = people["client"].get(INVENTORY, query_string={"expired": "false", "user_id": people["bob"]})
+    assert names(people["client"].get(INVENTORY, query_string={"expired": "false"})) == {
+        "CI",
+        "Bot",
+    }
+    combined = people["client"].get(
+        INVENTORY, query_string={"expired": "false", "user_id": people["bob"]}
+    )
     assert names(combined) == {"CI", "Bot"}
 
 
@@ -164,9 +179,16 @@ def test_only_admins_see_the_inventory(app, people):
     bob = login_client(app, "bob@example.com")
     assert bob.get(INVENTORY).status_code == 403
     assert app.test_client().get(INVENTORY).status_code == 401
-    assert app.test_client().get(INVENTORY, headers=bearer(people["secrets"]["bob-bot"])).status_code == 403
+    assert (
+        app.test_client().get(INVENTORY, headers=bearer(people["secrets"]["bob-bot"])).status_code
+        == 403
+    )
     # An admin's key may read the inventory, but not revoke (that needs a browser session).
-    admin_key = people["client"].post("/api/v1/auths/api_keys", json={"name": "admin key"}).get_json()["key"]
+    admin_key = (
+        people["client"]
+        .post("/api/v1/auths/api_keys", json={"name": "admin key"})
+        .get_json()["key"]
+    )
     assert app.test_client().get(INVENTORY, headers=bearer(admin_key)).status_code == 200
     bot = key_row(app, "bob-bot", people)
     refused = app.test_client().delete(f"{INVENTORY}/{bot.id}", headers=bearer(admin_key))
@@ -180,7 +202,9 @@ def test_revoke_one_key_through_the_api(app, people):
     bot = key_row(app, "bob-bot", people)
     response = people["client"].delete(f"{INVENTORY}/{bot.id}")
     assert response.status_code == 200 and response.get_json() == {"deleted": True}
-    assert app.test_client().get(WHO, headers=bearer(people["secrets"]["bob-bot"])).status_code == 401
+    assert (
+        app.test_client().get(WHO, headers=bearer(people["secrets"]["bob-bot"])).status_code == 401
+    )
     assert app.test_client().get(WHO, headers=bearer(people["secrets"]["carol"])).status_code == 200
     assert people["client"].delete(f"{INVENTORY}/{bot.id}").status_code == 404
     with app.app_context():
@@ -205,7 +229,9 @@ def test_the_page_lists_every_key_and_revokes_one(app, people):
     carol = key_row(app, "carol", people)
     assert carol.prefix in html
     response = people["client"].post(f"/admin/api-keys/{carol.id}/revoke", follow_redirects=True)
-    assert response.status_code == 200 and "Revoked carol@example.com" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "Revoked carol@example.com" in response.get_data(
+        as_text=True
+    )
     assert app.test_client().get(WHO, headers=bearer(people["secrets"]["carol"])).status_code == 401
 
 
@@ -222,26 +248,36 @@ def test_the_page_filters_and_says_when_a_filter_is_bad(people):
 
 
 def test_revoke_all_keys_of_one_user(app, people):
-    response = people["client"].post(f"/admin/api-keys/users/{people['bob']}/revoke", follow_redirects=True)
+    response = people["client"].post(
+        f"/admin/api-keys/users/{people['bob']}/revoke", follow_redirects=True
+    )
     assert "Revoked all 2 API keys of bob@example.com" in response.get_data(as_text=True)
     for name in ("bob-ci", "bob-bot"):
-        assert app.test_client().get(WHO, headers=bearer(people["secrets"][name])).status_code == 401
+        assert (
+            app.test_client().get(WHO, headers=bearer(people["secrets"][name])).status_code == 401
+        )
     assert app.test_client().get(WHO, headers=bearer(people["secrets"]["carol"])).status_code == 200
     with app.app_context():
-        revoked = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "key.revoked")).all()
+        revoked = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "key.revoked")
+        ).all()
         assert sorted(e.detail["name"] for e in revoked) == ["Bot", "CI"]
 
 
 def test_emergency_revoke_every_key_names_the_count_and_needs_it_typed(app, people):
     page = people["client"].get("/admin/api-keys/revoke-all")
     assert page.status_code == 200 and "3 API keys" in page.get_data(as_text=True)
-    wrong = people["client"].post("/admin/api-keys/revoke-all", data={"expected": "3", "confirm": "2"})
+    wrong = people["client"].post(
+        "/admin/api-keys/revoke-all", data={"expected": "3", "confirm": "2"}
+    )
     assert wrong.status_code == 400 and "Nothing was revoked" in wrong.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey)) == 3
     # A key created meanwhile changes the count: the admin must look again.
     people["client"].post("/api/v1/auths/api_keys", json={"name": "late"})
-    stale = people["client"].post("/admin/api-keys/revoke-all", data={"expected": "3", "confirm": "3"})
+    stale = people["client"].post(
+        "/admin/api-keys/revoke-all", data={"expected": "3", "confirm": "3"}
+    )
     assert stale.status_code == 409 and "changed to 4" in stale.get_data(as_text=True)
     done = people["client"].post(
         "/admin/api-keys/revoke-all", data={"expected": "4", "confirm": "4"}, follow_redirects=True
@@ -262,21 +298,32 @@ def test_deleting_a_user_deletes_their_keys(app, people):
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.deleted"))
         assert event.target == people["bob"] and len(event.detail["keys_deleted"]) == 2
     for name in ("bob-ci", "bob-bot"):
-        assert app.test_client().get(WHO, headers=bearer(people["secrets"][name])).status_code == 401
+        assert (
+            app.test_client().get(WHO, headers=bearer(people["secrets"][name])).status_code == 401
+        )
 
 
 # --- the key policy -----------------------------------------------------------------------
 
 
 def test_max_lifetime_policy_binds_new_keys(app, people, save_settings):
-    saved = people["client"].post("/admin/api-keys/policy", data={"API_KEYS_MAX_LIFETIME_DAYS": "30"})
+    saved = people["client"].post(
+        "/admin/api-keys/policy", data={"API_KEYS_MAX_LIFETIME_DAYS": "30"}
+    )
     assert saved.status_code == 302
     create = people["client"].post
     never = create("/api/v1/auths/api_keys", json={"name": "forever"})
     assert never.status_code == 400 and "30 days" in never.get_json()["detail"]
-    too_late = create("/api/v1/auths/api_keys", json={"name": "late", "expires_at": int(time.time()) + 60 * DAY})
-    assert too_late.status_code == 400 and "API_KEYS_MAX_LIFETIME_DAYS" in too_late.get_json()["detail"]
-    fine = create("/api/v1/auths/api_keys", json={"name": "ok", "expires_at": int(time.time()) + 10 * DAY})
+    too_late = create(
+        "/api/v1/auths/api_keys", json={"name": "late", "expires_at": int(time.time()) + 60 * DAY}
+    )
+    assert (
+        too_late.status_code == 400
+        and "API_KEYS_MAX_LIFETIME_DAYS" in too_late.get_json()["detail"]
+    )
+    fine = create(
+        "/api/v1/auths/api_keys", json={"name": "ok", "expires_at": int(time.time()) + 10 * DAY}
+    )
     assert fine.status_code == 201
     # Existing keys are untouched; nothing half-written by the refused ones.
     with app.app_context():
@@ -295,16 +342,22 @@ def test_account_page_offers_only_allowed_expiries(app, people, save_settings):
     refused = bob.post("/account/keys", data={"name": "forever", "expiry": "never"})
     assert refused.status_code == 400
     with app.app_context():
-        names_now = set(db.session.scalars(sa.select(ApiKey.name).where(ApiKey.user_id == people["bob"])))
+        names_now = set(
+            db.session.scalars(sa.select(ApiKey.name).where(ApiKey.user_id == people["bob"]))
+        )
         assert names_now == {"CI", "Bot", "two weeks"}
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "2.5"])
 def test_bad_policy_values_save_nothing(app, people, value):
-    response = people["client"].post("/admin/api-keys/policy", data={"API_KEYS_MAX_LIFETIME_DAYS": value})
+    response = people["client"].post(
+        "/admin/api-keys/policy", data={"API_KEYS_MAX_LIFETIME_DAYS": value}
+    )
     assert response.status_code == 400
     assert "Nothing was saved" in response.get_data(as_text=True)
-    assert people["client"].post("/api/v1/auths/api_keys", json={"name": "forever"}).status_code == 201
+    assert (
+        people["client"].post("/api/v1/auths/api_keys", json={"name": "forever"}).status_code == 201
+    )
 
 
 def test_a_per_key_rate_limit_is_set_at_creation_and_shown(app, people):
@@ -312,7 +365,10 @@ def test_a_per_key_rate_limit_is_set_at_creation_and_shown(app, people):
     for bad in ("many", 0, -1, 2.5, True, [5]):
         response = create("/api/v1/auths/api_keys", json={"name": "limited", "rate_limit": bad})
         assert response.status_code == 400 and "rate_limit" in response.get_json()["detail"]
-    assert create("/api/v1/auths/api_keys", json={"name": "limited", "rate_limit": 30}).status_code == 201
+    assert (
+        create("/api/v1/auths/api_keys", json={"name": "limited", "rate_limit": 30}).status_code
+        == 201
+    )
     items = people["client"].get(INVENTORY).get_json()["items"]
     limited = [item for item in items if item["name"] == "limited"]
     assert limited[0]["rate_limit_per_minute"] == 30

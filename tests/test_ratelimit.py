@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 import pytest
-
-from conftest import PASSWORD, bearer, login_client
+from conftest import PASSWORD, bearer
 from live import free_port, gunicorn_server
+
 from webui.security import keys, ratelimit
 
 WHO = "/api/v1/auths/"
@@ -59,12 +59,17 @@ def test_successful_requests_are_not_counted(app, bob_key):
     client = app.test_client()
     for _ in range(60):
         assert client.get(WHO, headers=bearer(bob_key), environ_base=ATTACKER).status_code == 200
-    statuses = [client.get(WHO, headers=bearer(bad_key()), environ_base=ATTACKER).status_code for _ in range(21)]
+    statuses = [
+        client.get(WHO, headers=bearer(bad_key()), environ_base=ATTACKER).status_code
+        for _ in range(21)
+    ]
     assert statuses == [401] * 20 + [429]
 
 
 def test_a_403_of_a_valid_key_is_not_an_authentication_failure(app, bob_key, save_settings):
-    save_settings(ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS=True, API_KEYS_ALLOWED_ENDPOINTS="/api/models")
+    save_settings(
+        ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS=True, API_KEYS_ALLOWED_ENDPOINTS="/api/models"
+    )
     client = app.test_client()
     for _ in range(30):
         assert client.get(WHO, headers=bearer(bob_key), environ_base=ATTACKER).status_code == 403
@@ -73,7 +78,10 @@ def test_a_403_of_a_valid_key_is_not_an_authentication_failure(app, bob_key, sav
 def test_the_limit_comes_from_configuration(app):
     app.config["RATELIMIT_FAILED_AUTH"] = "3 per minute"
     client = app.test_client()
-    statuses = [client.get(WHO, headers=bearer(bad_key()), environ_base=ATTACKER).status_code for _ in range(5)]
+    statuses = [
+        client.get(WHO, headers=bearer(bad_key()), environ_base=ATTACKER).status_code
+        for _ in range(5)
+    ]
     assert statuses == [401, 401, 401, 429, 429]
 
 
@@ -92,7 +100,9 @@ def test_failed_sign_ins_end_in_429_and_block_the_address(app, make_user):
     make_user("root@example.com", role="admin")
     client = app.test_client()
     wrong = {"email": "root@example.com", "password": "wrong password"}
-    statuses = [client.post(SIGNIN, json=wrong, environ_base=ATTACKER).status_code for _ in range(20)]
+    statuses = [
+        client.post(SIGNIN, json=wrong, environ_base=ATTACKER).status_code for _ in range(20)
+    ]
     assert statuses == [400] * 20
     assert_429(client.post(SIGNIN, json=wrong, environ_base=ATTACKER))
     # While blocked, even the right password is refused: otherwise 200 vs 429 answers the guess.
@@ -107,10 +117,17 @@ def test_the_sign_in_page_flashes_and_answers_429(app, make_user):
     client = app.test_client()
     app.config["RATELIMIT_FAILED_AUTH"] = "2 per minute"
     for _ in range(2):
-        page = client.post("/auth/login", data={"email": "root@example.com", "password": "nope-nope"},
-                           environ_base=ATTACKER)
+        page = client.post(
+            "/auth/login",
+            data={"email": "root@example.com", "password": "nope-nope"},
+            environ_base=ATTACKER,
+        )
         assert page.status_code == 200 and "Wrong email or password" in page.get_data(as_text=True)
-    page = client.post("/auth/login", data={"email": "root@example.com", "password": PASSWORD}, environ_base=ATTACKER)
+    page = client.post(
+        "/auth/login",
+        data={"email": "root@example.com", "password": PASSWORD},
+        environ_base=ATTACKER,
+    )
     assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
     html = page.get_data(as_text=True)
     assert "Too many failed sign-ins" in html and 'name="email"' in html  # the form stays
@@ -131,8 +148,11 @@ def test_sign_in_and_key_failures_are_counted_apart(app, make_user):
 def test_x_forwarded_for_is_ignored_without_a_trusted_proxy(app):
     client = app.test_client()
     statuses = [
-        client.get(WHO, headers={**bearer(bad_key()), "X-Forwarded-For": f"192.0.2.{n}"},
-                   environ_base=ATTACKER).status_code
+        client.get(
+            WHO,
+            headers={**bearer(bad_key()), "X-Forwarded-For": f"192.0.2.{n}"},
+            environ_base=ATTACKER,
+        ).status_code
         for n in range(22)
     ]
     assert statuses[-1] == 429  # a spoofed header does not escape the limit
@@ -144,10 +164,16 @@ def test_a_trusted_proxy_count_uses_the_forwarded_address(app_config, request):
     client = app.test_client()
     proxy = {"REMOTE_ADDR": "10.0.0.1"}
     for _ in range(20):
-        client.get(WHO, headers={**bearer(bad_key()), "X-Forwarded-For": "203.0.113.5"}, environ_base=proxy)
-    limited = client.get(WHO, headers={**bearer(bad_key()), "X-Forwarded-For": "203.0.113.5"}, environ_base=proxy)
+        client.get(
+            WHO, headers={**bearer(bad_key()), "X-Forwarded-For": "203.0.113.5"}, environ_base=proxy
+        )
+    limited = client.get(
+        WHO, headers={**bearer(bad_key()), "X-Forwarded-For": "203.0.113.5"}, environ_base=proxy
+    )
     assert limited.status_code == 429
-    other = client.get(WHO, headers={**bearer(bad_key()), "X-Forwarded-For": "203.0.113.6"}, environ_base=proxy)
+    other = client.get(
+        WHO, headers={**bearer(bad_key()), "X-Forwarded-For": "203.0.113.6"}, environ_base=proxy
+    )
     assert other.status_code == 401
 
 
@@ -170,7 +196,9 @@ def test_a_key_with_its_own_limit(app, bob_key, make_user, make_key):
 # --- storage down ------------------------------------------------------------------------------
 
 
-def test_storage_unreachable_fails_closed_for_failures_but_serves_valid_keys(app_config, request, caplog, monkeypatch):
+def test_storage_unreachable_fails_closed_for_failures_but_serves_valid_keys(
+    app_config, request, caplog, monkeypatch
+):
     app_config["RATELIMIT_STORAGE_URI"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
     monkeypatch.setattr(ratelimit, "_storage_down", False)
     app = request.getfixturevalue("app")
@@ -186,10 +214,17 @@ def test_storage_unreachable_fails_closed_for_failures_but_serves_valid_keys(app
         right = {"email": "root@example.com", "password": PASSWORD}
         assert app.test_client().post(SIGNIN, json=right).status_code == 200
         assert_429(app.test_client().post(SIGNIN, json={**right, "password": "wrong password"}))
-    outages = [r for r in caplog.records if "rate-limit storage" in r.getMessage() and "unreachable" in r.getMessage()]
+    outages = [
+        r
+        for r in caplog.records
+        if "rate-limit storage" in r.getMessage() and "unreachable" in r.getMessage()
+    ]
     assert len(outages) == 1 and outages[0].levelno == logging.ERROR
     # The log keeps the real reason behind each 429.
-    assert any("unknown or revoked key" in r.getMessage() and "answered 429" in r.getMessage() for r in caplog.records)
+    assert any(
+        "unknown or revoked key" in r.getMessage() and "answered 429" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 # --- several workers share one limit through Redis --------------------------------------------
@@ -208,10 +243,16 @@ def test_two_gunicorn_workers_share_one_limit_through_redis(app_config, bob_key,
 
     url = require_redis()
     prefix = f"webui-test-{uuid.uuid4().hex}"
-    env = {"RATELIMIT_STORAGE_URI": url, "RATELIMIT_FAILED_AUTH": "6 per minute", "RATELIMIT_KEY_PREFIX": prefix}
+    env = {
+        "RATELIMIT_STORAGE_URI": url,
+        "RATELIMIT_FAILED_AUTH": "6 per minute",
+        "RATELIMIT_KEY_PREFIX": prefix,
+    }
     store = redis.Redis.from_url(url)
     try:
-        with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path, workers=2, env=env) as server:
+        with gunicorn_server(
+            app_config["SQLALCHEMY_DATABASE_URI"], tmp_path, workers=2, env=env
+        ) as server:
             statuses = []
             for _ in range(10):
                 # A new connection each time, so the requests spread over both workers.

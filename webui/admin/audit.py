@@ -17,7 +17,9 @@ def emails_of(user_ids: set[str]) -> dict[str, str]:
     """Actor ids → emails, one query; deleted users are simply absent."""
     if not user_ids:
         return {}
-    return dict(db.session.execute(sa.select(User.id, User.email).where(User.id.in_(user_ids))).all())
+    return dict(
+        db.session.execute(sa.select(User.id, User.email).where(User.id.in_(user_ids))).all()
+    )
 
 
 def page_url(page: int) -> str:

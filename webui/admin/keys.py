@@ -19,7 +19,9 @@ POLICY_SETTINGS = ["API_KEYS_MAX_LIFETIME_DAYS"]
 
 
 class KeyPolicyForm(FlaskForm):
-    API_KEYS_MAX_LIFETIME_DAYS = StringField("Maximum key lifetime (days)", validators=[Length(max=10)])
+    API_KEYS_MAX_LIFETIME_DAYS = StringField(
+        "Maximum key lifetime (days)", validators=[Length(max=10)]
+    )
     submit = SubmitField("Save policy")
 
 
@@ -78,7 +80,10 @@ def revoke_api_key(key_id: str):
     if EmptyForm().validate_on_submit():
         owner = api_key.user.email
         key_inventory.revoke(api_key)
-        flash(f"Revoked {owner}'s key {api_key.name!r} ({api_key.prefix}…). It gets 401 from now on.", "success")
+        flash(
+            f"Revoked {owner}'s key {api_key.name!r} ({api_key.prefix}…). It gets 401 from now on.",
+            "success",
+        )
     return redirect(request.referrer if _same_page(request.referrer) else url_for("admin.api_keys"))
 
 
@@ -101,15 +106,24 @@ def revoke_every_api_key():
     status = 200
     if form.validate_on_submit():
         if form.expected.data != str(count):
-            flash(f"The number of keys changed to {count} while you looked; review and confirm again.", "error")
+            flash(
+                f"The number of keys changed to {count} while you looked; "
+                "review and confirm again.",
+                "error",
+            )
             form.expected.data, form.confirm.data, status = str(count), "", 409
         elif (form.confirm.data or "").strip() != str(count):
             form.confirm.errors.append(f"Type {count} to confirm.")
-            flash("Nothing was revoked: the confirmation did not match the number of keys.", "error")
+            flash(
+                "Nothing was revoked: the confirmation did not match the number of keys.", "error"
+            )
             status = 400
         else:
             revoked = key_inventory.revoke_every_key()
-            flash(f"Revoked every API key: {revoked} keys. Every script using one gets 401 now.", "success")
+            flash(
+                f"Revoked every API key: {revoked} keys. Every script using one gets 401 now.",
+                "success",
+            )
             return redirect(url_for("admin.api_keys"))
     return render_template("admin/api_keys_revoke_all.html", form=form, count=count), status
 

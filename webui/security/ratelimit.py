@@ -197,7 +197,10 @@ def failed_key_refusal() -> Optional[Response]:
     seconds = count_failure(KEY_FAILURES)
     if seconds is None:
         return None
-    detail = _failed_auth_detail("invalid API keys", seconds) + " Requests with a valid key are still served."
+    detail = (
+        _failed_auth_detail("invalid API keys", seconds)
+        + " Requests with a valid key are still served."
+    )
     return json_error(429, detail, {"Retry-After": str(seconds)})
 
 
@@ -235,5 +238,8 @@ def key_limit_refusal(api_key: ApiKey) -> Optional[Response]:
     except Exception:
         _storage_failed("counting a key's requests")
         return None
-    detail = f"This API key is limited to {per_minute} requests a minute; try again in {seconds} seconds."
+    detail = (
+        f"This API key is limited to {per_minute} requests a minute; "
+        f"try again in {seconds} seconds."
+    )
     return json_error(429, detail, {"Retry-After": str(seconds)})

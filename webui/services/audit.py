@@ -117,8 +117,12 @@ def _fingerprint(*parts: Optional[str]) -> str:
 
 
 def record_refusal(
-    action: str, reason: str, target: Optional[str] = None, detail: Optional[dict] = None,
-    key_prefix: Optional[str] = None, actor_id: Optional[str] = None,
+    action: str,
+    reason: str,
+    target: Optional[str] = None,
+    detail: Optional[dict] = None,
+    key_prefix: Optional[str] = None,
+    actor_id: Optional[str] = None,
 ) -> None:
     """Record a refused request, or count it on the latest row of the same
     (action, ip, key prefix, reason, target) within the throttle window. Commits; never raises."""
@@ -139,7 +143,10 @@ def record_refusal(
         ).rowcount
         if not counted:
             event = record(
-                action, target, {"reason": reason, "key_prefix": key_prefix, **(detail or {})}, actor_id
+                action,
+                target,
+                {"reason": reason, "key_prefix": key_prefix, **(detail or {})},
+                actor_id,
             )
             event.fingerprint = fingerprint
         db.session.commit()
@@ -168,7 +175,11 @@ def key_created(api_key: ApiKey) -> None:
 
 
 def key_deleted(api_key: ApiKey, action: str = "key.deleted") -> None:
-    record(action, api_key.id, {"name": api_key.name, "prefix": api_key.prefix, "owner_id": api_key.user_id})
+    record(
+        action,
+        api_key.id,
+        {"name": api_key.name, "prefix": api_key.prefix, "owner_id": api_key.user_id},
+    )
 
 
 def key_used(api_key: ApiKey, ip: Optional[str]) -> None:
@@ -179,7 +190,11 @@ def key_used(api_key: ApiKey, ip: Optional[str]) -> None:
     record(
         "key.used",
         api_key.id,
-        {"prefix": api_key.prefix, "first_use": api_key.last_used_at is None, "previous_ip": api_key.last_used_ip},
+        {
+            "prefix": api_key.prefix,
+            "first_use": api_key.last_used_at is None,
+            "previous_ip": api_key.last_used_ip,
+        },
         actor_id=api_key.user_id,
     )
 
@@ -202,7 +217,12 @@ def key_refused(token: str, presented: Optional[ApiKey], refusal, limited: bool)
         reason = (refusal.get_json(silent=True) or {}).get("detail", f"HTTP {status}")
     log.info(
         "refused API key %s from %s on %s %s: %s (%s)%s",
-        prefix or "(malformed)", request.remote_addr, request.method, request.path, reason, status,
+        prefix or "(malformed)",
+        request.remote_addr,
+        request.method,
+        request.path,
+        reason,
+        status,
         "; answered 429: the address is over the failed-authentication limit" if limited else "",
     )
     if limited:
@@ -226,7 +246,9 @@ def is_secret_setting(name: str) -> bool:
 def settings_changed(changed: dict[str, tuple]) -> None:
     """One event per changed setting: old → new, except for secrets (changed, no values)."""
     for name, (old, new) in changed.items():
-        action = "permissions.changed" if name.startswith("USER_PERMISSIONS_") else "settings.changed"
+        action = (
+            "permissions.changed" if name.startswith("USER_PERMISSIONS_") else "settings.changed"
+        )
         if is_secret_setting(name):
             record(action, name, {"field": name, "secret": True})
         else:
@@ -240,7 +262,9 @@ def role_changed(user: User, role: str) -> None:
 
 def user_deleted(user: User) -> None:
     prefixes = list(db.session.scalars(sa.select(ApiKey.prefix).where(ApiKey.user_id == user.id)))
-    record("user.deleted", user.id, {"email": user.email, "role": user.role, "keys_deleted": prefixes})
+    record(
+        "user.deleted", user.id, {"email": user.email, "role": user.role, "keys_deleted": prefixes}
+    )
 
 
 def group_created(group: Group) -> None:
@@ -257,7 +281,10 @@ def group_updated(group: Group, values: dict[str, Any]) -> None:
         before = {member.id for member in group.members}
         after = {member.id for member in values["members"]}
         if before != after:
-            changes["members"] = {"added": sorted(after - before), "removed": sorted(before - after)}
+            changes["members"] = {
+                "added": sorted(after - before),
+                "removed": sorted(before - after),
+            }
     record("group.updated", group, {"name": group.name, "changes": changes})
     if "permissions" in values and values["permissions"] != (group.permissions or {}):
         record(
@@ -318,7 +345,9 @@ def parse_filters(args) -> AuditFilters:
     unknown = set(args) - {"action", "actor_id", "target", "ip", "page", "per_page"}
     if unknown:
         raise ServiceError(
-            400, f"Unknown filter {sorted(unknown)[0]!r}: use action, actor_id, target, ip, page, per_page."
+            400,
+            f"Unknown filter {sorted(unknown)[0]!r}: "
+            "use action, actor_id, target, ip, page, per_page.",
         )
     action = args.get("action") or None
     if action is not None and action not in ACTIONS and action not in FAMILIES:
@@ -330,7 +359,9 @@ def parse_filters(args) -> AuditFilters:
         try:
             ip = str(ipaddress.ip_address(ip.strip()))
         except ValueError:
-            raise ServiceError(400, f"ip must be an IP address such as 10.0.0.9, not {ip!r}.") from None
+            raise ServiceError(
+                400, f"ip must be an IP address such as 10.0.0.9, not {ip!r}."
+            ) from None
     for name, limit in (("actor_id", 36), ("target", 255)):
         if len(args.get(name) or "") > limit:
             raise ServiceError(400, f"{name} must be at most {limit} characters.")

@@ -36,17 +36,23 @@ def parse_filters(args) -> KeyFilters:
     """Validate query parameters (a dict-like of strings); 400 naming the bad one."""
     unknown = set(args) - set(FILTER_NAMES)
     if unknown:
-        raise ServiceError(400, f"Unknown filter {sorted(unknown)[0]!r}: use {', '.join(FILTER_NAMES)}.")
+        raise ServiceError(
+            400, f"Unknown filter {sorted(unknown)[0]!r}: use {', '.join(FILTER_NAMES)}."
+        )
     user_id = args.get("user_id") or None
     if user_id is not None and db.session.get(User, user_id) is None:
         raise ServiceError(400, "user_id: there is no user with this id.")
     expired = (args.get("expired") or "").strip().lower()
     if expired and expired not in TRUE_WORDS | FALSE_WORDS:
-        raise ServiceError(400, "expired must be true (only expired keys) or false (only keys that still work).")
+        raise ServiceError(
+            400, "expired must be true (only expired keys) or false (only keys that still work)."
+        )
     unused = args.get("unused_days")
     return KeyFilters(
         user_id=user_id,
-        unused_days=None if not unused else parse_positive_int("unused_days", unused, 0, MAX_UNUSED_DAYS),
+        unused_days=None
+        if not unused
+        else parse_positive_int("unused_days", unused, 0, MAX_UNUSED_DAYS),
         expired=None if not expired else expired in TRUE_WORDS,
         page=parse_positive_int("page", args.get("page"), 1, 1_000_000),
         per_page=parse_positive_int("per_page", args.get("per_page"), 100, 1000),
@@ -90,13 +96,17 @@ def request_counts(key_ids: list[str]) -> dict[str, Optional[int]]:
     None for every key when this build has no usage table."""
     if Usage is None:
         return {key_id: None for key_id in key_ids}
-    counts = dict(
-        db.session.execute(
-            sa.select(Usage.api_key_id, sa.func.count())
-            .where(Usage.api_key_id.in_(key_ids))
-            .group_by(Usage.api_key_id)
-        ).all()
-    ) if key_ids else {}
+    counts = (
+        dict(
+            db.session.execute(
+                sa.select(Usage.api_key_id, sa.func.count())
+                .where(Usage.api_key_id.in_(key_ids))
+                .group_by(Usage.api_key_id)
+            ).all()
+        )
+        if key_ids
+        else {}
+    )
     return {key_id: counts.get(key_id, 0) for key_id in key_ids}
 
 

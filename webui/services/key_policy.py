@@ -76,5 +76,7 @@ def clean_rate_limit(value: Any) -> Optional[int]:
         raise ServiceError(400, wrong)
     number = int(value)
     if not 1 <= number <= MAX_KEY_RATE_LIMIT:
-        raise ServiceError(400, f"rate_limit must be from 1 to {MAX_KEY_RATE_LIMIT} requests a minute.")
+        raise ServiceError(
+            400, f"rate_limit must be from 1 to {MAX_KEY_RATE_LIMIT} requests a minute."
+        )
     return number
