@@ -217,6 +217,15 @@ def args_slack(load: Load) -> int:
     return max(2, load.requests // 1000)
 
 
+def round_order(targets: dict[str, "Target"], number: int) -> list["Target"]:
+    """Figures compared with each other run back to back, in turns: first or second place
+    in a round must not favour one of them."""
+    compared = [targets["health"], targets["keyed"], targets["keyed_small"]]
+    if number % 2 == 0:
+        compared.reverse()
+    return [*compared, targets["session"], targets["invalid"]]
+
+
 def headers_file(workdir: Path, name: str, variants: list[dict[str, str]]) -> Path:
     path = workdir / f"{name}.headers"
     lines = [" | ".join(f"{k}: {v}" for k, v in {**h, "User-Agent": USER_AGENT}.items())
@@ -457,7 +466,7 @@ def run(args, wrk: str, workdir: Path) -> dict:
         for target in targets.values():
             run_wrk(wrk, target.url, target.headers_file, warm, args)
         for number in range(1, args.rounds + 1):
-            for target in targets.values():
+            for target in round_order(targets, number):
                 load = run_wrk(wrk, target.url, target.headers_file, args.seconds, args)
                 target.check(load)
                 target.rounds.append(load)

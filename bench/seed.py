@@ -18,12 +18,13 @@ TEAMS = 4  # groups besides "API users"
 
 WRITE_COUNTER = [
     "CREATE TABLE IF NOT EXISTS bench_last_used_writes (key_id TEXT, at REAL)",
+    # The time is the one the app wrote: it keeps whole seconds, so two writes 60 of its
+    # seconds apart may be 59.x real seconds apart and must not count as two in a minute.
     """CREATE TRIGGER IF NOT EXISTS bench_count_last_used
        AFTER UPDATE OF last_used_at ON api_keys
        WHEN NEW.last_used_at IS NOT OLD.last_used_at
        BEGIN
-         INSERT INTO bench_last_used_writes
-         VALUES (NEW.id, (julianday('now') - 2440587.5) * 86400.0);
+         INSERT INTO bench_last_used_writes VALUES (NEW.id, NEW.last_used_at);
        END""",
 ]
 

@@ -31,6 +31,9 @@ def chunk_event(model: str, index: int) -> bytes:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Model servers (uvicorn, Go's net/http) send each token at once; without TCP_NODELAY
+    # Nagle holds a chunk back until the previous one is acknowledged (up to 40 ms).
+    disable_nagle_algorithm = True
     chunks = 500
     delay = 0.002
 
