@@ -6,18 +6,17 @@ the way a script would. On failure every open page is saved under test-artifacts
 
 import httpx
 import pytest
-
 from browser_helpers import (
     CHROMIUM,
     LAUNCH_ARGS,
     Crowd,
+    failed_in_call,
     flashes,
     open_account_settings,
     open_admin_tab,
     require_browser,
     sign_in,
     sign_up,
-    failed_in_call,
 )
 from conftest import bearer
 from upstream import UPSTREAM_KEY, connection_settings, running_upstream
@@ -39,7 +38,9 @@ HELLO = [{"role": "user", "content": "Hello"}]
 def browser():
     sync_api = require_browser()
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+        )
         yield chromium
         chromium.close()
 
@@ -78,7 +79,9 @@ def admin_approves(admin, email: str) -> None:
     row.get_by_label(f"Role of {email}").select_option("user")
     row.get_by_role("button", name="Change role").click()
     expect(flashes(admin)).to_contain_text(f"{email} is now user.")
-    expect(admin.locator(f'tr[data-email="{email}"]').get_by_label(f"Role of {email}")).to_have_value("user")
+    expect(
+        admin.locator(f'tr[data-email="{email}"]').get_by_label(f"Role of {email}")
+    ).to_have_value("user")
 
 
 def admin_creates_group_granting_keys(admin, group: str, member_email: str) -> None:
@@ -87,7 +90,9 @@ def admin_creates_group_granting_keys(admin, group: str, member_email: str) -> N
     admin.get_by_role("button", name="Create group").click()
     expect(admin.locator("h1")).to_have_text(f"Group: {group}")
     admin.locator('input[name="perm-features.api_keys"]').check()
-    admin.locator("fieldset.members label", has_text=member_email).locator('input[name="member"]').check()
+    admin.locator("fieldset.members label", has_text=member_email).locator(
+        'input[name="member"]'
+    ).check()
     admin.get_by_role("button", name="Save", exact=True).click()
     expect(flashes(admin)).to_contain_text(f"Group '{group}' saved.")
     expect(admin.locator('input[name="perm-features.api_keys"]')).to_be_checked()
@@ -145,7 +150,7 @@ def test_keys_walkthrough_from_sign_up_to_deletion(crowd, live_server, openai_up
     # Bob signs in and generates a key; it is shown once, and not after he comes back.
     bob = crowd.person("bob")
     sign_in(bob, BOB[1])
-    expect(bob.locator(f'li[data-permission="features.api_keys"]')).to_have_class("granted")
+    expect(bob.locator('li[data-permission="features.api_keys"]')).to_have_class("granted")
     secret = user_generates_key(bob, KEY_NAME)
     open_account_settings(bob)
     expect(bob.locator("input#new-key")).to_have_count(0)
@@ -225,7 +230,9 @@ def test_admin_adds_an_openai_connection_that_keys_then_use(signed_in, live_serv
         with httpx.Client(base_url=live_server.url, headers=bearer(secret), timeout=30.0) as script:
             models = script.get("/api/models")
             assert "gpt-test" in [model["id"] for model in models.json()["data"]], models.text
-            chat = script.post("/api/chat/completions", json={"model": "gpt-test", "messages": HELLO})
+            chat = script.post(
+                "/api/chat/completions", json={"model": "gpt-test", "messages": HELLO}
+            )
             assert chat.status_code == 200, chat.text
             forwarded = upstream.last("/v1/chat/completions")
             assert forwarded.headers.get("authorization") == f"Bearer {UPSTREAM_KEY}"
@@ -265,11 +272,15 @@ def test_user_uploads_a_file_that_their_key_reads_then_deletes_it(signed_in, liv
         assert script.get(f"/api/v1/files/{file_id}").status_code == 404
 
 
-def test_user_builds_a_knowledge_collection_and_queries_it(signed_in, live_server, save_settings, tmp_path):
+def test_user_builds_a_knowledge_collection_and_queries_it(
+    signed_in, live_server, save_settings, tmp_path
+):
     save_settings(USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
     bob, secret = signed_in("bob@example.com")
     runbook = tmp_path / "runbook.md"
-    runbook.write_text("# Restores\n\nTo restore a backup, run restore.sh with the snapshot date.\n")
+    runbook.write_text(
+        "# Restores\n\nTo restore a backup, run restore.sh with the snapshot date.\n"
+    )
 
     bob.locator("header nav").get_by_role("link", name="Files").click()
     bob.get_by_label("File", exact=True).set_input_files(str(runbook))
