@@ -208,6 +208,7 @@ def refuse_signin_if_blocked() -> None:
     """Before a password is checked: raise TooManyAttempts while the address is over."""
     seconds = seconds_blocked(SIGNIN_FAILURES)
     if seconds is not None:
+        log.info("sign-in from %s refused with 429: over the failed sign-in limit", client_ip())
         raise TooManyAttempts(_failed_auth_detail("failed sign-ins", seconds), seconds)
 
 
