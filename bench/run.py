@@ -408,7 +408,7 @@ def run(args, wrk: str, workdir: Path) -> dict:
         "UPLOAD_DIR": upload_dir,
         "GUNICORN_ACCESS_LOG": os.environ.get("GUNICORN_ACCESS_LOG", "-"),
     }
-    results: dict = {"args": vars(args).copy()}
+    results: dict = {"args": vars(args).copy(), "load_before": load_average()}
     with ExitStack() as stack:
         upstream = stack.enter_context(upstream_server(args, env, workdir))
         upstream_port_env = {
@@ -480,6 +480,7 @@ def run(args, wrk: str, workdir: Path) -> dict:
         results["writes"] = max_writes_per_minute(last_used_writes(large_url))
         results["write_count"] = len(last_used_writes(large_url))
 
+        results["load_after"] = load_average()
         log("counting SQL statements per keyed request in-process")
         results["statements"] = count_statements(large_url, upload_dir, large.spare_keys)
     return results
@@ -545,6 +546,19 @@ def markdown(rows: list[tuple]) -> str:
     return "\n".join([line(rows[0]), rule, *map(line, rows[1:])])
 
 
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def code_version() -> str:
+    """The commit measured, and whether the tree differed from it."""
+    def git(*words: str) -> str:
+        return subprocess.run(["git", *words], cwd=REPO, capture_output=True, text=True).stdout
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "webui", "gunicorn.conf.py")
+    return commit + (" with uncommitted changes to webui/" if dirty.strip() else "")
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
@@ -565,7 +579,9 @@ def record(path: Path, table: str, results: dict, args, argv) -> None:
     section = (
         f"## {datetime.date.today().isoformat()}\n\n"
         f"- machine: {machine()}\n"
-        f"- command: `.venv/bin/python {command}`\n"
+        f"- command: `.venv/bin/python {command}` at commit {code_version()}\n"
+        f"- load average (1, 5, 15 min) before the load phases: {results['load_before']}, "
+        f"after: {results['load_after']}\n"
         f"- setup: {args.workers} gunicorn workers × the config's threads, SQLite, wrk "
         f"{args.wrk_threads} thread × {args.connections} connections, {args.rounds} interleaved "
         f"rounds of {args.seconds:g} s per figure (medians shown); {args.keys:,} keys seeded in "
