@@ -256,7 +256,6 @@ def test_chat_is_forwarded_with_the_connections_credentials(client, people, open
             "model": "gpt-test",
             "messages": HELLO,
             "temperature": 0.2,
-            "files": [{"type": "file", "id": "abc"}],
         },
     )
     assert response.status_code == 200, response.get_json()

@@ -1,7 +1,6 @@
 """Retrieval: BM25-ranked passages through the query API and in chat completions."""
 
 import json
-from pathlib import Path
 
 import pytest
 from conftest import bearer
@@ -337,17 +336,6 @@ def test_augment_refuses_other_users_files_and_collections_as_not_found(app, peo
         assert raised.value.status == 404 and "Science" not in raised.value.detail
 
 
-CHAT_SOURCE = Path(__file__).resolve().parent.parent / "webui" / "api" / "chat.py"
-HOOKED = CHAT_SOURCE.exists() and "augment_with_files(g.user, body)" in "".join(
-    line
-    for line in CHAT_SOURCE.read_text().splitlines(keepends=True)
-    if not line.lstrip().startswith("#")
-)
-
-
-@pytest.mark.skipif(
-    not HOOKED, reason="webui/api/chat.py does not call retrieval.augment_with_files yet"
-)
 def test_chat_completion_with_a_collection_answers_with_sources(
     client, people, library, save_settings
 ):

@@ -11,6 +11,7 @@ from webui.api import bp
 from webui.api.common import json_object
 from webui.errors import ServiceError
 from webui.services import model_access, upstream
+from webui.services.retrieval import augment_with_files
 from webui.services.upstream import Connection, UpstreamError
 from webui.services.usage import Meter, StreamWatcher, tokens_reported
 
@@ -48,9 +49,7 @@ def upstream_body(body: dict[str, Any], model: dict) -> dict[str, Any]:
 def chat_completions():
     body = chat_request(json_object())
     model = model_access.find_usable_model(g.user, body["model"])
-    sources: list = []
-    # Issue 5 adds retrieved context for body["files"] on this line:
-    #     body, sources = augment_with_files(g.user, body)
+    body, sources = augment_with_files(g.user, body)
     conn = model_access.connection_of(model)
     payload = upstream_body(body, model)
     meter = Meter.start(g.user, g.api_key, request.path, model["id"], payload.get("stream", False))
