@@ -5,6 +5,9 @@ from flask import current_app
 
 from alembic import context
 
+# The full-text index is created by raw DDL; autogenerate must not see it as extra.
+from webui.services import fulltext
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -61,7 +64,8 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True,
+        include_name=fulltext.include_name,
     )
 
     with context.begin_transaction():
@@ -96,6 +100,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=fulltext.include_name,
             **conf_args
         )
 
