@@ -289,3 +289,27 @@ def test_profile_and_key_forms_do_not_mix(bob):
     saved = bob.post("/account/profile", data={"profile-name": "Robert"}, follow_redirects=True)
     assert b"Profile saved." in saved.data
     assert bob.get("/api/v1/auths/").get_json()["name"] == "Robert"
+
+
+def test_account_page_shows_requests_and_last_model_per_key(app, bob, save_settings):
+    from upstream import connection_settings, running_upstream
+
+    with running_upstream() as up:
+        save_settings(**connection_settings(openai=up))
+        bob.post("/account/keys", data={"name": "Quiet", "expiry": "never"})
+        page = bob.post("/account/keys", data={"name": "Talker", "expiry": "never"}).data
+        secret = re.search(rb'id="new-key" value="([^"]+)"', page).group(1).decode()
+        api = app.test_client()
+        for _ in range(2):
+            response = api.post(
+                "/api/chat/completions",
+                headers=bearer(secret),
+                json={"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]},
+            )
+            assert response.status_code == 200, response.get_json()
+    html = bob.get("/account/").data.decode()
+    talker = html[html.index('data-key-name="Talker"') :]
+    talker = talker[: talker.index("</tr>")]
+    assert "2 <span" in talker and "gpt-test" in talker
+    quiet = html[html.index('data-key-name="Quiet"') :]
+    assert "<td>0</td>" in quiet[: quiet.index("</tr>")]

@@ -10,6 +10,7 @@ from webui.extensions import db
 from webui.models import now
 from webui.security.permissions import effective_permissions, session_only
 from webui.services import api_keys
+from webui.services.usage import usage_by_key
 
 DAY = 86400
 
@@ -39,6 +40,7 @@ def render_account(status: int = 200, new_key: str | None = None, **forms):
         "account/index.html",
         permissions=effective_permissions(g.user),
         keys=api_keys.list_keys(g.user),
+        usage=usage_by_key(g.user.id),
         blocker=api_keys.creation_blocker(g.user),
         new_key=new_key,
         empty=EmptyForm(),
