@@ -13,9 +13,11 @@ failed-authentication counting fails closed (429) while valid credentials keep
 working, and per-key limits fail open; the log says so once, and again on recovery.
 """
 
+import contextlib
 import logging
 import math
 import os
+import threading
 import time
 from functools import lru_cache
 from typing import Optional
@@ -133,6 +135,16 @@ def _strategy():
     return limiter.limiter if limiter.enabled else None
 
 
+# The in-memory storage of `limits` is not thread-safe (its expiry timer can start twice
+# under gthread workers); Redis needs no lock.
+_MEMORY_LOCK = threading.Lock()
+
+
+def _serialised():
+    uri = current_app.config["RATELIMIT_STORAGE_URI"]
+    return _MEMORY_LOCK if uri.startswith("memory") else contextlib.nullcontext()
+
+
 def _identifiers(*parts: str) -> tuple[str, ...]:
     return (current_app.config["RATELIMIT_KEY_PREFIX"], *parts)
 
@@ -158,10 +170,11 @@ def count_failure(kind: str) -> Optional[int]:
     item = failed_auth_limit()
     ids = _identifiers("failed-auth", kind, client_ip())
     try:
-        if strategy.hit(item, *ids):
-            _storage_ok()
-            return None
-        return _seconds_left(strategy, item, ids)
+        with _serialised():
+            if strategy.hit(item, *ids):
+                _storage_ok()
+                return None
+            return _seconds_left(strategy, item, ids)
     except Exception:  # any storage error: redis.ConnectionError, timeouts, …
         _storage_failed("counting a failed authentication")
         return item.get_expiry()
@@ -176,10 +189,11 @@ def seconds_blocked(kind: str) -> Optional[int]:
     item = failed_auth_limit()
     ids = _identifiers("failed-auth", kind, client_ip())
     try:
-        if strategy.test(item, *ids):
-            _storage_ok()
-            return None
-        return _seconds_left(strategy, item, ids)
+        with _serialised():
+            if strategy.test(item, *ids):
+                _storage_ok()
+                return None
+            return _seconds_left(strategy, item, ids)
     except Exception:
         _storage_failed("checking the failed sign-in limit")
         return None
@@ -232,10 +246,11 @@ def key_limit_refusal(api_key: ApiKey) -> Optional[Response]:
     item = limits.RateLimitItemPerMinute(per_minute)
     ids = _identifiers("key", api_key.id)
     try:
-        if strategy.hit(item, *ids):
-            _storage_ok()
-            return None
-        seconds = _seconds_left(strategy, item, ids)
+        with _serialised():
+            if strategy.hit(item, *ids):
+                _storage_ok()
+                return None
+            seconds = _seconds_left(strategy, item, ids)
     except Exception:
         _storage_failed("counting a key's requests")
         return None
