@@ -1,7 +1,6 @@
 """Admin Panel: General settings, Users; their JSON equivalents."""
 
 import pytest
-
 from conftest import login_client
 
 

@@ -1,7 +1,6 @@
 """Sign-up, sign-in, sign-out: pages and their JSON equivalents."""
 
 import pytest
-
 from conftest import PASSWORD
 
 

@@ -1,7 +1,6 @@
 """Groups and default permissions: pages and JSON."""
 
 import pytest
-
 from conftest import login_client
 
 

@@ -88,7 +88,8 @@ def register_blueprints(app: Flask) -> None:
     from webui.admin import bp as admin_bp
     from webui.api import bp as api_bp
     from webui.auth import bp as auth_bp
-    from webui.chat import bp as chat_bp, models_bp
+    from webui.chat import bp as chat_bp
+    from webui.chat import models_bp
     from webui.groups import bp as groups_bp
     from webui.workspace import bp as workspace_bp
 

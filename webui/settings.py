@@ -7,8 +7,9 @@ from the next request on. Each setting is declared once, with its parser.
 """
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from flask import current_app, g

@@ -4,4 +4,17 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from webui.api import admin_keys, audit, auths, chat, files, groups, health, knowledge, models, ollama, retrieval, users  # noqa: E402,F401,E501
+from webui.api import (  # noqa: E402,F401,E501
+    admin_keys,
+    audit,
+    auths,
+    chat,
+    files,
+    groups,
+    health,
+    knowledge,
+    models,
+    ollama,
+    retrieval,
+    users,
+)

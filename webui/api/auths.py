@@ -6,9 +6,9 @@ from flask_login import login_user
 from webui import settings
 from webui.api import bp
 from webui.api.common import json_object, user_json
+from webui.errors import ServiceError
 from webui.security.permissions import allow_pending, public, require_role, session_only
 from webui.services import accounts, api_keys
-from webui.errors import ServiceError
 
 ADMIN_CONFIG_FIELDS = [
     "ENABLE_SIGNUP",

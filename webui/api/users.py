@@ -5,6 +5,7 @@ from flask import g, jsonify
 from webui import settings
 from webui.api import bp
 from webui.api.common import json_object, user_json
+from webui.errors import ServiceError
 from webui.security.permissions import (
     DEFAULT_PERMISSION_SETTINGS,
     default_permissions,
@@ -15,7 +16,6 @@ from webui.security.permissions import (
     session_only,
 )
 from webui.services import accounts
-from webui.errors import ServiceError
 
 
 @bp.get("/api/v1/users/")

@@ -5,10 +5,10 @@ from flask_login import login_user, logout_user
 
 from webui.auth import bp
 from webui.auth.forms import EmptyForm, LoginForm, SignupForm
+from webui.errors import ServiceError
 from webui.security.permissions import allow_pending, public
 from webui.security.ratelimit import TooManyAttempts
 from webui.services import accounts
-from webui.errors import ServiceError
 
 
 def safe_next(target: str | None) -> str:

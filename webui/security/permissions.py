@@ -5,8 +5,9 @@ Views declare what they need with the decorators below; the request guard
 A view without any declaration needs a signed-in, approved user.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from flask import g

@@ -16,8 +16,7 @@ from webui import settings
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import Group, User
-from webui.models.accounts import ROLES
-from webui.models.accounts import normalize_email
+from webui.models.accounts import ROLES, normalize_email
 from webui.security import ratelimit
 from webui.security.permissions import flatten
 from webui.services import audit

@@ -5,12 +5,12 @@ from typing import Any, Optional
 import sqlalchemy as sa
 
 from webui import settings
+from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import ApiKey, User, now
 from webui.security import keys
 from webui.security.permissions import has_permission
 from webui.services import audit, key_policy
-from webui.errors import ServiceError
 
 MAX_NAME_LENGTH = 100
 DEFAULT_KEY_NAME = "default"  # the key Open WebUI's single-key endpoints manage
