@@ -1,7 +1,9 @@
+from flask import flash, g
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import Length
 
+from webui import settings
 from webui.models.accounts import ROLES
 
 
@@ -23,3 +25,16 @@ class RoleForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     submit = SubmitField("Submit")
+
+
+def save_settings_form(form: FlaskForm, names: list[str]) -> bool:
+    """Save the named settings from a validated form; on a refused value, mark the field,
+    flash why and save nothing."""
+    changes = {name: getattr(form, name).data for name in names}
+    try:
+        settings.save_settings(settings.validate_changes(changes, names), g.user.id)
+    except settings.SettingError as error:
+        getattr(form, error.name).errors.append(error.message.capitalize() + ".")
+        flash(f"Nothing was saved: {form[error.name].label.text} {error.message}.", "error")
+        return False
+    return True

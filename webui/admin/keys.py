@@ -2,14 +2,14 @@
 
 from urllib.parse import urlencode
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length
 
 from webui import settings
 from webui.admin import bp
-from webui.admin.forms import EmptyForm
+from webui.admin.forms import EmptyForm, save_settings_form
 from webui.errors import ServiceError
 from webui.security import ratelimit
 from webui.security.permissions import require_role
@@ -133,12 +133,7 @@ def revoke_every_api_key():
 def api_key_policy():
     form = KeyPolicyForm()
     if form.validate_on_submit():
-        changes = {name: getattr(form, name).data for name in POLICY_SETTINGS}
-        try:
-            settings.save_settings(settings.validate_changes(changes, POLICY_SETTINGS), g.user.id)
-        except settings.SettingError as error:
-            getattr(form, error.name).errors.append(error.message.capitalize() + ".")
-            flash(f"Nothing was saved: {form[error.name].label.text} {error.message}.", "error")
+        if not save_settings_form(form, POLICY_SETTINGS):
             return render_inventory(400, form)
         flash("Key policy saved.", "success")
         return redirect(url_for("admin.api_keys"))

@@ -1,8 +1,8 @@
-from flask import current_app, flash, g, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 
 from webui import settings
 from webui.admin import bp
-from webui.admin.forms import AuthenticationSettingsForm, EmptyForm, RoleForm
+from webui.admin.forms import AuthenticationSettingsForm, EmptyForm, RoleForm, save_settings_form
 from webui.errors import ServiceError, is_api_path
 from webui.security.guard import is_path_allowed
 from webui.security.permissions import require_role
@@ -40,13 +40,7 @@ def allowlist_preview(entries: list[str]) -> list[tuple[str, list[str]]]:
 def settings_general():
     form = AuthenticationSettingsForm(data=settings.get_settings(AUTH_SETTINGS))
     if form.validate_on_submit():
-        changes = {name: getattr(form, name).data for name in AUTH_SETTINGS}
-        try:
-            settings.save_settings(settings.validate_changes(changes, AUTH_SETTINGS), g.user.id)
-        except settings.SettingError as error:
-            getattr(form, error.name).errors.append(error.message.capitalize() + ".")
-            flash(f"Nothing was saved: {form[error.name].label.text} {error.message}.", "error")
-        else:
+        if save_settings_form(form, AUTH_SETTINGS):
             flash("Settings saved.", "success")
             return redirect(url_for("admin.settings_general"))
     entries = settings.split_endpoints(settings.get_setting("API_KEYS_ALLOWED_ENDPOINTS"))
