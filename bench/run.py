@@ -307,35 +307,34 @@ def measure_streams(app_url: str, upstream_url: str, key: str, args):
 
 
 def count_statements(database_url: str, upload_dir: str, key_list: list[str]) -> dict:
-    """SQL statements per keyed GET /api/models, counted in-process with event hooks.
+    """SQL statements per keyed GET /api/models, counted in-process at the DB-API level
+    (``webui.sql_trace``: SQLite's trace callback sees every statement it runs).
 
     Each key is used twice in a row: its first use in a minute also records last_used
     (and the audit of a first use); the second is the steady state."""
-    import sqlalchemy as sa
     from seed import make_app
 
     from webui.extensions import db
+    from webui.sql_trace import traced_statements
 
     app = make_app(database_url, upload_dir)
     counts: dict[str, list[int]] = {"first": [], "steady": []}
     with app.app_context():
         engine = db.engine
     # No app context stays pushed around the requests: each gets its own, with a fresh ``g``.
-    statements: list[str] = []
-    sa.event.listen(engine, "before_cursor_execute",
-                    lambda conn, cursor, statement, *rest: statements.append(statement))
     client = app.test_client()
     client.get(MODELS_PATH, headers={"Authorization": f"Bearer {key_list[0]}"})  # warm caches
-    for key in key_list[1:]:
-        for kind in counts:
-            statements.clear()
-            answer = client.get(MODELS_PATH, headers={"Authorization": f"Bearer {key}"})
-            if answer.status_code != 200:
-                raise RuntimeError(f"in-process {MODELS_PATH} answered {answer.status_code}")
-            counts[kind].append(len(statements))
-            if os.environ.get("BENCH_SHOW_SQL"):
-                log(f"{kind}: {len(statements)} statements: " + " || ".join(
-                    " ".join(s.split())[:70] for s in statements))
+    with traced_statements(engine) as statements:
+        for key in key_list[1:]:
+            for kind in counts:
+                statements.clear()
+                answer = client.get(MODELS_PATH, headers={"Authorization": f"Bearer {key}"})
+                if answer.status_code != 200:
+                    raise RuntimeError(f"in-process {MODELS_PATH} answered {answer.status_code}")
+                counts[kind].append(len(statements))
+                if os.environ.get("BENCH_SHOW_SQL"):
+                    log(f"{kind}: {len(statements)} statements: " + " || ".join(
+                        " ".join(s.split())[:70] for s in statements))
     engine.dispose()
     return counts
 

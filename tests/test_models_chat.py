@@ -227,6 +227,43 @@ def test_group_members_may_use_a_model_shared_with_their_group(
     assert [tag["name"] for tag in tags] == ["embed-test:latest"]
 
 
+# --- caches of other workers -------------------------------------------------------------------
+# Each worker keeps its enabled connections and access rules under the settings version it
+# last read; two app objects on one database stand in for two worker processes.
+
+
+@pytest.fixture
+def other_worker(app_config, people):
+    from webui import create_app
+
+    return create_app(app_config).test_client()
+
+
+def test_a_model_restricted_through_one_worker_is_hidden_by_another_at_once(
+    app, people, other_worker
+):
+    headers = bearer(people["user_key"])
+    assert "gpt-secret" in model_ids(other_worker.get("/api/models", headers=headers))  # cached
+    restrict(app, "gpt-secret")
+    assert "gpt-secret" not in model_ids(other_worker.get("/api/models", headers=headers))
+    response = other_worker.post(
+        "/api/chat/completions", headers=headers, json={"model": "gpt-secret", "messages": HELLO}
+    )
+    assert response.status_code == 400
+
+
+def test_a_connection_disabled_through_one_worker_is_dropped_by_another_at_once(
+    people, other_worker, save_settings
+):
+    headers = bearer(people["user_key"])
+    assert "gpt-test" in model_ids(other_worker.get("/api/models", headers=headers))  # cached
+    save_settings(OPENAI_API_CONFIGS={"0": {"enable": False}})
+    assert model_ids(other_worker.get("/api/models", headers=headers)) == [
+        "llama-test:latest",
+        "embed-test:latest",
+    ]
+
+
 def test_admin_models_page_sets_access(app, people):
     group = make_group(app, "Ops", [people["user"]])
     admin = login_client(app, "root@example.com")

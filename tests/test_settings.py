@@ -1,7 +1,7 @@
 """Persistent settings: the environment gives the first value, a saved value wins."""
 
 import pytest
-from conftest import login_client
+from conftest import bearer, login_client
 
 from webui import create_app, settings
 
@@ -38,6 +38,25 @@ def test_a_saved_change_holds_for_another_app_instance_at_once(app, app_config, 
         "/api/v1/auths/signup", json={"name": "Eve", "email": "eve@example.com", "password": "x" * 10}
     )
     assert response.status_code == 403
+
+
+def test_a_worker_that_cached_the_settings_sees_a_change_on_its_next_request(
+    app, app_config, make_user, save_settings, make_key
+):
+    """Workers keep saved values under a version token the key lookup reads every time."""
+    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
+    make_user("root@example.com", role="admin")
+    secret = make_key(make_user("ada@example.com"), "bot")
+    other_worker = create_app(app_config).test_client()
+    assert other_worker.get("/api/v1/auths/", headers=bearer(secret)).status_code == 200
+
+    admin = login_client(app, "root@example.com")
+    assert admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": False}).status_code == 200
+    response = other_worker.get("/api/v1/auths/", headers=bearer(secret))
+    assert response.status_code == 403 and "turned off" in response.get_json()["detail"]
+
+    assert admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": True}).status_code == 200
+    assert other_worker.get("/api/v1/auths/", headers=bearer(secret)).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from flask import current_app, g
 
 from webui.config import FALSE_WORDS, TRUE_WORDS
 from webui.extensions import db
-from webui.models import SettingRow
+from webui.models import SettingRow, new_id
 from webui.services import audit
 
 
@@ -128,19 +128,79 @@ def initial_values(environ: Optional[dict] = None) -> dict[str, Any]:
     return values
 
 
-def _saved_values() -> dict[str, Any]:
-    """Every saved value, read once per request (a single small query)."""
-    if "_saved_settings" not in g:
-        rows = db.session.execute(sa.select(SettingRow.key, SettingRow.value)).all()
-        g._saved_settings = {key: value for key, value in rows if key in REGISTRY}
-    return g._saved_settings
+# Every save also writes a new random token under this key, in the same transaction.
+# A worker keeps the values it last read with the token they belong to and reuses them
+# while the database still holds that token: one tiny read (or none, when the guard's key
+# lookup brought the token) instead of the whole table, and never stale, because the
+# token is read from the database on every request.
+VERSION_KEY = "_version"
+_MISSING = object()
+_VERSION_READ = sa.select(SettingRow.value).where(SettingRow.key == VERSION_KEY)
+
+
+def version_column():
+    """The settings version as a column, so a query the request makes anyway can bring it."""
+    return _VERSION_READ.scalar_subquery().label("settings_version")
+
+
+def note_version(version: Any) -> None:
+    """Hand over a version read with another query (the guard's key lookup)."""
+    if "_settings" not in g:
+        g._settings_version = version
+
+
+def _load_values(version: Any) -> dict[str, Any]:
+    """Every setting's value: the initial ones overlaid with those saved."""
+    cached = current_app.extensions.get("webui.settings")
+    if version is not None and cached is not None and cached[0] == version:
+        return cached[1]
+    rows = db.session.execute(sa.select(SettingRow.key, SettingRow.value)).all()
+    values = {**current_app.config["SETTINGS_INITIAL"]}
+    values.update((key, value) for key, value in rows if key in REGISTRY)
+    # No version yet (nothing ever saved): nothing to trust, read again next time.
+    if version is not None:
+        current_app.extensions["webui.settings"] = (version, values)
+    return values
+
+
+def _values() -> dict[str, Any]:
+    """This request's values (shared between requests: never mutate them)."""
+    values = g.get("_settings")
+    if values is None:
+        version = g.pop("_settings_version", _MISSING)
+        if version is _MISSING:
+            version = db.session.scalar(_VERSION_READ)
+        values = g._settings = _load_values(version)
+        g._settings_version_now = version
+    return values
+
+
+def cached(name: str, load: Callable[[], Any]) -> Any:
+    """Data derived from settings or changed only together with a save (``bump_version``),
+    kept per worker under the version this request read from the database; never stale."""
+    _values()
+    version = g._settings_version_now
+    if version is None:
+        return load()
+    store = current_app.extensions.setdefault("webui.version_cache", {})
+    entry = store.get(name)
+    if entry is None or entry[0] != version:
+        entry = (version, load())
+        store[name] = entry
+    return entry[1]
+
+
+def bump_version() -> None:
+    """Part of the caller's transaction: other workers reload from their next request."""
+    row = db.session.get(SettingRow, VERSION_KEY)
+    if row is None:
+        db.session.add(SettingRow(key=VERSION_KEY, value=new_id()))
+    else:
+        row.value = new_id()
 
 
 def get_setting(name: str) -> Any:
-    saved = _saved_values()
-    if name in saved:
-        return saved[name]
-    return current_app.config["SETTINGS_INITIAL"][name]
+    return _values()[name]
 
 
 def get_settings(names: Iterable[str]) -> dict[str, Any]:
@@ -175,8 +235,9 @@ def save_settings(changes: dict[str, Any], actor_id: Optional[str]) -> dict[str,
         if old != value:
             changed[name] = (old, value)
     audit.settings_changed(changed)
+    bump_version()
     db.session.commit()
-    g.pop("_saved_settings", None)
+    g.pop("_settings", None)  # this request's later reads see the saved values
     return changed
 
 

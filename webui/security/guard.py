@@ -20,13 +20,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from webui import settings
 from webui.errors import is_api_path, json_error
 from webui.extensions import csrf, db
-from webui.models import ApiKey, Group, User, group_members, now
+from webui.models import ApiKey, User, now
 from webui.security import keys, ratelimit
+from webui.security.key_lookup import find_key
 from webui.security.permissions import (
     Access,
     access_of,
     has_permission,
-    remember_group_grants,
+    remember_groups,
 )
 from webui.services import audit
 
@@ -92,25 +93,14 @@ def sign_in_first():
 # --- the key path -------------------------------------------------------------------
 
 
-def find_key(token: str):
-    """One query: the key, its owner and the grants of the owner's groups."""
-    return db.session.execute(
-        sa.select(ApiKey, User, Group.permissions)
-        .join(User, User.id == ApiKey.user_id)
-        .outerjoin(group_members, group_members.c.user_id == User.id)
-        .outerjoin(Group, Group.id == group_members.c.group_id)
-        .where(ApiKey.digest == keys.key_digest(token))
-    ).all()
-
-
 def authenticate_key(token: str):
     """Steps 2–4 for a Bearer credential; returns a response when it is refused."""
     if not token or not keys.is_well_formed(token):
         return unauthorized()
-    rows = find_key(token)
-    if not rows:
+    found = find_key(token)
+    if found is None:
         return unauthorized()
-    api_key, user = rows[0][0], rows[0][1]
+    api_key, user = found.api_key, found.user
     g.presented_key = api_key  # for the audit of a refusal
     if api_key.is_expired():
         expired_on = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(api_key.expires_at))
@@ -119,7 +109,8 @@ def authenticate_key(token: str):
         )
     if user.is_pending:
         return forbidden("The owner of this API key is waiting for an administrator's approval.")
-    remember_group_grants(user, [grants for _, _, grants in rows if grants is not None])
+    settings.note_version(found.settings_version)
+    remember_groups(user, found.groups)
 
     if not settings.get_setting("ENABLE_API_KEYS"):
         return forbidden(

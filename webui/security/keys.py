@@ -72,6 +72,6 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer":
         return None
     credential = credential.strip()
-    if not credential or any(ch.isspace() for ch in credential):
+    if not credential or len(credential.split(maxsplit=1)) > 1:
         return ""
     return credential

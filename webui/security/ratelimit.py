@@ -6,11 +6,12 @@ Sign-ins are the exception that proves the rule: a password can be guessed, so w
 address is over the limit its sign-ins are refused before the password is checked
 (otherwise 200 vs 429 would still answer the guess).
 
-Counters live in Flask-Limiter's storage (``RATELIMIT_STORAGE_URI``: in memory by
-default, Redis to share one limit between workers and hosts); we use its strategy
-object directly instead of decorating views. When the storage is unreachable,
-failed-authentication counting fails closed (429) while valid credentials keep
-working, and per-key limits fail open; the log says so once, and again on recovery.
+Counters live in a ``limits`` storage (``RATELIMIT_STORAGE_URI``: in memory by
+default, Redis to share one limit between workers and hosts) behind a fixed-window
+strategy. No per-request hook is installed: only the guard and the sign-in form count.
+When the storage is unreachable, failed-authentication counting fails closed (429)
+while valid credentials keep working, and per-key limits fail open; the log says so
+once, and again on recovery.
 """
 
 import contextlib
@@ -24,7 +25,8 @@ from typing import Optional
 
 import limits
 from flask import Flask, Response, current_app, render_template, request
-from flask_limiter import Limiter
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from webui.errors import ServiceError, is_api_path, json_error
 from webui.models import ApiKey
@@ -63,7 +65,7 @@ class TooManyAttempts(ServiceError):
 
 
 def init_app(app: Flask) -> None:
-    """One Flask-Limiter per app; its storage and strategy hold our counters."""
+    """One counter storage and strategy per app (RATELIMIT_ENABLED=false: none)."""
     uri = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     app.config.setdefault("RATELIMIT_STORAGE_URI", uri)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", os.environ.get("RATELIMIT_KEY_PREFIX", "webui"))
@@ -80,9 +82,13 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(
             "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2}
         )
-    limiter = Limiter(key_func=client_ip)
-    limiter.init_app(app)
-    app.extensions["webui_ratelimit"] = limiter
+    strategy = None
+    if app.config.setdefault("RATELIMIT_ENABLED", True):
+        storage = storage_from_string(
+            app.config["RATELIMIT_STORAGE_URI"], **app.config.get("RATELIMIT_STORAGE_OPTIONS", {})
+        )
+        strategy = FixedWindowRateLimiter(storage)
+    app.extensions["webui_ratelimit"] = strategy
     app.register_error_handler(TooManyAttempts, _too_many_attempts)
 
 
@@ -129,10 +135,9 @@ def _storage_name() -> str:
     return uri.split("@")[-1]  # never log a password from the URI
 
 
-def _strategy():
-    """Flask-Limiter's strategy object (fixed window by default), or None when disabled."""
-    limiter: Limiter = current_app.extensions["webui_ratelimit"]
-    return limiter.limiter if limiter.enabled else None
+def _strategy() -> Optional[FixedWindowRateLimiter]:
+    """The app's counting strategy, or None when rate limits are disabled."""
+    return current_app.extensions["webui_ratelimit"]
 
 
 # The in-memory storage of `limits` is not thread-safe (its expiry timer can start twice
@@ -161,9 +166,10 @@ def failed_auth_limit() -> limits.RateLimitItem:
     return parse_limit(current_app.config["RATELIMIT_FAILED_AUTH"])
 
 
-def count_failure(kind: str) -> Optional[int]:
-    """Count one failed authentication of ``kind`` from the client; the seconds to wait
-    when the address is now over the limit, else None. Storage down: over (fail closed)."""
+def _failed_auth_wait(kind: str, count: bool) -> Optional[int]:
+    """The seconds the client must wait for ``kind`` of failed authentication, else None.
+    ``count``: add this failure first. Storage down: counting fails closed (the limit's
+    whole window), checking fails open (valid credentials keep working)."""
     strategy = _strategy()
     if strategy is None:
         return None
@@ -171,32 +177,23 @@ def count_failure(kind: str) -> Optional[int]:
     ids = _identifiers("failed-auth", kind, client_ip())
     try:
         with _serialised():
-            if strategy.hit(item, *ids):
-                _storage_ok()
-                return None
-            return _seconds_left(strategy, item, ids)
+            allowed = strategy.hit(item, *ids) if count else strategy.test(item, *ids)
+            wait = None if allowed else _seconds_left(strategy, item, ids)
     except Exception:  # any storage error: redis.ConnectionError, timeouts, …
-        _storage_failed("counting a failed authentication")
-        return item.get_expiry()
+        _storage_failed(("counting" if count else "checking") + " failed authentications")
+        return item.get_expiry() if count else None
+    _storage_ok()
+    return wait
+
+
+def count_failure(kind: str) -> Optional[int]:
+    """Count one failed authentication; the seconds to wait when now over the limit."""
+    return _failed_auth_wait(kind, count=True)
 
 
 def seconds_blocked(kind: str) -> Optional[int]:
-    """The seconds to wait when the client is already over the limit, else None (no count).
-    Storage down: not blocked, so valid credentials keep working."""
-    strategy = _strategy()
-    if strategy is None:
-        return None
-    item = failed_auth_limit()
-    ids = _identifiers("failed-auth", kind, client_ip())
-    try:
-        with _serialised():
-            if strategy.test(item, *ids):
-                _storage_ok()
-                return None
-            return _seconds_left(strategy, item, ids)
-    except Exception:
-        _storage_failed("checking the failed sign-in limit")
-        return None
+    """The seconds to wait when the client is already over the limit (counts nothing)."""
+    return _failed_auth_wait(kind, count=False)
 
 
 def _failed_auth_detail(what: str, seconds: int) -> str:

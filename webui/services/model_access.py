@@ -12,14 +12,17 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import sqlalchemy as sa
 from flask import current_app
 
+from webui import settings
 from webui.errors import ServiceError
 from webui.extensions import db
-from webui.models import Group, ModelAccess, User, group_members, now
+from webui.models import Group, ModelAccess, User, now
+from webui.security import permissions
 from webui.services import upstream
 from webui.services.upstream import Connection, UpstreamError
 
@@ -105,12 +108,30 @@ def access_rules() -> dict[str, ModelAccess]:
     return {rule.model_id: rule for rule in db.session.scalars(sa.select(ModelAccess))}
 
 
-def group_ids_of(user: User) -> set[str]:
-    return set(
-        db.session.scalars(
-            sa.select(group_members.c.group_id).where(group_members.c.user_id == user.id)
+@dataclass(frozen=True)
+class Rule:
+    """A model's access rule as workers cache it (plain data, not a session's row)."""
+
+    public: bool
+    group_ids: frozenset
+
+
+def _load_rules() -> dict[str, Rule]:
+    return {
+        model_id: Rule(bool(public), frozenset(group_ids or ()))
+        for model_id, public, group_ids in db.session.execute(
+            sa.select(ModelAccess.model_id, ModelAccess.public, ModelAccess.group_ids)
         )
-    )
+    }
+
+
+def usable_rules() -> dict[str, Rule]:
+    """The rules, cached per worker under the settings version that ``set_access`` bumps."""
+    return settings.cached("model_access.rules", _load_rules)
+
+
+def group_ids_of(user: User) -> set[str]:
+    return permissions.group_ids(user)
 
 
 def may_use(user: User, model_id: str, rules: dict[str, ModelAccess], groups: set[str]) -> bool:
@@ -125,7 +146,7 @@ def usable_models(user: User, refresh: bool = False) -> list[dict]:
     models = all_models(refresh)
     if user.is_admin:
         return models
-    rules, groups = access_rules(), group_ids_of(user)
+    rules, groups = usable_rules(), group_ids_of(user)
     return [model for model in models if may_use(user, model["id"], rules, groups)]
 
 
@@ -137,7 +158,7 @@ def find_usable_model(user: User, model_id: Any, kind: Optional[str] = None) -> 
     if model is None:
         # The cached list may predate a model pulled a moment ago: look once more.
         model = _lookup(all_models(refresh=True), model_id, kind)
-    if model is None or not may_use(user, model["id"], access_rules(), group_ids_of(user)):
+    if model is None or not may_use(user, model["id"], usable_rules(), group_ids_of(user)):
         raise ServiceError(400, MODEL_NOT_FOUND)
     return model
 
@@ -168,5 +189,6 @@ def set_access(
     rule.updated_by = actor_id
     rule.updated_at = now()
     db.session.add(rule)
+    settings.bump_version()  # workers drop their cached rules from their next request
     db.session.commit()
     return rule

@@ -217,8 +217,13 @@ def connections(kind: str) -> list[Connection]:
 
 def enabled_connections(kind: Optional[str] = None) -> list[Connection]:
     """Connections that serve models now: the kind's switch on and the connection enabled."""
-    kinds = [kind] if kind else list(KINDS)
-    return [c for k in kinds if api_enabled(k) for c in connections(k) if c.enabled]
+    every = settings.cached("upstream.enabled_connections", _enabled_connections)
+    return every if kind is None else [c for c in every if c.kind == kind]
+
+
+def _enabled_connections() -> list[Connection]:
+    # Decrypting the upstream keys costs more than the rest of a request: once per version.
+    return [c for k in KINDS if api_enabled(k) for c in connections(k) if c.enabled]
 
 
 def save_connections(kind: str, items: list[Connection], actor_id: Optional[str]) -> None:
