@@ -25,6 +25,32 @@ def env_bool(name: str, default: bool) -> bool:
     return default
 
 
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """Read a whole-number environment variable; a bad value stops the app with its name."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}")
+    return value
+
+
+def pool_options(database_url: str) -> dict:
+    """A pooled connection for every request thread (GUNICORN_THREADS), so a busy worker
+    never opens and closes connections per request: that costs more than the request, and
+    a new SQLite connection also re-reads the schema."""
+    if database_url in ("sqlite://", "sqlite:///:memory:"):
+        return {}  # one in-memory database per connection: SQLAlchemy picks its own pool
+    return {
+        "pool_size": env_int("DATABASE_POOL_SIZE", env_int("GUNICORN_THREADS", 8, 1), 1),
+        "max_overflow": env_int("DATABASE_POOL_MAX_OVERFLOW", 10),
+    }
+
+
 def load_secret_key(instance_path: str) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in instance/."""
     from_env = os.environ.get("SECRET_KEY") or os.environ.get("WEBUI_SECRET_KEY")
@@ -52,6 +78,7 @@ def default_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": pool_options(database_url),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env_bool("WEBUI_SESSION_COOKIE_SECURE", False),

@@ -65,20 +65,25 @@ class _Compiled:
         params = {**self.params, "digest": digest}
         return tuple(params[name] for name in self.order) if self.order else params
 
-    def decode(self, row: tuple) -> list:
+    def decode(self, row: tuple, start: int = 0, stop: Optional[int] = None) -> list:
+        """Python values of the row's columns start:stop."""
         return [
             value if decode is None else decode(value)
-            for decode, value in zip(self.decoders, row, strict=True)
+            for decode, value in zip(self.decoders[start:stop], row[start:stop], strict=True)
         ]
 
 
 _compiled: dict[sa.Engine, _Compiled] = {}
 
 
-def _run(engine: sa.Engine, digest: str) -> list[list]:
+def _compiled_for(engine: sa.Engine) -> _Compiled:
     compiled = _compiled.get(engine)
     if compiled is None:
         compiled = _compiled[engine] = _Compiled(engine)
+    return compiled
+
+
+def _run(compiled: _Compiled, engine: sa.Engine, digest: str) -> list[tuple]:
     connection = engine.raw_connection()  # pooled; returned (and rolled back) on close
     try:
         cursor = connection.cursor()
@@ -89,7 +94,7 @@ def _run(engine: sa.Engine, digest: str) -> list[list]:
             cursor.close()
     finally:
         connection.close()
-    return [compiled.decode(row) for row in rows]
+    return rows
 
 
 def _detached(model, fields: list[str], values: list) -> Any:
@@ -104,17 +109,16 @@ def _detached(model, fields: list[str], values: list) -> Any:
 
 def find_key(token: str) -> Optional[KeyLookup]:
     """The key whose digest matches, with its owner, groups and the settings version."""
-    rows = _run(db.engine, keys.key_digest(token))
+    engine = db.engine
+    compiled = _compiled_for(engine)
+    rows = _run(compiled, engine, keys.key_digest(token))
     if not rows:
         return None
-    first = rows[0]
+    first = compiled.decode(rows[0])  # one row per group; the key and owner repeat
+    groups = [compiled.decode(row, _GROUP_START, _GROUP_START + 2) for row in rows]
     return KeyLookup(
         api_key=_detached(ApiKey, _KEY_FIELDS, first[:_USER_START]),
         user=_detached(User, _USER_FIELDS, first[_USER_START:_GROUP_START]),
-        groups=[
-            (row[_GROUP_START], row[_GROUP_START + 1] or {})
-            for row in rows
-            if row[_GROUP_START] is not None
-        ],
+        groups=[(group_id, grants or {}) for group_id, grants in groups if group_id is not None],
         settings_version=first[-1],
     )
