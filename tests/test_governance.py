@@ -330,6 +330,30 @@ def test_max_lifetime_policy_binds_new_keys(app, people, save_settings):
         assert set(db.session.scalars(sa.select(ApiKey.name))) == {"CI", "Bot", "Notebook", "ok"}
 
 
+def test_max_lifetime_is_part_of_the_admin_config_api(people):
+    admin = people["client"]
+    assert admin.get("/api/v1/auths/admin/config").get_json()["API_KEYS_MAX_LIFETIME_DAYS"] is None
+    saved = admin.post("/api/v1/auths/admin/config", json={"API_KEYS_MAX_LIFETIME_DAYS": 30})
+    assert saved.status_code == 200 and saved.get_json()["API_KEYS_MAX_LIFETIME_DAYS"] == 30
+    refused = admin.post("/api/v1/auths/admin/config", json={"API_KEYS_MAX_LIFETIME_DAYS": "soon"})
+    assert refused.status_code == 400
+    assert "API_KEYS_MAX_LIFETIME_DAYS" in refused.get_json()["detail"]
+    assert admin.get("/api/v1/auths/admin/config").get_json()["API_KEYS_MAX_LIFETIME_DAYS"] == 30
+
+
+def test_open_webui_single_key_gets_the_longest_lifetime_allowed(app, people, save_settings):
+    create = people["client"].post
+    assert create("/api/v1/auths/api_key").status_code == 200
+    listed = people["client"].get("/api/v1/auths/api_keys").get_json()["items"]
+    assert [k["expires_at"] for k in listed if k["name"] == "default"] == [None]
+    save_settings(API_KEYS_MAX_LIFETIME_DAYS=30)
+    before = int(time.time())
+    assert create("/api/v1/auths/api_key").status_code == 200
+    listed = people["client"].get("/api/v1/auths/api_keys").get_json()["items"]
+    [expires_at] = [k["expires_at"] for k in listed if k["name"] == "default"]
+    assert before + 30 * DAY <= expires_at <= int(time.time()) + 30 * DAY
+
+
 def test_account_page_offers_only_allowed_expiries(app, people, save_settings):
     bob = login_client(app, "bob@example.com")
     assert 'value="never"' in bob.get("/account/").get_data(as_text=True)

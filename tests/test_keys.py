@@ -223,12 +223,15 @@ def test_account_page_expiry_on_a_date_and_restrictions(bob):
             "expiry_date": "2099-01-31",
             "allowed_endpoints": "/api/models, /api/chat/completions",
             "read_only": "y",
+            "rate_limit": " 30 ",
         },
     )
     item = bob.get("/api/v1/auths/api_keys").get_json()["items"][0]
     assert time.strftime("%Y-%m-%d", time.gmtime(item["expires_at"] - 1)) == "2099-01-31"
     assert item["allowed_endpoints"] == ["/api/models", "/api/chat/completions"]
     assert item["read_only"] is True
+    assert item["rate_limit_per_minute"] == 30
+    assert b"30/min" in bob.get("/account/").data
 
 
 @pytest.mark.parametrize(
@@ -238,6 +241,8 @@ def test_account_page_expiry_on_a_date_and_restrictions(bob):
         ({"name": "x" * 101, "expiry": "never"}, b"100 characters"),
         ({"name": "k", "expiry": "date"}, b"Pick the date"),
         ({"name": "k", "expiry": "date", "expiry_date": "2001-01-01"}, b"in the future"),
+        ({"name": "k", "expiry": "never", "rate_limit": "lots"}, b"rate_limit must be a whole number"),
+        ({"name": "k", "expiry": "never", "rate_limit": "0"}, b"rate_limit must be from 1"),
         ({"name": "k", "expiry": "never", "allowed_endpoints": "api/models"}, b"must start with /"),
     ],
 )
@@ -248,6 +253,8 @@ def test_account_page_refuses_bad_input_and_keeps_the_form(bob, form, message):
     assert b"The key was not created" in response.data
     if form.get("allowed_endpoints"):
         assert form["allowed_endpoints"].encode() in response.data
+    if form.get("rate_limit"):
+        assert f'value="{form["rate_limit"]}"'.encode() in response.data
     assert bob.get("/api/v1/auths/api_keys").get_json()["items"] == []
 
 

@@ -49,6 +49,8 @@ class ApiKeyForm(FlaskForm):
         "Allowed endpoints (optional)", validators=[Length(max=4000)]
     )
     read_only = BooleanField("Read-only (GET requests only)")
+    # Text, so the service's one rule gives the message for a bad number.
+    rate_limit = StringField("Requests per minute (optional)", validators=[Length(max=10)])
     submit = SubmitField("Generate New API Key")
 
     def __init__(self, *args, **kwargs):

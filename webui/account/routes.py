@@ -83,6 +83,18 @@ def password():
     return render_account(400, password_form=form)
 
 
+def field_of_error(form: ApiKeyForm, detail: str):
+    """The form field a refusal from the key service is about (the name by default)."""
+    for word, field in (
+        ("allowed_endpoints", form.allowed_endpoints),
+        ("expires_at", form.expiry_date),
+        ("rate_limit", form.rate_limit),
+    ):
+        if word in detail:
+            return field
+    return form.name
+
+
 @bp.post("/keys")
 @session_only
 def create_key():
@@ -95,12 +107,10 @@ def create_key():
                 expires_at=expiry_from_form(form),
                 allowed_endpoints=endpoints_from_form(form),
                 read_only=form.read_only.data,
+                rate_limit=(form.rate_limit.data or "").strip(),
             )
         except ServiceError as error:
-            field = form.allowed_endpoints if "allowed_endpoints" in error.detail else form.name
-            if "expires_at" in error.detail:
-                field = form.expiry_date
-            field.errors.append(error.detail)
+            field_of_error(form, error.detail).errors.append(error.detail)
         else:
             flash(f"API key {api_key.name!r} created. Copy it now: it will not be shown again.", "success")
             return render_account(new_key=secret)

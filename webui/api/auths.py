@@ -8,7 +8,7 @@ from webui.api import bp
 from webui.api.common import json_object, user_json
 from webui.errors import ServiceError
 from webui.security.permissions import allow_pending, public, require_role, session_only
-from webui.services import accounts, api_keys
+from webui.services import accounts, api_keys, key_policy
 
 ADMIN_CONFIG_FIELDS = [
     "ENABLE_SIGNUP",
@@ -16,6 +16,7 @@ ADMIN_CONFIG_FIELDS = [
     "ENABLE_API_KEYS",
     "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
     "API_KEYS_ALLOWED_ENDPOINTS",
+    "API_KEYS_MAX_LIFETIME_DAYS",
 ]
 KEYS_SHOWN_ONCE = (
     "API keys are shown only once, when they are created. Create a new one with "
@@ -88,9 +89,12 @@ def delete_api_key(key_id: str):
 @bp.post("/api/v1/auths/api_key")
 @session_only
 def create_default_api_key():
-    """Open WebUI's single key: creates, or replaces, the key named 'default'."""
+    """Open WebUI's single key: creates, or replaces, the key named 'default'. It never
+    expires unless the administrator set a maximum lifetime; then it gets all of it."""
     existing = api_keys.find_named_key(g.user, api_keys.DEFAULT_KEY_NAME)
-    _, secret = api_keys.create_key(g.user, api_keys.DEFAULT_KEY_NAME, replacing=existing)
+    _, secret = api_keys.create_key(
+        g.user, api_keys.DEFAULT_KEY_NAME, expires_at=key_policy.max_expiry(), replacing=existing
+    )
     return no_store(jsonify(api_key=secret))
 
 

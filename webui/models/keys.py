@@ -50,5 +50,6 @@ class ApiKey(db.Model):
             "last_used_ip": self.last_used_ip,
             "allowed_endpoints": self.allowed_endpoints,
             "read_only": self.read_only,
+            "rate_limit_per_minute": self.rate_limit_per_minute,
             "expired": self.is_expired(),
         }
