@@ -339,6 +339,42 @@ def count_statements(database_url: str, upload_dir: str, key_list: list[str]) ->
     return counts
 
 
+@dataclass
+class CpuCost:
+    """CPU microseconds per request in-process, requests of each kind taking turns."""
+
+    health_us: float
+    keyed_us: float
+    keyed_small_us: float
+
+
+def cpu_per_request(large, small, upload_dir: str, requests: int) -> CpuCost:
+    """The machine's speed drifts by half within seconds, so wrk's figures come from short
+    back-to-back runs. This cross-check alternates request by request instead, through the
+    Flask test client of one process per database (no gunicorn, no sockets): /health, keyed
+    /api/models on the large database, keyed /api/models on the small one, in turn."""
+    from seed import make_app
+
+    apps = [make_app(seeded.database_url, upload_dir).test_client() for seeded in (large, small)]
+    plans = [
+        (apps[0], "/health", [{}]),
+        (apps[0], MODELS_PATH, [{"Authorization": f"Bearer {k}"} for k in large.sample_keys]),
+        (apps[1], MODELS_PATH, [{"Authorization": f"Bearer {k}"} for k in small.sample_keys]),
+    ]
+    spent = [0.0, 0.0, 0.0]
+    for number in range(requests + 50):  # the first 50 of each warm up
+        for index, (client, path, variants) in enumerate(plans):
+            started = time.process_time()
+            answer = client.get(path, headers=variants[number % len(variants)])
+            elapsed = time.process_time() - started
+            if answer.status_code != 200:
+                raise RuntimeError(f"in-process {path} answered {answer.status_code}")
+            if number >= 50:
+                spent[index] += elapsed
+    health, keyed, keyed_small = (total / requests * 1e6 for total in spent)
+    return CpuCost(health, keyed, keyed_small)
+
+
 def vm_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -484,6 +520,8 @@ def run(args, wrk: str, workdir: Path) -> dict:
         results["load_after"] = load_average()
         log("counting SQL statements per keyed request in-process")
         results["statements"] = count_statements(large_url, upload_dir, large.spare_keys)
+        log("timing CPU per request in-process, kinds taking turns")
+        results["cpu"] = cpu_per_request(large, small, upload_dir, 300 if args.quick else 3000)
     return results
 
 
@@ -511,6 +549,13 @@ def render_table(results: dict, args) -> str:
     rows.append((f"lookup scaling (keyed p50 at {args.keys:,} ÷ at {args.small_keys} keys)",
                  with_spread(scaling, scalings), f"≤ {TARGETS['lookup_scaling']}",
                  verdict(scaling <= TARGETS["lookup_scaling"])))
+    cpu = results["cpu"]
+    rows.append(("in-process cross-check: CPU per request, kinds taking turns (µs)",
+                 f"/health {cpu.health_us:.0f} · keyed {cpu.keyed_us:.0f} ({args.keys:,} keys) · "
+                 f"keyed {cpu.keyed_small_us:.0f} ({args.small_keys} keys)", "", ""))
+    rows.append(("in-process guard ratio · lookup scaling",
+                 f"{cpu.health_us / cpu.keyed_us:.2f} · {cpu.keyed_us / cpu.keyed_small_us:.2f}",
+                 "", ""))
     counts = results["statements"]
     steady = statistics.median(counts["steady"])
     rows.append(("SQL statements per keyed request",
