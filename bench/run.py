@@ -635,6 +635,8 @@ def record(path: Path, table: str, results: dict, args, argv) -> None:
         f"## {datetime.date.today().isoformat()}\n\n"
         f"- machine: {machine()}\n"
         f"- command: `.venv/bin/python {command}` at commit {code_version()}\n"
+        f"- guard ratio and lookup scaling: median of the per-round ratios, with the middle "
+        f"half of the rounds; the in-process rows alternate request by request\n"
         f"- load average (1, 5, 15 min) before the load phases: {results['load_before']}, "
         f"after: {results['load_after']}\n"
         f"- setup: {args.workers} gunicorn workers × the config's threads, SQLite, wrk "
@@ -648,7 +650,7 @@ def record(path: Path, table: str, results: dict, args, argv) -> None:
     if marker not in existing:
         existing += f"\n{marker}\n"
     head, _, tail = existing.partition(marker)
-    path.write_text(f"{head}{marker}\n\n{section}{tail.lstrip()}")
+    path.write_text(f"{head}{marker}\n\n{section}\n{tail.lstrip()}")
 
 
 if __name__ == "__main__":
