@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # The full-text index is created by raw DDL; autogenerate must not see it as extra.
 from webui.services import fulltext

@@ -57,7 +57,8 @@ def _csrf_error(error: CSRFError):
 def _service_error(error: ServiceError):
     if is_api_path(request.path):
         return json_error(error.status, error.detail)
-    return render_template("errors/error.html", code=error.status, message=error.detail), error.status
+    page = render_template("errors/error.html", code=error.status, message=error.detail)
+    return page, error.status
 
 
 def _unexpected_error(error: Exception):

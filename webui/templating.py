@@ -34,7 +34,8 @@ def timestamp(value: int | None, empty: str = "never") -> str:
 
 
 def _existing(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(endpoint, label) for endpoint, label in links if endpoint in current_app.view_functions]
+    known = current_app.view_functions
+    return [(endpoint, label) for endpoint, label in links if endpoint in known]
 
 
 def catalog_sections() -> list[tuple[str, list]]:

@@ -64,7 +64,8 @@ class ApiKeyForm(FlaskForm):
         # Checked here because the Optional() date field skips its own validators when empty.
         valid = super().validate(extra_validators)
         if self.expiry.data == "date" and self.expiry_date.data is None:
-            self.expiry_date.errors = [*self.expiry_date.errors, "Pick the date the key should expire."]
+            missing = "Pick the date the key should expire."
+            self.expiry_date.errors = [*self.expiry_date.errors, missing]
             return False
         return valid
 

@@ -112,7 +112,10 @@ def create_key():
         except ServiceError as error:
             field_of_error(form, error.detail).errors.append(error.detail)
         else:
-            flash(f"API key {api_key.name!r} created. Copy it now: it will not be shown again.", "success")
+            flash(
+                f"API key {api_key.name!r} created. Copy it now: it will not be shown again.",
+                "success",
+            )
             return render_account(new_key=secret)
     flash("The key was not created; see the message below.", "error")
     return render_account(400, key_form=form)

@@ -32,7 +32,10 @@ def sample_path(rule: str) -> str:
 def allowlist_preview(entries: list[str]) -> list[tuple[str, list[str]]]:
     """For each saved entry, the API routes it lets through (empty: it matches none)."""
     routes = api_routes()
-    return [(entry, [r for r in routes if is_path_allowed(sample_path(r), [entry])]) for entry in entries]
+    return [
+        (entry, [r for r in routes if is_path_allowed(sample_path(r), [entry])])
+        for entry in entries
+    ]
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -25,7 +25,9 @@ def read_group(group_id: str):
 @session_only
 def create_group():
     body = json_object()
-    group = accounts.create_group(body.get("name"), body.get("description"), body.get("permissions"))
+    group = accounts.create_group(
+        body.get("name"), body.get("description"), body.get("permissions")
+    )
     return jsonify(group_json(group))
 
 

@@ -58,5 +58,6 @@ def save_default_permissions():
     except ValueError as error:
         raise ServiceError(400, str(error).capitalize() + ".") from None
     changes = {default_setting_name(name): granted for name, granted in flat.items()}
-    settings.save_settings(settings.validate_changes(changes, DEFAULT_PERMISSION_SETTINGS), g.user.id)
+    valid = settings.validate_changes(changes, DEFAULT_PERMISSION_SETTINGS)
+    settings.save_settings(valid, g.user.id)
     return jsonify(nest(default_permissions()))

@@ -16,7 +16,8 @@ def safe_next(target: str | None) -> str:
     if not target:
         return url_for("account.index")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+    elsewhere = parts.scheme or parts.netloc or target.startswith(("//", "/\\"))
+    if elsewhere or not target.startswith("/"):
         return url_for("account.index")
     return target
 

@@ -88,7 +88,8 @@ def default_permissions_page():
     form = EmptyForm()
     if form.validate_on_submit():
         changes = {default_setting_name(name): on for name, on in toggled_permissions().items()}
-        settings.save_settings(settings.validate_changes(changes, DEFAULT_PERMISSION_SETTINGS), g.user.id)
+        valid = settings.validate_changes(changes, DEFAULT_PERMISSION_SETTINGS)
+        settings.save_settings(valid, g.user.id)
         flash("Default permissions saved. They apply to every user at once.", "success")
         return redirect(url_for("groups.default_permissions"))
     return render_template("groups/permissions.html", form=form, values=default_permissions())

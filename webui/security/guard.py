@@ -133,7 +133,9 @@ def authenticate_key(token: str):
     if api_key.allowed_endpoints is not None and not is_path_allowed(
         path, api_key.allowed_endpoints
     ):
-        return forbidden(f"This API key may not call {path}: it is not in the key's allowed endpoints.")
+        return forbidden(
+            f"This API key may not call {path}: it is not in the key's allowed endpoints."
+        )
     if api_key.read_only and request.method not in READ_METHODS:
         return forbidden("This API key is read-only: it may only use GET, HEAD and OPTIONS.")
     over_limit = ratelimit.key_limit_refusal(api_key)
@@ -215,7 +217,8 @@ def guard():
     if token is not None:
         if not is_api_path(request.path):
             return json_error(
-                403, "API keys work only on the API (/api/…, /ollama/…); pages need a browser sign-in."
+                403,
+                "API keys work only on the API (/api/…, /ollama/…); pages need a browser sign-in.",
             )
         refusal = authenticate_key(token)
         if refusal is not None:

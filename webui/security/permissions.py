@@ -55,7 +55,8 @@ DEFAULT_PERMISSION_SETTINGS = [default_setting_name(name) for name in CATALOG]
 
 
 def nest(flat: dict[str, bool]) -> dict[str, dict[str, bool]]:
-    """{"features.api_keys": True} → {"features": {"api_keys": True}}, every catalog entry listed."""
+    """{"features.api_keys": True} → {"features": {"api_keys": True}}, with every catalog
+    entry listed."""
     nested: dict[str, dict[str, bool]] = {}
     for name in CATALOG:
         section, _, leaf = name.partition(".")

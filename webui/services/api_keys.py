@@ -60,7 +60,9 @@ def clean_allowed_endpoints(entries: Any) -> Optional[list[str]]:
     if entries is None:
         return None
     if not isinstance(entries, list):
-        raise ServiceError(400, "allowed_endpoints must be a list of paths such as ['/api/models'].")
+        raise ServiceError(
+            400, "allowed_endpoints must be a list of paths such as ['/api/models']."
+        )
     try:
         return settings.split_endpoints(entries)
     except ValueError as error:
@@ -117,7 +119,9 @@ def create_key(
 def list_keys(user: User) -> list[ApiKey]:
     return list(
         db.session.scalars(
-            sa.select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.created_at.desc(), ApiKey.name)
+            sa.select(ApiKey)
+            .where(ApiKey.user_id == user.id)
+            .order_by(ApiKey.created_at.desc(), ApiKey.name)
         )
     )
 
@@ -130,7 +134,9 @@ def get_own_key_or_404(user: User, key_id: str) -> ApiKey:
 
 
 def find_named_key(user: User, name: str) -> Optional[ApiKey]:
-    return db.session.scalar(sa.select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.name == name))
+    return db.session.scalar(
+        sa.select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.name == name)
+    )
 
 
 def delete_key(api_key: ApiKey) -> None:
