@@ -157,6 +157,15 @@ def test_delete_removes_row_chunks_and_bytes(app, client, people):
     assert stored_names(app) == [] and file_rows(app) == []
 
 
+def test_deleting_a_user_removes_their_uploaded_bytes_too(app, client, people):
+    upload_ok(client, "alice.txt", b"alice's notes", people["alice_key"])
+    kept = upload_ok(client, "bob.txt", b"bob's notes", people["bob_key"])["id"]
+    admin = login_client(app, "root@example.com")
+    assert admin.delete(f"/api/v1/users/{people['alice']}").status_code == 200
+    assert stored_names(app) == [kept]
+    assert file_rows(app) == [kept]
+
+
 # --- extraction ------------------------------------------------------------------------------
 
 CSV = b"name,city\nAda,London\nGrace,Arlington\n"

@@ -19,7 +19,7 @@ from webui.models import Group, User
 from webui.models.accounts import ROLES, normalize_email
 from webui.security import ratelimit
 from webui.security.permissions import flatten
-from webui.services import audit
+from webui.services import audit, files
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -107,8 +107,11 @@ def delete_user(user: User) -> None:
     if user.role == "admin" and _admin_count() <= 1:
         raise ServiceError(409, "This is the last administrator and cannot be deleted.")
     audit.user_deleted(user)
-    db.session.delete(user)
+    uploads = files.stored_paths_of(user)
+    db.session.delete(user)  # the database cascades to keys, files, chunks and collections
     db.session.commit()
+    for path in uploads:
+        files.remove_quietly(path)
 
 
 def get_user_or_404(user_id: str) -> User:

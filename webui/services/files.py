@@ -342,6 +342,12 @@ def delete_file(file: File) -> None:
     remove_quietly(path)
 
 
+def stored_paths_of(user: User) -> list[str]:
+    """Where the user's uploads lie on disk (read before their rows go with the user)."""
+    owned = db.session.scalars(sa.select(File).where(File.user_id == user.id))
+    return [absolute_path(file) for file in owned]
+
+
 def download_response(file: File) -> Response:
     """The raw bytes as an attachment that a browser will never render in place."""
     content_type = (
