@@ -1,7 +1,7 @@
 """Sign-up, sign-in, sign-out: pages and their JSON equivalents."""
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, login_client
 
 
 def test_first_account_is_admin_and_later_ones_wait(client, auth, app):
@@ -190,3 +190,38 @@ def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
     assert (tmp_path / ".secret_key").stat().st_mode & 0o077 == 0
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     assert load_secret_key(str(tmp_path)) == "from-the-environment"
+
+
+# --- changing the password ---------------------------------------------------------------
+
+
+def change_password(browser, current: str, new: str):
+    return browser.post(
+        "/account/password", data={"current_password": current, "new_password": new}
+    )
+
+
+def test_changing_the_password_ends_every_other_session(app, make_user):
+    make_user("ada@example.com")
+    here, elsewhere = login_client(app, "ada@example.com"), login_client(app, "ada@example.com")
+    assert elsewhere.get("/api/v1/auths/").status_code == 200
+
+    response = change_password(here, PASSWORD, "a brand new passphrase")
+    assert response.status_code == 302
+    assert here.get("/api/v1/auths/").status_code == 200  # this browser stays signed in
+    assert elsewhere.get("/api/v1/auths/").status_code == 401
+    assert elsewhere.get("/account/").status_code == 302  # to the sign-in page
+    assert login_client(app, "ada@example.com", "a brand new passphrase")
+    old = app.test_client().post(
+        "/api/v1/auths/signin", json={"email": "ada@example.com", "password": PASSWORD}
+    )
+    assert old.status_code == 400
+
+
+def test_a_wrong_current_password_changes_nothing(app, make_user):
+    make_user("ada@example.com")
+    browser = login_client(app, "ada@example.com")
+    response = change_password(browser, "not my password", "a brand new passphrase")
+    assert response.status_code == 400 and b"This is not your current password" in response.data
+    assert browser.get("/api/v1/auths/").status_code == 200
+    assert login_client(app, "ada@example.com")  # the old password still works

@@ -1,5 +1,6 @@
 """webui: a self-hosted web interface for teams that run LLMs."""
 
+import hmac
 import logging
 import os
 
@@ -71,10 +72,15 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
+def load_user(session_id: str):
+    """The signed-in user, unless their password changed since the session began."""
     from webui.models import User
 
-    return db.session.get(User, user_id)
+    user_id, _, stamp = session_id.partition(".")
+    user = db.session.get(User, user_id)
+    if user is None or not hmac.compare_digest(stamp, user.session_stamp()):
+        return None
+    return user
 
 
 @login_manager.request_loader

@@ -2,6 +2,7 @@ import calendar
 import datetime
 
 from flask import flash, g, make_response, redirect, render_template, url_for
+from flask_login import login_user
 
 from webui.account import bp
 from webui.account.forms import ApiKeyForm, EmptyForm, PasswordForm, ProfileForm
@@ -77,7 +78,8 @@ def password():
     elif form.validate_on_submit():
         g.user.set_password(form.new_password.data)
         db.session.commit()
-        flash("Password changed.", "success")
+        login_user(g.user)  # this browser stays signed in; every other session ends
+        flash("Password changed. Other browsers signed in as you are signed out.", "success")
         return redirect(url_for("account.index"))
     flash("Your password was not changed; see the message below.", "error")
     return render_account(400, password_form=form)

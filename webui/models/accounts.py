@@ -1,8 +1,11 @@
 """People, groups and the settings admins save."""
 
+import hashlib
+import hmac
 from typing import Any, Optional
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -49,6 +52,16 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def session_stamp(self) -> str:
+        """Changes whenever the password does: a session signed in before then is ended.
+        Keyed with SECRET_KEY, so the cookie (readable, though signed) reveals nothing."""
+        secret = current_app.config["SECRET_KEY"].encode()
+        return hmac.new(secret, self.password_hash.encode(), hashlib.sha256).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session cookie: the id and the session stamp."""
+        return f"{self.id}.{self.session_stamp()}"
 
     @property
     def is_admin(self) -> bool:
