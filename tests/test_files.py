@@ -7,12 +7,13 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from conftest import bearer, login_client
+from conftest import login_client
 from rag_helpers import (
     chunk_texts,
     closed,
     file_rows,
     make_pdf,
+    people_with_keys,
     raw_part,
     raw_upload,
     stored_names,
@@ -28,18 +29,7 @@ from webui.models import FileChunk
 @pytest.fixture
 def people(make_user, make_key, save_settings):
     """An admin and two users, each with an API key."""
-    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
-    admin = make_user("root@example.com", role="admin")
-    alice = make_user("alice@example.com")
-    bob = make_user("bob@example.com")
-    return {
-        "admin": admin,
-        "alice": alice,
-        "bob": bob,
-        "admin_key": bearer(make_key(admin, "admin bot")),
-        "alice_key": bearer(make_key(alice, "alice bot")),
-        "bob_key": bearer(make_key(bob, "bob bot")),
-    }
+    return people_with_keys(make_user, make_key, save_settings, "alice", "bob")
 
 
 # --- the happy paths -------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Knowledge collections: create, read, change, share with groups, and who may do what."""
 
 import pytest
-from conftest import bearer, login_client
-from rag_helpers import file_rows, upload_ok
+from conftest import login_client
+from rag_helpers import file_rows, people_with_keys, upload_ok
 
 from webui.extensions import db
 from webui.models import Group, User
@@ -10,25 +10,10 @@ from webui.models import Group, User
 
 @pytest.fixture
 def people(make_user, make_key, save_settings):
-    save_settings(
-        ENABLE_API_KEYS=True,
-        USER_PERMISSIONS_FEATURES_API_KEYS=True,
+    return people_with_keys(
+        make_user, make_key, save_settings, "alice", "bob", "carol",
         USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True,
     )
-    admin = make_user("root@example.com", role="admin")
-    alice = make_user("alice@example.com")
-    bob = make_user("bob@example.com")
-    carol = make_user("carol@example.com")
-    return {
-        "admin": admin,
-        "alice": alice,
-        "bob": bob,
-        "carol": carol,
-        "admin_key": bearer(make_key(admin, "admin bot")),
-        "alice_key": bearer(make_key(alice, "alice bot")),
-        "bob_key": bearer(make_key(bob, "bob bot")),
-        "carol_key": bearer(make_key(carol, "carol bot")),
-    }
 
 
 def make_group(app, name: str, *member_ids: str) -> str:

@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from conftest import bearer
 from flask import g
-from rag_helpers import make_pdf, upload_ok
+from rag_helpers import make_pdf, people_with_keys, upload_ok
 
 from webui.errors import ServiceError
 from webui.extensions import db
@@ -27,21 +26,10 @@ DISTRACTORS = [
 
 @pytest.fixture
 def people(make_user, make_key, save_settings):
-    save_settings(
-        ENABLE_API_KEYS=True,
-        USER_PERMISSIONS_FEATURES_API_KEYS=True,
+    return people_with_keys(
+        make_user, make_key, save_settings, "alice", "bob",
         USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True,
     )
-    admin = make_user("root@example.com", role="admin")
-    alice = make_user("alice@example.com")
-    bob = make_user("bob@example.com")
-    return {
-        "admin": admin,
-        "alice": alice,
-        "bob": bob,
-        "alice_key": bearer(make_key(alice, "alice bot")),
-        "bob_key": bearer(make_key(bob, "bob bot")),
-    }
 
 
 @pytest.fixture
