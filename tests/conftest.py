@@ -92,7 +92,9 @@ def make_user(app):
 
     def make(email: str, role: str | None = "user", name: str | None = None) -> str:
         with app.app_context():
-            user = accounts.create_user(name or email.split("@")[0].title(), email, PASSWORD, role=role)
+            user = accounts.create_user(
+                name or email.split("@")[0].title(), email, PASSWORD, role=role
+            )
             return user.id
 
     return make

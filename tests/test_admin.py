@@ -30,7 +30,11 @@ def test_last_admin_can_be_neither_demoted_nor_deleted(admin):
     demote = admin.post(f"/api/v1/users/{root['id']}/update", json={"role": "user"})
     assert demote.status_code == 409
     assert admin.delete(f"/api/v1/users/{root['id']}").status_code == 409
-    page = admin.post(f"/admin/users/{root['id']}/role", data={f"{root['id']}-role": "pending"}, follow_redirects=True)
+    page = admin.post(
+        f"/admin/users/{root['id']}/role",
+        data={f"{root['id']}-role": "pending"},
+        follow_redirects=True,
+    )
     assert b"last administrator" in page.data
     assert user_by_email(admin, "root@example.com")["role"] == "admin"
 
@@ -43,7 +47,11 @@ def test_a_second_admin_makes_demotion_possible(admin, make_user):
 
 @pytest.mark.parametrize(
     ("body", "status", "message"),
-    [({"role": "owner"}, 400, "Unknown role"), ({}, 400, "role is required"), ({"role": None}, 400, "Unknown role")],
+    [
+        ({"role": "owner"}, 400, "Unknown role"),
+        ({}, 400, "role is required"),
+        ({"role": None}, 400, "Unknown role"),
+    ],
 )
 def test_role_change_validation(admin, make_user, body, status, message):
     user_id = make_user("bob@example.com")
@@ -87,7 +95,10 @@ def test_admin_config_roundtrip(admin):
     }
     saved = admin.post(
         "/api/v1/auths/admin/config",
-        json={"ENABLE_API_KEYS": True, "API_KEYS_ALLOWED_ENDPOINTS": " /api/models , /api/v1/files/,/api/models"},
+        json={
+            "ENABLE_API_KEYS": True,
+            "API_KEYS_ALLOWED_ENDPOINTS": " /api/models , /api/v1/files/,/api/models",
+        },
     ).get_json()
     assert saved["ENABLE_API_KEYS"] is True
     assert saved["API_KEYS_ALLOWED_ENDPOINTS"] == "/api/models,/api/v1/files/"
@@ -138,7 +149,11 @@ def test_settings_page_saves_and_previews_the_allowlist(admin):
 def test_settings_page_keeps_the_form_on_a_bad_entry(admin):
     response = admin.post(
         "/admin/settings",
-        data={"ENABLE_API_KEYS": "y", "DEFAULT_USER_ROLE": "pending", "API_KEYS_ALLOWED_ENDPOINTS": "/ok,api/bad"},
+        data={
+            "ENABLE_API_KEYS": "y",
+            "DEFAULT_USER_ROLE": "pending",
+            "API_KEYS_ALLOWED_ENDPOINTS": "/ok,api/bad",
+        },
     )
     assert response.status_code == 200
     assert b"Nothing was saved" in response.data

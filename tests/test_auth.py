@@ -17,7 +17,8 @@ def test_default_user_role_setting_applies_to_later_signups(client, make_user, s
     make_user("root@example.com", role="admin")
     save_settings(DEFAULT_USER_ROLE="user")
     response = client.post(
-        "/api/v1/auths/signup", json={"name": "Bob", "email": "bob@example.com", "password": PASSWORD}
+        "/api/v1/auths/signup",
+        json={"name": "Bob", "email": "bob@example.com", "password": PASSWORD},
     )
     assert response.status_code == 200
     assert response.get_json()["role"] == "user"
@@ -27,11 +28,14 @@ def test_signup_disabled_refuses_new_accounts(client, make_user, save_settings, 
     make_user("root@example.com", role="admin")
     save_settings(ENABLE_SIGNUP=False)
     response = client.post(
-        "/api/v1/auths/signup", json={"name": "Eve", "email": "eve@example.com", "password": PASSWORD}
+        "/api/v1/auths/signup",
+        json={"name": "Eve", "email": "eve@example.com", "password": PASSWORD},
     )
     assert response.status_code == 403
     assert "disabled" in response.get_json()["detail"]
-    page = client.post("/auth/signup", data={"name": "Eve", "email": "e@x.io", "password": PASSWORD})
+    page = client.post(
+        "/auth/signup", data={"name": "Eve", "email": "e@x.io", "password": PASSWORD}
+    )
     assert b"Sign-up is disabled" in page.data
     assert count_users() == 1
 
@@ -139,7 +143,9 @@ def test_user_object_lists_every_permission(client, make_user):
 def test_login_next_stays_on_this_site(client, make_user, target, expected):
     make_user("ada@example.com", role="admin")
     response = client.post(
-        "/auth/login", query_string={"next": target}, data={"email": "ada@example.com", "password": PASSWORD}
+        "/auth/login",
+        query_string={"next": target},
+        data={"email": "ada@example.com", "password": PASSWORD},
     )
     assert response.status_code == 302
     assert response.location == expected

@@ -21,7 +21,9 @@ def test_create_admin_prompts_for_what_is_missing(runner, count_users):
 
 
 def test_create_admin_refuses_a_short_password(runner, count_users):
-    result = runner.invoke(args=["create-admin", "--email", "a@x.io", "--name", "A", "--password", "short"])
+    result = runner.invoke(
+        args=["create-admin", "--email", "a@x.io", "--name", "A", "--password", "short"]
+    )
     assert result.exit_code != 0
     assert "at least 8" in result.output
     assert count_users() == 0

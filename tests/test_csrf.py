@@ -12,7 +12,9 @@ def app_config(app_config):
 
 
 def page_token(client, path="/auth/login"):
-    return re.search(rb'name="csrf-token" content="([^"]+)"', client.get(path).data).group(1).decode()
+    return (
+        re.search(rb'name="csrf-token" content="([^"]+)"', client.get(path).data).group(1).decode()
+    )
 
 
 def test_a_form_post_without_the_token_is_refused(client, make_user):
@@ -49,7 +51,9 @@ def test_requests_with_a_valid_key_need_no_token(app, make_user, make_key, save_
     admin = make_user("ada@example.com", role="admin")
     save_settings(ENABLE_API_KEYS=True)
     secret = make_key(admin)
-    response = app.test_client().get("/api/v1/auths/api_keys", headers={"Authorization": f"Bearer {secret}"})
+    response = app.test_client().get(
+        "/api/v1/auths/api_keys", headers={"Authorization": f"Bearer {secret}"}
+    )
     assert response.status_code == 200
     # An invalid key does not get past CSRF into a session either: it is simply refused.
     bad = app.test_client().post(

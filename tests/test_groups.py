@@ -84,7 +84,12 @@ def test_groups_in_the_browser(app, admin, make_user):
 
     saved = admin.post(
         f"/admin/groups/{group_id}",
-        data={"name": "API Users", "description": "bots", "perm-features.api_keys": "y", "member": bob},
+        data={
+            "name": "API Users",
+            "description": "bots",
+            "perm-features.api_keys": "y",
+            "member": bob,
+        },
         follow_redirects=True,
     )
     assert b"saved" in saved.data

@@ -181,7 +181,7 @@ def test_unrouted_paths_get_their_404_or_405_even_with_a_key(api, bob_key):
     assert api.get("/api/v1/nothing-here").get_json()["detail"]
 
 
-# --- the key alone decides; no cookie ---------------------------------------------------------------
+# --- the key alone decides; no cookie -------------------------------------------------------------
 
 
 def test_the_key_decides_even_with_an_admin_session(admin, bob_key):
@@ -196,13 +196,16 @@ def test_key_requests_set_no_cookie(admin, api, bob_key):
         api.get(WHO, headers=bearer(bob_key)),
         api.get(WHO, headers=bearer(VALID_LOOKING)),
         admin.get(WHO, headers=bearer(bob_key)),
-        admin.post("/api/v1/auths/signin", json={"email": "root@example.com", "password": "x" * 8},
-                   headers=bearer(bob_key)),
+        admin.post(
+            "/api/v1/auths/signin",
+            json={"email": "root@example.com", "password": "x" * 8},
+            headers=bearer(bob_key),
+        ),
     ):
         assert "Set-Cookie" not in response.headers
 
 
-# --- allowlists -------------------------------------------------------------------------------------
+# --- allowlists -----------------------------------------------------------------------------------
 
 ALLOWLIST_CASES = [
     ("/api/v1/files", "/api/v1/files", True),
@@ -230,7 +233,10 @@ def test_global_allowlist_applies_to_every_key_including_admins(admin, api, bob_
     admin_key = admin.post("/api/v1/auths/api_keys", json={"name": "admin"}).get_json()["key"]
     admin.post(
         "/api/v1/auths/admin/config",
-        json={"ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS": True, "API_KEYS_ALLOWED_ENDPOINTS": "/api/v1/auths/"},
+        json={
+            "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS": True,
+            "API_KEYS_ALLOWED_ENDPOINTS": "/api/v1/auths/",
+        },
     )
     for secret in (bob_key, admin_key):
         assert api.get(WHO, headers=bearer(secret)).status_code == 200
@@ -248,7 +254,10 @@ def test_global_allowlist_applies_to_every_key_including_admins(admin, api, bob_
 def test_a_keys_own_allowlist_narrows_the_global_one(admin, api, bob_id, make_key):
     admin.post(
         "/api/v1/auths/admin/config",
-        json={"ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS": True, "API_KEYS_ALLOWED_ENDPOINTS": "/api/v1/auths"},
+        json={
+            "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS": True,
+            "API_KEYS_ALLOWED_ENDPOINTS": "/api/v1/auths",
+        },
     )
     narrow = make_key(bob_id, "narrow", allowed_endpoints=["/api/v1/auths/api_keys"])
     wide = make_key(bob_id, "wide", allowed_endpoints=["/api/v1"])
@@ -263,10 +272,12 @@ def test_a_keys_own_allowlist_applies_without_global_restrictions(api, bob_id, m
     secret = make_key(bob_id, "only-list", allowed_endpoints=["/api/v1/auths/api_keys"])
     assert api.get("/api/v1/auths/api_keys", headers=bearer(secret)).status_code == 200
     response = api.get(WHO, headers=bearer(secret))
-    assert response.status_code == 403 and "key's allowed endpoints" in response.get_json()["detail"]
+    assert (
+        response.status_code == 403 and "key's allowed endpoints" in response.get_json()["detail"]
+    )
 
 
-# --- last used and the cost budget --------------------------------------------------------------------
+# --- last used and the cost budget ----------------------------------------------------------------
 
 
 @pytest.fixture
@@ -283,7 +294,9 @@ def test_last_used_is_recorded_at_most_once_a_minute(app, api, bob_key, statemen
     assert sum(s.lstrip().upper().startswith("UPDATE") for s in statements) == 1
     statements.clear()
     api.get(WHO, headers=bearer(bob_key))
-    assert not any(s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for s in statements)
+    assert not any(
+        s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for s in statements
+    )
     with app.app_context():
         item = db.session.scalar(sa.select(ApiKey))
         assert item.last_used_ip == "127.0.0.7"

@@ -126,7 +126,9 @@ def test_create_refuses_bad_input_and_saves_nothing(admin, body, message):
 def test_duplicate_names_are_refused(admin):
     admin.post("/api/v1/auths/api_keys", json={"name": "CI"})
     response = admin.post("/api/v1/auths/api_keys", json={"name": "CI"})
-    assert response.status_code == 400 and "already have a key named" in response.get_json()["detail"]
+    assert (
+        response.status_code == 400 and "already have a key named" in response.get_json()["detail"]
+    )
 
 
 def test_expiry_in_the_future_is_kept(admin):
@@ -241,7 +243,10 @@ def test_account_page_expiry_on_a_date_and_restrictions(bob):
         ({"name": "x" * 101, "expiry": "never"}, b"100 characters"),
         ({"name": "k", "expiry": "date"}, b"Pick the date"),
         ({"name": "k", "expiry": "date", "expiry_date": "2001-01-01"}, b"in the future"),
-        ({"name": "k", "expiry": "never", "rate_limit": "lots"}, b"rate_limit must be a whole number"),
+        (
+            {"name": "k", "expiry": "never", "rate_limit": "lots"},
+            b"rate_limit must be a whole number",
+        ),
         ({"name": "k", "expiry": "never", "rate_limit": "0"}, b"rate_limit must be from 1"),
         ({"name": "k", "expiry": "never", "allowed_endpoints": "api/models"}, b"must start with /"),
     ],

@@ -7,5 +7,7 @@ def test_gunicorn_serves_keys_from_every_worker(live_server, make_user, make_key
     save_settings(ENABLE_API_KEYS=True)
     secret = make_key(admin)
     with httpx.Client(base_url=live_server.url) as http:
-        answers = {http.get("/api/v1/auths/", headers=bearer(secret)).status_code for _ in range(20)}
+        answers = {
+            http.get("/api/v1/auths/", headers=bearer(secret)).status_code for _ in range(20)
+        }
     assert answers == {200}

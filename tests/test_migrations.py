@@ -26,7 +26,9 @@ def test_upgrade_gives_the_models_schema(app_config, app):
         upgrade(directory=MIGRATIONS_DIR)
         with db.engine.connect() as connection:
             differences = compare_metadata(
-                MigrationContext.configure(connection, opts={"include_name": fulltext.include_name}),
+                MigrationContext.configure(
+                    connection, opts={"include_name": fulltext.include_name}
+                ),
                 db.metadata,
             )
         assert differences == []

@@ -6,7 +6,9 @@ from conftest import bearer, login_client
 from webui import create_app, settings
 
 
-def test_environment_gives_the_initial_value_and_a_saved_value_wins(monkeypatch, app_config, make_user):
+def test_environment_gives_the_initial_value_and_a_saved_value_wins(
+    monkeypatch, app_config, make_user
+):
     monkeypatch.setenv("ENABLE_API_KEYS", "true")
     monkeypatch.setenv("USER_PERMISSIONS_FEATURES_API_KEYS", "True")
     app = create_app(app_config)
@@ -33,9 +35,12 @@ def test_a_saved_change_holds_for_another_app_instance_at_once(app, app_config, 
     make_user("root@example.com", role="admin")
     other_worker = create_app(app_config)
     admin = login_client(app, "root@example.com")
-    assert admin.post("/api/v1/auths/admin/config", json={"ENABLE_SIGNUP": False}).status_code == 200
+    assert (
+        admin.post("/api/v1/auths/admin/config", json={"ENABLE_SIGNUP": False}).status_code == 200
+    )
     response = other_worker.test_client().post(
-        "/api/v1/auths/signup", json={"name": "Eve", "email": "eve@example.com", "password": "x" * 10}
+        "/api/v1/auths/signup",
+        json={"name": "Eve", "email": "eve@example.com", "password": "x" * 10},
     )
     assert response.status_code == 403
 
@@ -51,11 +56,15 @@ def test_a_worker_that_cached_the_settings_sees_a_change_on_its_next_request(
     assert other_worker.get("/api/v1/auths/", headers=bearer(secret)).status_code == 200
 
     admin = login_client(app, "root@example.com")
-    assert admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": False}).status_code == 200
+    assert (
+        admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": False}).status_code == 200
+    )
     response = other_worker.get("/api/v1/auths/", headers=bearer(secret))
     assert response.status_code == 403 and "turned off" in response.get_json()["detail"]
 
-    assert admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": True}).status_code == 200
+    assert (
+        admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": True}).status_code == 200
+    )
     assert other_worker.get("/api/v1/auths/", headers=bearer(secret)).status_code == 200
 
 
