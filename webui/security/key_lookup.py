@@ -8,6 +8,7 @@ The key and the owner become detached, fully loaded instances, so views read ``g
 and ``g.api_key`` as they read any loaded row; no session is opened to decide a request.
 """
 
+import weakref
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -73,7 +74,8 @@ class _Compiled:
         ]
 
 
-_compiled: dict[sa.Engine, _Compiled] = {}
+# Per engine (one per app); weak, so apps made and dropped (tests) take theirs with them.
+_compiled: "weakref.WeakKeyDictionary[sa.Engine, _Compiled]" = weakref.WeakKeyDictionary()
 
 
 def _compiled_for(engine: sa.Engine) -> _Compiled:
