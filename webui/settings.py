@@ -149,17 +149,23 @@ def note_version(version: Any) -> None:
         g._settings_version = version
 
 
-def _load_values(version: Any) -> dict[str, Any]:
+def _kept(name: str, version: Any, load: Callable[[], Any]) -> Any:
+    """``load()``, kept per worker under ``version`` until the database holds another.
+    No version yet (nothing ever saved): nothing to trust, load every time."""
+    if version is None:
+        return load()
+    store = current_app.extensions.setdefault("webui.version_cache", {})
+    entry = store.get(name)
+    if entry is None or entry[0] != version:
+        entry = store[name] = (version, load())
+    return entry[1]
+
+
+def _read_values() -> dict[str, Any]:
     """Every setting's value: the initial ones overlaid with those saved."""
-    cached = current_app.extensions.get("webui.settings")
-    if version is not None and cached is not None and cached[0] == version:
-        return cached[1]
     rows = db.session.execute(sa.select(SettingRow.key, SettingRow.value)).all()
     values = {**current_app.config["SETTINGS_INITIAL"]}
     values.update((key, value) for key, value in rows if key in REGISTRY)
-    # No version yet (nothing ever saved): nothing to trust, read again next time.
-    if version is not None:
-        current_app.extensions["webui.settings"] = (version, values)
     return values
 
 
@@ -170,7 +176,7 @@ def _values() -> dict[str, Any]:
         version = g.pop("_settings_version", _MISSING)
         if version is _MISSING:
             version = db.session.scalar(_VERSION_READ)
-        values = g._settings = _load_values(version)
+        values = g._settings = _kept("settings", version, _read_values)
         g._settings_version_now = version
     return values
 
@@ -179,15 +185,7 @@ def cached(name: str, load: Callable[[], Any]) -> Any:
     """Data derived from settings or changed only together with a save (``bump_version``),
     kept per worker under the version this request read from the database; never stale."""
     _values()
-    version = g._settings_version_now
-    if version is None:
-        return load()
-    store = current_app.extensions.setdefault("webui.version_cache", {})
-    entry = store.get(name)
-    if entry is None or entry[0] != version:
-        entry = (version, load())
-        store[name] = entry
-    return entry[1]
+    return _kept(name, g._settings_version_now, load)
 
 
 def bump_version() -> None:

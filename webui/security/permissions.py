@@ -89,60 +89,42 @@ def default_permissions() -> dict[str, bool]:
     return {name: bool(settings.get_setting(default_setting_name(name))) for name in CATALOG}
 
 
-def group_grants(user: User) -> list[dict]:
-    """The permissions dicts of the user's groups, read once per request."""
-    cache = g.setdefault("_group_grants", {})
+def user_groups(user: User) -> list[tuple[str, dict]]:
+    """(id, grants) of each of the user's groups, read once per request."""
+    cache = g.setdefault("_groups", {})
     if user.id not in cache:
-        cache[user.id] = list(
-            db.session.scalars(
-                sa.select(Group.permissions)
+        cache[user.id] = [
+            (group_id, grants or {})
+            for group_id, grants in db.session.execute(
+                sa.select(Group.id, Group.permissions)
                 .join(group_members, group_members.c.group_id == Group.id)
                 .where(group_members.c.user_id == user.id)
             )
-        )
+        ]
     return cache[user.id]
 
 
 def remember_groups(user: User, groups: list[tuple[str, dict]]) -> None:
-    """Let the guard hand over the (id, grants) of groups it loaded with the key (saves queries)."""
-    g.setdefault("_group_grants", {})[user.id] = [grants or {} for _, grants in groups]
-    g.setdefault("_group_ids", {})[user.id] = {group_id for group_id, _ in groups}
+    """Let the guard hand over the groups it loaded with the key (saves a query)."""
+    g.setdefault("_groups", {})[user.id] = groups
 
 
 def group_ids(user: User) -> set[str]:
-    """The ids of the user's groups, read once per request."""
-    cache = g.setdefault("_group_ids", {})
-    if user.id not in cache:
-        cache[user.id] = set(
-            db.session.scalars(
-                sa.select(group_members.c.group_id).where(group_members.c.user_id == user.id)
-            )
-        )
-    return cache[user.id]
+    return {group_id for group_id, _ in user_groups(user)}
 
 
 def effective_permissions(user: User) -> dict[str, bool]:
-    """Admin: everything; user: defaults OR any group; pending: nothing."""
-    if user.role == "admin":
-        return {name: True for name in CATALOG}
-    if user.role != "user":
-        return {name: False for name in CATALOG}
-    result = default_permissions()
-    for grants in group_grants(user):
-        for name, granted in (grants or {}).items():
-            if granted is True and name in CATALOG:
-                result[name] = True
-    return result
+    """Every catalog permission, by the rule of ``has_permission``."""
+    return {name: has_permission(user, name) for name in CATALOG}
 
 
 def has_permission(user: User, permission: str) -> bool:
-    """The same rule as ``effective_permissions``, for one permission (the guard asks on
-    every request, so it reads one default instead of all)."""
+    """Admin: everything; user: the default OR any of their groups; pending: nothing."""
     if permission not in CATALOG or user.role not in ("admin", "user"):
         return False
     if user.role == "admin":
         return True
-    if any((grants or {}).get(permission) is True for grants in group_grants(user)):
+    if any(grants.get(permission) is True for _, grants in user_groups(user)):
         return True
     return bool(settings.get_setting(default_setting_name(permission)))
 

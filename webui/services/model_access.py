@@ -130,11 +130,7 @@ def usable_rules() -> dict[str, Rule]:
     return settings.cached("model_access.rules", _load_rules)
 
 
-def group_ids_of(user: User) -> set[str]:
-    return permissions.group_ids(user)
-
-
-def may_use(user: User, model_id: str, rules: dict[str, ModelAccess], groups: set[str]) -> bool:
+def may_use(user: User, model_id: str, rules: dict[str, Rule], groups: set[str]) -> bool:
     """Admins: every model; others: public models and those shared with one of their groups."""
     if user.is_admin:
         return True
@@ -146,7 +142,7 @@ def usable_models(user: User, refresh: bool = False) -> list[dict]:
     models = all_models(refresh)
     if user.is_admin:
         return models
-    rules, groups = usable_rules(), group_ids_of(user)
+    rules, groups = usable_rules(), permissions.group_ids(user)
     return [model for model in models if may_use(user, model["id"], rules, groups)]
 
 
@@ -158,7 +154,9 @@ def find_usable_model(user: User, model_id: Any, kind: Optional[str] = None) -> 
     if model is None:
         # The cached list may predate a model pulled a moment ago: look once more.
         model = _lookup(all_models(refresh=True), model_id, kind)
-    if model is None or not may_use(user, model["id"], usable_rules(), group_ids_of(user)):
+    if model is None or not may_use(
+        user, model["id"], usable_rules(), permissions.group_ids(user)
+    ):
         raise ServiceError(400, MODEL_NOT_FOUND)
     return model
 
