@@ -472,9 +472,9 @@ def run(args, wrk: str, workdir: Path) -> dict:
         little = stack.enter_context(app_server("small", small_url, env, args.workers, workdir))
         cookie = sign_in(big.url, large.session_email, "bench-password-123")
 
-        from webui.security import keys
+        from webui.security import key_format
 
-        bad_keys = [keys.generate_key() for _ in range(len(large.sample_keys))]
+        bad_keys = [key_format.generate_key() for _ in range(len(large.sample_keys))]
         bearer = lambda secret: {"Authorization": f"Bearer {secret}"}  # noqa: E731
         targets = {
             "health": Target("GET /health (no auth: the ceiling)", big.url + "/health",

@@ -1,7 +1,7 @@
 """Seed a benchmark database: N keys across N/10 users and a few groups.
 
 Rows go in with bulk INSERTs through the app's own models; key digests come from
-``webui.security.keys`` exactly as the app computes them. Every user shares one
+``webui.security.key_format`` exactly as the app computes them. Every user shares one
 password hash (hashing 10,000 passwords would take minutes and measures nothing).
 A trigger counts the real writes of ``last_used_at`` for the write-rate figure.
 """
@@ -49,10 +49,11 @@ def make_app(database_url: str, upload_dir: str):
 
 
 def seed(database_url: str, n_keys: int, upload_dir: str, sample=64, spare=8) -> Seeded:
-    from webui import settings
+    from webui.core.catalog import SETTINGS
     from webui.extensions import db
     from webui.models import ApiKey, Group, User, group_members, new_id, now
-    from webui.security import keys
+    from webui.security import key_format
+    from webui.services import configuration
 
     started = time.monotonic()
     app = make_app(database_url, upload_dir)
@@ -89,13 +90,13 @@ def seed(database_url: str, n_keys: int, upload_dir: str, sample=64, spare=8) ->
         picked = []
         rows = []
         for i in range(n_keys):
-            secret = keys.generate_key()
+            secret = key_format.generate_key()
             if i % step == 0 and len(picked) < sample + spare:
                 picked.append(secret)
             rows.append({
                 "id": new_id(), "user_id": user_ids[i % n_users], "name": f"key {i // n_users}",
-                "digest": keys.key_digest(secret), "prefix": keys.visible_prefix(secret),
-                "last_chars": keys.visible_suffix(secret), "created_at": at,
+                "digest": key_format.key_digest(secret), "prefix": key_format.visible_prefix(secret),
+                "last_chars": key_format.visible_suffix(secret), "created_at": at,
                 "read_only": False,
             })
             if len(rows) == BATCH:
@@ -105,7 +106,7 @@ def seed(database_url: str, n_keys: int, upload_dir: str, sample=64, spare=8) ->
             _insert(db, ApiKey, rows)
         db.session.commit()
         # As an administrator turns keys on in Admin Panel > Settings.
-        settings.save_settings({"ENABLE_API_KEYS": True}, None)
+        configuration.save({"ENABLE_API_KEYS": True}, SETTINGS, None)
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
         db.engine.dispose()

@@ -9,10 +9,12 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from webui import create_app, settings
+from webui import create_app
+from webui.core.catalog import SETTINGS
 from webui.extensions import db
 from webui.models import User
-from webui.services import accounts, api_keys
+from webui.security.identity import principal_of
+from webui.services import api_keys, configuration, users
 
 PASSWORD = "correct horse battery"
 
@@ -92,7 +94,7 @@ def make_user(app):
 
     def make(email: str, role: str | None = "user", name: str | None = None) -> str:
         with app.app_context():
-            user = accounts.create_user(
+            user = users.create_user(
                 name or email.split("@")[0].title(), email, PASSWORD, role=role
             )
             return user.id
@@ -104,7 +106,7 @@ def make_user(app):
 def save_settings(app):
     def save(**values):
         with app.app_context():
-            settings.save_settings(settings.validate_changes(values, settings.REGISTRY), None)
+            configuration.save(values, SETTINGS, None)
 
     return save
 
@@ -116,7 +118,7 @@ def make_key(app):
     def make(user_id: str, name: str = "test key", **options) -> str:
         with app.app_context():
             user = db.session.get(User, user_id)
-            _, secret = api_keys.create_key(user, name, **options)
+            _, secret = api_keys.create_key(principal_of(user), name, **options)
             return secret
 
     return make

@@ -7,11 +7,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, bearer, login_client
 
-from webui import settings
+from webui.core.catalog import SETTINGS, Setting
 from webui.extensions import db
 from webui.models import ApiKey
 from webui.models.audit import AuditEvent
-from webui.security import keys
+from webui.security import key_format
 
 AUDIT = "/api/v1/audit"
 WHO = "/api/v1/auths/"
@@ -20,7 +20,7 @@ UPSTREAM_KEY = "sk-proj-UpstreamSecret0123456789abcdefXYZ"
 
 
 def unknown_key() -> str:
-    return keys.generate_key()
+    return key_format.generate_key()
 
 
 def malformed(secret: str) -> str:
@@ -31,9 +31,7 @@ def malformed(secret: str) -> str:
 def upstream_setting(app, monkeypatch):
     """A secret setting like the connections' upstream API keys, registered for this test."""
     name = "TEST_UPSTREAM_API_KEY"
-    monkeypatch.setitem(
-        settings.REGISTRY, name, settings.Setting(name, lambda v: str(v), "", "Upstream API key")
-    )
+    monkeypatch.setitem(SETTINGS, name, Setting(name, lambda v: str(v), "", "Upstream API key"))
     monkeypatch.setitem(app.config["SETTINGS_INITIAL"], name, "")
     return name
 
@@ -170,7 +168,7 @@ def test_the_audit_trail_tells_the_story(app, make_user, save_settings):
         by_action.setdefault(item["action"], []).append(item)
     created = by_action["key.created"][-1]
     assert created["target"] == story["key_id"] and created["actor_id"] == story["bob_id"]
-    assert created["detail"]["prefix"] == keys.visible_prefix(story["secret"])
+    assert created["detail"]["prefix"] == key_format.visible_prefix(story["secret"])
     used = by_action["key.used"][0]
     assert used["ip"] == "10.0.0.5" and used["detail"]["first_use"] is True
     read_only, malformed_key = sorted(by_action["key.denied"], key=lambda item: item["id"])
@@ -237,9 +235,9 @@ def test_no_audit_row_holds_a_key_a_password_or_an_upstream_key(
     ]
     for secret in secrets:
         assert secret not in text
-        body = secret[len(keys.KEY_PREFIX) :] if secret.startswith(keys.KEY_PREFIX) else secret
+        body = secret[len(key_format.KEY_PREFIX) :] if secret.startswith(key_format.KEY_PREFIX) else secret
         assert body[4:] not in text  # not even the secret part after the visible prefix
-        assert keys.key_digest(secret) not in text
+        assert key_format.key_digest(secret) not in text
     rows = [
         row
         for row in all_rows(app)
@@ -263,7 +261,7 @@ def test_repeated_refusals_count_on_one_row(app, app_config, make_user, save_set
         client.get(WHO, headers=bearer(bad), environ_base={"REMOTE_ADDR": "10.0.0.9"})
     rows = [row for row in all_rows(app) if row.action == "key.denied"]
     assert sorted((row.ip, row.count) for row in rows) == [("10.0.0.8", 30), ("10.0.0.9", 5)]
-    assert {row.detail["key_prefix"] for row in rows} == {keys.visible_prefix(bad)}
+    assert {row.detail["key_prefix"] for row in rows} == {key_format.visible_prefix(bad)}
     # A different key from the same address is a different row; the API shows the count.
     client.get(WHO, headers=bearer(unknown_key()), environ_base={"REMOTE_ADDR": "10.0.0.8"})
     assert len([row for row in all_rows(app) if row.action == "key.denied"]) == 3
@@ -424,18 +422,18 @@ def test_only_admins_read_the_audit_trail(app, make_user, admin_client):
     ],
 )
 def test_which_settings_are_secret(name, secret):
-    from webui.services import audit
+    from webui.core import audit
 
     assert audit.is_secret_setting(name) is secret
 
 
 def test_scrub_removes_key_shaped_strings_and_url_credentials():
-    from webui.services import audit
+    from webui.core import audit
 
     cleaned = audit.scrub(
         {
             "url": "http://bob:hunter2@upstream.example:8080/v1",
-            "keys": [UPSTREAM_KEY, keys.generate_key()],
+            "keys": [UPSTREAM_KEY, key_format.generate_key()],
             "prefix": "sk-webui_AbC1",
             "id": "3f2a9c1e-1111-2222-3333-444455556666",
         }

@@ -37,10 +37,10 @@ def people(app, make_user, save_settings, make_key):
 
 
 def key_row(app, secret_name: str, people) -> ApiKey:
-    from webui.security import keys
+    from webui.security import key_format
 
     with app.app_context():
-        digest = keys.key_digest(people["secrets"][secret_name])
+        digest = key_format.key_digest(people["secrets"][secret_name])
         return db.session.scalar(sa.select(ApiKey).where(ApiKey.digest == digest))
 
 
@@ -86,7 +86,7 @@ def test_inventory_lists_every_key_with_owner_usage_and_restrictions(app, people
 
 
 def test_request_count_comes_from_the_usage_records(app, people):
-    usage_module = pytest.importorskip("webui.models.chat")
+    usage_module = pytest.importorskip("webui.models.usage")
     bot = key_row(app, "bob-bot", people)
     with app.app_context():
         for _ in range(3):

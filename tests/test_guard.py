@@ -8,7 +8,7 @@ from conftest import bearer, login_client
 
 from webui.extensions import db
 from webui.models import ApiKey
-from webui.security import keys
+from webui.security import key_format
 from webui.security.guard import INVALID_KEY, is_path_allowed
 from webui.sql_trace import traced_statements
 
@@ -39,11 +39,11 @@ def api(app):
 
 # --- 401: missing, malformed, unknown, deleted, expired ----------------------------------
 
-VALID_LOOKING = keys.KEY_PREFIX + "A" * keys.BODY_LENGTH + keys.checksum("A" * keys.BODY_LENGTH)
+VALID_LOOKING = key_format.KEY_PREFIX + "A" * key_format.BODY_LENGTH + key_format.checksum("A" * key_format.BODY_LENGTH)
 
 
 def broken_checksum() -> str:
-    secret = keys.generate_key()
+    secret = key_format.generate_key()
     return secret[:-1] + ("0" if secret[-1] != "0" else "1")
 
 

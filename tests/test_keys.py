@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from conftest import bearer, login_client
 
 from webui.extensions import db
-from webui.security import keys
+from webui.security import key_format
 
 
 @pytest.fixture
@@ -30,20 +30,20 @@ def bob(app, admin, make_user, save_settings):
 
 
 def test_generated_keys_match_the_documented_pattern_and_checksum():
-    secrets = {keys.generate_key() for _ in range(200)}
+    secrets = {key_format.generate_key() for _ in range(200)}
     assert len(secrets) == 200
     for secret in secrets:
-        assert re.fullmatch(keys.KEY_REGEX, secret)
-        assert keys.is_well_formed(secret)
+        assert re.fullmatch(key_format.KEY_REGEX, secret)
+        assert key_format.is_well_formed(secret)
 
 
 def test_a_single_typo_breaks_the_checksum():
-    secret = keys.generate_key()
-    position = len(keys.KEY_PREFIX) + 5
+    secret = key_format.generate_key()
+    position = len(key_format.KEY_PREFIX) + 5
     typo = secret[:position] + ("a" if secret[position] != "a" else "b") + secret[position + 1 :]
-    assert not keys.is_well_formed(typo)
-    assert not keys.is_well_formed(secret[:-1])
-    assert not keys.is_well_formed("sk-" + secret[3:].upper())
+    assert not key_format.is_well_formed(typo)
+    assert not key_format.is_well_formed(secret[:-1])
+    assert not key_format.is_well_formed("sk-" + secret[3:].upper())
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,7 @@ def test_a_single_typo_breaks_the_checksum():
     ],
 )
 def test_bearer_token_parsing(header, expected):
-    assert keys.bearer_token(header) == expected
+    assert key_format.bearer_token(header) == expected
 
 
 # --- creating and listing -----------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_create_shows_the_key_once_and_stores_only_a_digest(app, admin):
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
     secret = body["key"]
-    assert keys.is_well_formed(secret)
+    assert key_format.is_well_formed(secret)
     assert body["name"] == "Monitoring Bot"
     assert body["prefix"] == secret[: len(body["prefix"])] and len(body["prefix"]) < 16
     assert body["allowed_endpoints"] == ["/api/models"] and body["read_only"] is True
@@ -90,7 +90,7 @@ def test_create_shows_the_key_once_and_stores_only_a_digest(app, admin):
             str(row) for row in db.session.execute(sa.text("SELECT * FROM api_keys")).all()
         )
     assert secret not in dump
-    assert keys.key_digest(secret) in dump
+    assert key_format.key_digest(secret) in dump
 
 
 def test_several_named_keys_per_person_and_only_ones_own_are_listed(admin, bob):
@@ -209,7 +209,7 @@ def test_account_page_generates_a_key_shown_once(app, bob):
     reloaded = bob.get("/account/")
     assert secret.encode() not in reloaded.data
     assert b"Monitoring Bot" in reloaded.data
-    assert keys.visible_prefix(secret).encode() in reloaded.data
+    assert key_format.visible_prefix(secret).encode() in reloaded.data
     who = app.test_client().get("/api/v1/auths/", headers=bearer(secret)).get_json()
     assert who["email"] == "bob@example.com"
     item = bob.get("/api/v1/auths/api_keys").get_json()["items"][0]
@@ -247,7 +247,7 @@ def test_account_page_expiry_on_a_date_and_restrictions(bob):
             {"name": "k", "expiry": "never", "rate_limit": "lots"},
             b"rate_limit must be a whole number",
         ),
-        ({"name": "k", "expiry": "never", "rate_limit": "0"}, b"rate_limit must be from 1"),
+        ({"name": "k", "expiry": "never", "rate_limit": "0"}, b"rate_limit must be a whole number from 1"),
         ({"name": "k", "expiry": "never", "allowed_endpoints": "api/models"}, b"must start with /"),
     ],
 )

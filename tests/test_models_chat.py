@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from conftest import PASSWORD, bearer, login_client
 from upstream import UPSTREAM_KEY, connection_settings, running_upstream
 
+from webui.core import catalog
 from webui.extensions import db
 from webui.models import Group, SettingRow, Usage
-from webui.services import model_access
-from webui.services import upstream as upstream_service
+from webui.services import connections, model_access
 from webui.services.usage import totals_per_user, usage_by_key
 
 HELLO = [{"role": "user", "content": "Hello"}]
@@ -90,9 +90,9 @@ def sse_data(text: str) -> list[str]:
 
 def test_defaults_point_at_a_local_ollama(app):
     with app.test_request_context():
-        conns = upstream_service.connections("ollama")
+        conns = connections.connections("ollama")
         assert [c.base_url for c in conns] == ["http://localhost:11434"]
-        assert upstream_service.api_enabled("ollama")
+        assert connections.api_enabled("ollama")
 
 
 def test_upstream_keys_are_sealed_in_the_database_and_masked(app, save_settings, openai_up):
@@ -100,7 +100,7 @@ def test_upstream_keys_are_sealed_in_the_database_and_masked(app, save_settings,
     with app.test_request_context():
         stored = db.session.get(SettingRow, "OPENAI_API_KEYS").value
         assert UPSTREAM_KEY not in json.dumps(stored)
-        (conn,) = upstream_service.connections("openai")
+        (conn,) = connections.connections("openai")
         assert conn.api_key == UPSTREAM_KEY
         assert UPSTREAM_KEY not in repr(conn)
         assert conn.masked_key == "sk-…cdef"
@@ -116,15 +116,15 @@ def test_upstream_keys_are_sealed_in_the_database_and_masked(app, save_settings,
 )
 def test_bad_base_urls_are_refused(value, message):
     with pytest.raises(ValueError, match=message):
-        upstream_service.parse_base_urls(value)
+        catalog.parse_base_urls(value)
 
 
 def test_environment_lists_are_semicolon_separated():
-    assert upstream_service.parse_base_urls("http://a:1/v1/; http://b:2/v1") == [
+    assert catalog.parse_base_urls("http://a:1/v1/; http://b:2/v1") == [
         "http://a:1/v1",
         "http://b:2/v1",
     ]
-    assert upstream_service.parse_api_keys("k1;;k3") == ["k1", "", "k3"]
+    assert catalog.parse_api_keys("k1;;k3") == ["k1", "", "k3"]
 
 
 # --- /api/models ----------------------------------------------------------------------------
@@ -712,13 +712,13 @@ def test_admin_adds_edits_and_removes_connections(app, client, people, ollama_up
             data={"openai-1-base_url": second.url + "/v1", "openai-1-api_key": ""},
         )
         with app.test_request_context():
-            conn = upstream_service.connections("openai")[1]
+            conn = connections.connections("openai")[1]
             assert (conn.api_key, conn.enabled) == ("sk-second-upstream-key", False)
         assert "second-model" not in model_ids(client.get("/api/models", headers=headers))
 
         admin.post("/admin/settings/connections/openai/0/delete")
         with app.test_request_context():
-            (remaining,) = upstream_service.connections("openai")
+            (remaining,) = connections.connections("openai")
             assert (remaining.index, remaining.api_key) == (0, "sk-second-upstream-key")
 
 
@@ -730,7 +730,7 @@ def test_bad_connection_form_keeps_input_and_saves_nothing(app, people):
     assert response.status_code == 400
     assert "not a url" in response.get_data(as_text=True)
     with app.test_request_context():
-        assert len(upstream_service.connections("ollama")) == 1
+        assert len(connections.connections("ollama")) == 1
 
 
 def test_connection_switches(app, client, people):

@@ -9,7 +9,7 @@ import pytest
 from conftest import PASSWORD, bearer
 from live import free_port, gunicorn_server
 
-from webui.security import keys, ratelimit
+from webui.security import key_format, ratelimit
 
 WHO = "/api/v1/auths/"
 SIGNIN = "/api/v1/auths/signin"
@@ -27,7 +27,7 @@ def bob_key(app, make_user, save_settings, make_key):
 
 
 def bad_key() -> str:
-    return keys.generate_key()
+    return key_format.generate_key()
 
 
 def assert_429(response):

@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from flask import g
 from rag_helpers import make_pdf, people_with_keys, upload_ok
 
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import User
+from webui.security.identity import principal_of
 from webui.services import fulltext, retrieval
 
 TARGET = (
@@ -179,14 +179,14 @@ def test_other_users_chunks_never_match(client, people, library):
 
 def test_index_ddl_is_available_for_migrations(app):
     for dialect in ("sqlite", "postgresql"):
-        statements = retrieval.create_index_sql(dialect)
+        statements = fulltext.create_index_sql(dialect)
         assert statements and all("IF NOT EXISTS" in s for s in statements)
-        assert retrieval.drop_index_sql(dialect)
+        assert fulltext.drop_index_sql(dialect)
     with pytest.raises(ValueError):
-        retrieval.create_index_sql("mysql")
+        fulltext.create_index_sql("mysql")
     # Running the DDL again on a database that has the index is harmless.
     with app.app_context(), db.engine.begin() as connection:
-        for statement in retrieval.create_index_sql(connection.dialect.name):
+        for statement in fulltext.create_index_sql(connection.dialect.name):
             connection.exec_driver_sql(statement)
 
 
@@ -220,8 +220,8 @@ def test_a_missing_sqlite_index_is_rebuilt_from_existing_chunks(app, client, peo
 def augment(app, user_id, body):
     with app.test_request_context():
         with app.app_context():
-            g.user = db.session.get(User, user_id)
-            return retrieval.augment_with_files(g.user, body)
+            principal = principal_of(db.session.get(User, user_id))
+            return retrieval.augment_with_files(principal, body)
 
 
 def test_augment_with_files_adds_numbered_sources(app, people, library):

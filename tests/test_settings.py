@@ -3,7 +3,10 @@
 import pytest
 from conftest import bearer, login_client
 
-from webui import create_app, settings
+from webui import create_app
+from webui.core import parsers, settings
+from webui.core.catalog import SETTINGS
+from webui.services import configuration
 
 
 def test_environment_gives_the_initial_value_and_a_saved_value_wins(
@@ -15,7 +18,7 @@ def test_environment_gives_the_initial_value_and_a_saved_value_wins(
     with app.app_context():
         assert settings.get_setting("ENABLE_API_KEYS") is True
         assert settings.get_setting("USER_PERMISSIONS_FEATURES_API_KEYS") is True
-        settings.save_settings({"ENABLE_API_KEYS": False}, None)
+        configuration.save({"ENABLE_API_KEYS": False}, SETTINGS, None)
         assert settings.get_setting("ENABLE_API_KEYS") is False
 
     # A new process with the same environment still sees the saved value.
@@ -78,10 +81,10 @@ def test_a_worker_that_cached_the_settings_sees_a_change_on_its_next_request(
     ],
 )
 def test_allowlist_entries_are_normalised(raw, expected):
-    assert settings.split_endpoints(raw) == expected
+    assert parsers.split_endpoints(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["api", "/a?b", "/a*", "/a b", "/a#b", "/a\tb", 7, [1]])
 def test_allowlist_entries_are_validated(raw):
     with pytest.raises(ValueError):
-        settings.split_endpoints(raw)
+        parsers.split_endpoints(raw)

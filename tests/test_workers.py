@@ -24,7 +24,8 @@ from live import gunicorn_server
 
 from webui.extensions import db
 from webui.models import User
-from webui.services import accounts, api_keys
+from webui.security.identity import principal_of
+from webui.services import api_keys, groups
 
 WORKERS = 3
 THREADS_PER_WORKER = 4
@@ -209,10 +210,10 @@ def seed(app, make_user, save_settings):
         with app.app_context():
             group_id = None
             if granted_by_group:
-                group = accounts.create_group("API Users", None, {"features": {"api_keys": True}})
-                accounts.update_group(group, {"user_ids": [bot_id]})
+                group = groups.create_group("API Users", None, {"features": {"api_keys": True}})
+                groups.update_group(group, {"user_ids": [bot_id]})
                 group_id = group.id
-            _, secret = api_keys.create_key(db.session.get(User, bot_id), "Monitoring Bot")
+            _, secret = api_keys.create_key(principal_of(db.session.get(User, bot_id)), "Monitoring Bot")
         return bot_id, secret, group_id
 
     return make

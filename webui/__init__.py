@@ -1,6 +1,5 @@
 """webui: a self-hosted web interface for teams that run LLMs."""
 
-import hmac
 import logging
 import os
 
@@ -8,12 +7,21 @@ import sqlalchemy as sa
 from flask import Flask, g, redirect, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webui import settings
+from webui.account import bp as account_bp
+from webui.admin import bp as admin_bp
+from webui.api import bp as api_bp
+from webui.auth import bp as auth_bp
+from webui.chat import bp as chat_bp
+from webui.chat import models_bp
+from webui.cli import register_commands
 from webui.config import default_config
+from webui.core.settings import initial_values
 from webui.errors import register_error_handlers
 from webui.extensions import csrf, db, login_manager, migrate
-from webui.security import permissions  # noqa: F401  (registers the permission settings)
 from webui.security.guard import init_guard
+from webui.security.identity import principal_for_session
+from webui.templating import register_template_helpers
+from webui.workspace import bp as workspace_bp
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
@@ -39,11 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_blueprints(app)
     register_template_helpers(app)
-    # After the blueprints: their modules register settings of their own.
-    app.config.setdefault("SETTINGS_INITIAL", settings.initial_values())
-
-    from webui.cli import register_commands
-
+    app.config.setdefault("SETTINGS_INITIAL", initial_values())
     register_commands(app)
     logging.getLogger("webui").setLevel(logging.INFO)
     return app
@@ -72,46 +76,25 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
 
 
 @login_manager.user_loader
-def load_user(session_id: str):
-    """The signed-in user, unless their password changed since the session began."""
-    from webui.models import User
-
-    user_id, _, stamp = session_id.partition(".")
-    user = db.session.get(User, user_id)
-    if user is None or not hmac.compare_digest(stamp, user.session_stamp()):
-        return None
-    return user
+def load_principal(session_id: str):
+    """The signed-in person, unless their password changed since the session began."""
+    return principal_for_session(session_id)
 
 
 @login_manager.request_loader
-def load_user_from_key(_request):
+def load_principal_from_key(_request):
     """A request the guard authenticated with a key acts as the key's owner."""
-    return g.user if g.get("api_key") is not None else None
+    principal = g.get("principal")
+    return principal if principal is not None and principal.key is not None else None
 
 
 def register_blueprints(app: Flask) -> None:
-    from webui.account import bp as account_bp
-    from webui.admin import bp as admin_bp
-    from webui.api import bp as api_bp
-    from webui.auth import bp as auth_bp
-    from webui.chat import bp as chat_bp
-    from webui.chat import models_bp
-    from webui.groups import bp as groups_bp
-    from webui.workspace import bp as workspace_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
-    app.register_blueprint(groups_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(models_bp)
     app.register_blueprint(workspace_bp)
     app.add_url_rule("/", "home", lambda: redirect(url_for("account.index")))
-
-
-def register_template_helpers(app: Flask) -> None:
-    from webui.templating import template_globals, timestamp
-
-    app.add_template_filter(timestamp, "timestamp")
-    app.context_processor(template_globals)

@@ -5,7 +5,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from webui.errors import ServiceError
-from webui.services import accounts
+from webui.services import users
 
 
 @click.command("create-admin")
@@ -16,7 +16,7 @@ from webui.services import accounts
 def create_admin(email: str, name: str, password: str) -> None:
     """Create an administrator account."""
     try:
-        user = accounts.create_user(name, email, password, role="admin")
+        user = users.create_user(name, email, password, role="admin")
     except ServiceError as error:
         raise click.ClickException(error.detail) from None
     click.echo(f"Created admin {user.email}.")
@@ -28,11 +28,11 @@ def create_admin(email: str, name: str, password: str) -> None:
 @with_appcontext
 def set_role(email: str, role: str) -> None:
     """Give the account with EMAIL the ROLE admin, user or pending."""
-    user = accounts.find_user_by_email(email)
+    user = users.find_user_by_email(email)
     if user is None:
         raise click.ClickException(f"No account with the email {email}.")
     try:
-        accounts.change_role(user, role)
+        users.change_role(user, role)
     except ServiceError as error:
         raise click.ClickException(error.detail) from None
     click.echo(f"{user.email} is now {user.role}.")

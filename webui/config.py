@@ -89,4 +89,11 @@ def default_config(instance_path: str) -> dict:
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
         "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0),
         "MAX_CONTENT_LENGTH": None,
+        # Seconds to wait for a model server (Open WebUI's names).
+        "AIOHTTP_CLIENT_TIMEOUT": os.environ.get("AIOHTTP_CLIENT_TIMEOUT"),
+        "AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST": os.environ.get("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "webui"),
+        # Configuration, not a saved setting: judging a bad key must not read the database.
+        "RATELIMIT_FAILED_AUTH": os.environ.get("RATELIMIT_FAILED_AUTH") or "20 per minute",
     }

@@ -14,10 +14,11 @@ API_PREFIXES = ("/api/", "/ollama/")
 class ServiceError(Exception):
     """A rule refused a request: a status code and a sentence a person can act on."""
 
-    def __init__(self, status: int, detail: str):
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.headers = headers or {}
 
 
 def is_api_path(path: str) -> bool:
@@ -33,17 +34,20 @@ def json_error(status: int, detail: str, headers: dict | None = None) -> Respons
     return response
 
 
+def error_response(status: int, detail: str, headers: dict | None = None):
+    """The one place that chooses: JSON on the API, the error page everywhere else."""
+    if is_api_path(request.path):
+        return json_error(status, detail, headers)
+    page = render_template("errors/error.html", code=status, message=detail)
+    return page, status, headers or {}
+
+
 def _http_error(error: HTTPException):
-    if not is_api_path(request.path):
-        if error.code in (403, 404, 405, 413, 429) or (error.code or 500) >= 500:
-            return (
-                render_template("errors/error.html", code=error.code, message=error.description),
-                error.code,
-                [h for h in error.get_headers() if h[0].lower() != "content-type"],
-            )
-        return error
+    pages_for = (403, 404, 405, 413, 429)
+    if not is_api_path(request.path) and error.code not in pages_for and (error.code or 500) < 500:
+        return error  # redirects and the like keep Werkzeug's own response
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-    return json_error(error.code or 500, error.description or error.name, headers)
+    return error_response(error.code or 500, error.description or error.name, headers)
 
 
 def _csrf_error(error: CSRFError):
@@ -55,10 +59,7 @@ def _csrf_error(error: CSRFError):
 
 
 def _service_error(error: ServiceError):
-    if is_api_path(request.path):
-        return json_error(error.status, error.detail)
-    page = render_template("errors/error.html", code=error.status, message=error.detail)
-    return page, error.status
+    return error_response(error.status, error.detail, error.headers)
 
 
 def _unexpected_error(error: Exception):

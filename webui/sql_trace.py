@@ -22,8 +22,9 @@ def _trace_sqlite(dbapi_connection, seen: list[str]) -> None:
 
 
 def _trace_psycopg(dbapi_connection, seen: list[str]) -> None:
-    base = dbapi_connection.__dict__.setdefault("_untraced_cursor_factory",
-                                                dbapi_connection.cursor_factory)
+    base = dbapi_connection.__dict__.setdefault(
+        "_untraced_cursor_factory", dbapi_connection.cursor_factory
+    )
 
     class CountingCursor(base):
         def execute(self, query, *args, **kwargs):

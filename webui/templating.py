@@ -1,10 +1,12 @@
 """Filters and globals every template may use."""
 
 import time
+from urllib.parse import urlencode
 
-from flask import current_app, g
+from flask import Flask, current_app, g, request, url_for
 
-from webui.security.permissions import CATALOG, SECTION_LABELS, effective_permissions
+from webui.core.catalog import PERMISSIONS, SECTION_LABELS
+from webui.security.permissions import permissions_of
 
 # (endpoint, label): the main navigation; links whose blueprint is absent are skipped.
 NAV_LINKS = [
@@ -20,8 +22,8 @@ ADMIN_NAV = [
     ("admin.settings_connections", "Connections"),
     ("admin.models", "Models"),
     ("admin.users", "Users"),
-    ("groups.index", "Groups"),
-    ("groups.default_permissions", "Default Permissions"),
+    ("admin.groups_page", "Groups"),
+    ("admin.default_permissions", "Default Permissions"),
     ("admin.api_keys", "API Keys"),
     ("admin.audit", "Audit"),
 ]
@@ -33,6 +35,12 @@ def timestamp(value: int | None, empty: str = "never") -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(value))
 
 
+def page_url(endpoint: str, page: int) -> str:
+    """A list page's URL for another page number, keeping the request's filters."""
+    query = {name: value for name, value in request.args.items() if value and name != "page"}
+    return url_for(endpoint) + "?" + urlencode({**query, "page": page})
+
+
 def _existing(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
     known = current_app.view_functions
     return [(endpoint, label) for endpoint, label in links if endpoint in known]
@@ -40,17 +48,23 @@ def _existing(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def catalog_sections() -> list[tuple[str, list]]:
     sections: dict[str, list] = {}
-    for name, permission in CATALOG.items():
+    for name, permission in PERMISSIONS.items():
         sections.setdefault(name.partition(".")[0], []).append((name, permission))
     return [(SECTION_LABELS.get(key, key.title()), items) for key, items in sections.items()]
 
 
 def template_globals() -> dict:
-    user = g.get("user")
+    principal = g.get("principal")
     return {
-        "viewer": user,
-        "viewer_permissions": effective_permissions(user) if user is not None else {},
+        "viewer": principal,
+        "viewer_permissions": permissions_of(principal) if principal is not None else {},
         "nav_links": _existing(NAV_LINKS),
         "admin_nav": _existing(ADMIN_NAV),
         "catalog_sections": catalog_sections(),
+        "page_url": page_url,
     }
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(timestamp, "timestamp")
+    app.context_processor(template_globals)

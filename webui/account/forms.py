@@ -2,9 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
-from webui.services.accounts import MIN_PASSWORD_LENGTH
-from webui.services.api_keys import MAX_NAME_LENGTH
-from webui.services.key_policy import allowed_expiry_choices
+from webui.services.api_keys import MAX_NAME_LENGTH, allowed_expiry_choices
+from webui.services.users import MIN_PASSWORD_LENGTH
 
 EXPIRY_CHOICES = [
     ("never", "Never"),
@@ -45,9 +44,7 @@ class ApiKeyForm(FlaskForm):
     )
     expiry = SelectField("Expires", choices=EXPIRY_CHOICES, default="never")
     expiry_date = DateField("Expiry date", validators=[Optional()])
-    allowed_endpoints = StringField(
-        "Allowed endpoints (optional)", validators=[Length(max=4000)]
-    )
+    allowed_endpoints = StringField("Allowed endpoints (optional)", validators=[Length(max=4000)])
     read_only = BooleanField("Read-only (GET requests only)")
     # Text, so the service's one rule gives the message for a bad number.
     rate_limit = StringField("Requests per minute (optional)", validators=[Length(max=10)])
@@ -68,7 +65,3 @@ class ApiKeyForm(FlaskForm):
             self.expiry_date.errors = [*self.expiry_date.errors, missing]
             return False
         return valid
-
-
-class EmptyForm(FlaskForm):
-    submit = SubmitField("Submit")

@@ -5,12 +5,12 @@ from flask import flash, g, make_response, redirect, render_template, url_for
 from flask_login import login_user
 
 from webui.account import bp
-from webui.account.forms import ApiKeyForm, EmptyForm, PasswordForm, ProfileForm
+from webui.account.forms import ApiKeyForm, PasswordForm, ProfileForm
 from webui.errors import ServiceError
-from webui.extensions import db
+from webui.forms import EmptyForm
 from webui.models import now
-from webui.security.permissions import effective_permissions, session_only
-from webui.services import api_keys
+from webui.security.permissions import keys_unusable_reason, permissions_of, session_only
+from webui.services import api_keys, users
 from webui.services.usage import usage_by_key
 
 DAY = 86400
@@ -34,15 +34,17 @@ def endpoints_from_form(form: ApiKeyForm) -> list[str] | None:
 
 def render_account(status: int = 200, new_key: str | None = None, **forms):
     # Forms that were not submitted must not pick up another form's fields from the request.
-    forms.setdefault("profile_form", ProfileForm(formdata=None, prefix="profile", name=g.user.name))
+    forms.setdefault(
+        "profile_form", ProfileForm(formdata=None, prefix="profile", name=g.principal.name)
+    )
     forms.setdefault("password_form", PasswordForm(formdata=None))
     forms.setdefault("key_form", ApiKeyForm(formdata=None))
     html = render_template(
         "account/index.html",
-        permissions=effective_permissions(g.user),
-        keys=api_keys.list_keys(g.user),
-        usage=usage_by_key(g.user.id),
-        blocker=api_keys.creation_blocker(g.user),
+        permissions=permissions_of(g.principal),
+        keys=api_keys.list_keys(g.principal),
+        usage=usage_by_key(g.principal.id),
+        blocker=keys_unusable_reason(g.principal),
         new_key=new_key,
         empty=EmptyForm(),
         **forms,
@@ -64,8 +66,7 @@ def profile():
     if not form.validate_on_submit():
         flash("Your profile was not saved; see the message below.", "error")
         return render_account(400, profile_form=form)
-    g.user.name = form.name.data.strip()
-    db.session.commit()
+    users.rename(g.principal.id, form.name.data)
     flash("Profile saved.", "success")
     return redirect(url_for("account.index"))
 
@@ -73,14 +74,15 @@ def profile():
 @bp.post("/password")
 def password():
     form = PasswordForm()
-    if form.validate_on_submit() and not g.user.check_password(form.current_password.data):
+    if form.validate_on_submit():
+        user = users.change_password(
+            g.principal.id, form.current_password.data, form.new_password.data
+        )
+        if user is not None:
+            login_user(user)  # this browser stays signed in; every other session ends
+            flash("Password changed. Other browsers signed in as you are signed out.", "success")
+            return redirect(url_for("account.index"))
         form.current_password.errors.append("This is not your current password.")
-    elif form.validate_on_submit():
-        g.user.set_password(form.new_password.data)
-        db.session.commit()
-        login_user(g.user)  # this browser stays signed in; every other session ends
-        flash("Password changed. Other browsers signed in as you are signed out.", "success")
-        return redirect(url_for("account.index"))
     flash("Your password was not changed; see the message below.", "error")
     return render_account(400, password_form=form)
 
@@ -104,7 +106,7 @@ def create_key():
     if form.validate_on_submit():
         try:
             api_key, secret = api_keys.create_key(
-                g.user,
+                g.principal,
                 form.name.data,
                 expires_at=expiry_from_form(form),
                 allowed_endpoints=endpoints_from_form(form),
@@ -126,9 +128,8 @@ def create_key():
 @bp.post("/keys/<key_id>/delete")
 @session_only
 def delete_key(key_id: str):
-    api_key = api_keys.get_own_key_or_404(g.user, key_id)
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
     if EmptyForm().validate_on_submit():
         api_keys.delete_key(api_key)
         flash(f"API key {api_key.name!r} deleted. Scripts using it get 401 from now on.", "success")
     return redirect(url_for("account.index"))
-

@@ -13,7 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from webui.services.upstream import KIND_LABELS, clean_base_url
+from webui.core.catalog import clean_base_url
+from webui.services.connections import KIND_LABELS
 
 
 def valid_base_url(_form, field) -> None:

@@ -5,7 +5,6 @@ from dataclasses import replace
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from webui import settings
 from webui.admin import bp
 from webui.admin.connection_forms import (
     ApiSwitchesForm,
@@ -13,13 +12,15 @@ from webui.admin.connection_forms import (
     ModelAccessForm,
     NewConnectionForm,
 )
-from webui.admin.forms import EmptyForm
+from webui.core.catalog import OPENAI
+from webui.core.settings import SettingError, get_settings
 from webui.errors import ServiceError
 from webui.extensions import db
+from webui.forms import EmptyForm
 from webui.models import Group
 from webui.security.permissions import require_role
-from webui.services import model_access, upstream
-from webui.services.upstream import KINDS, Connection
+from webui.services import configuration, connections, llm_client, model_access
+from webui.services.connections import KINDS, Connection
 from webui.services.usage import totals_per_user
 
 SWITCHES = ["ENABLE_OLLAMA_API", "ENABLE_OPENAI_API"]
@@ -40,7 +41,7 @@ def render_connections(
     status: int = 200, new_form=None, failed: Connection | None = None, failed_form=None
 ):
     """The page; a form that failed validation is shown again with its errors."""
-    lists = {kind: upstream.connections(kind) for kind in KINDS}
+    lists = {kind: connections.connections(kind) for kind in KINDS}
     forms = {
         (c.kind, c.index): failed_form if failed == c else connection_form(c)
         for kind in KINDS
@@ -48,7 +49,7 @@ def render_connections(
     }
     page = render_template(
         "admin/connections.html",
-        switches=ApiSwitchesForm(formdata=None, data=settings.get_settings(SWITCHES)),
+        switches=ApiSwitchesForm(formdata=None, data=get_settings(SWITCHES)),
         connections=lists,
         forms=forms,
         new_form=new_form or NewConnectionForm(formdata=None),
@@ -60,16 +61,16 @@ def render_connections(
 def find_connection(kind: str, index: int) -> Connection:
     if kind not in KINDS:
         abort(404)
-    for conn in upstream.connections(kind):
+    for conn in connections.connections(kind):
         if conn.index == index:
             return conn
-    abort(404, f"There is no {upstream.KIND_LABELS[kind]} connection #{index + 1}.")
+    abort(404, f"There is no {connections.KIND_LABELS[kind]} connection #{index + 1}.")
 
 
 def save(kind: str, items: list[Connection], message: str):
     try:
-        upstream.save_connections(kind, upstream.reindexed(items), g.user.id)
-    except settings.SettingError as error:
+        connections.save_connections(kind, connections.reindexed(items), g.principal.id)
+    except SettingError as error:
         flash(f"Nothing was saved: {error.message}.", "error")
         return render_connections(400)
     model_access.forget_models()
@@ -91,7 +92,7 @@ def save_connection_switches():
         flash("Nothing was saved: reload the page and try again.", "error")
         return render_connections(400)
     changes = {name: getattr(form, name).data for name in SWITCHES}
-    settings.save_settings(settings.validate_changes(changes, SWITCHES), g.user.id)
+    configuration.save(changes, SWITCHES, g.principal.id)
     model_access.forget_models()
     flash("Connection switches saved.", "success")
     return redirect(url_for("admin.settings_connections"))
@@ -105,10 +106,12 @@ def add_connection():
         flash("The connection was not added; see the highlighted fields.", "error")
         return render_connections(400, new_form=form)
     kind = form.kind.data
-    items = upstream.connections(kind)
-    api_key = (form.api_key.data or "").strip() if kind == upstream.OPENAI else ""
+    items = connections.connections(kind)
+    api_key = (form.api_key.data or "").strip() if kind == OPENAI else ""
     items.append(Connection(kind, len(items), form.base_url.data, api_key, form.enabled.data))
-    return save(kind, items, f"Added {upstream.KIND_LABELS[kind]} connection {form.base_url.data}.")
+    return save(
+        kind, items, f"Added {connections.KIND_LABELS[kind]} connection {form.base_url.data}."
+    )
 
 
 @bp.post("/settings/connections/<kind>/<int:index>")
@@ -123,10 +126,10 @@ def update_connection(kind: str, index: int):
     changed = replace(
         conn,
         base_url=form.base_url.data,
-        api_key=new_key if new_key and kind == upstream.OPENAI else conn.api_key,
+        api_key=new_key if new_key and kind == OPENAI else conn.api_key,
         enabled=form.enabled.data,
     )
-    items = [changed if c.index == index else c for c in upstream.connections(kind)]
+    items = [changed if c.index == index else c for c in connections.connections(kind)]
     return save(kind, items, f"{conn.label} saved.")
 
 
@@ -136,7 +139,7 @@ def delete_connection(kind: str, index: int):
     conn = find_connection(kind, index)
     if not EmptyForm().validate_on_submit():
         abort(400, "Reload the page and try again.")
-    items = [c for c in upstream.connections(kind) if c.index != index]
+    items = [c for c in connections.connections(kind) if c.index != index]
     return save(kind, items, f"Removed {conn.label} ({conn.base_url}).")
 
 
@@ -146,7 +149,7 @@ def verify_connection(kind: str, index: int):
     conn = find_connection(kind, index)
     if not EmptyForm().validate_on_submit():
         abort(400, "Reload the page and try again.")
-    ok, answer = upstream.verify(conn)
+    ok, answer = llm_client.verify(conn)
     flash(f"{conn.label}: {answer}", "success" if ok else "error")
     return redirect(url_for("admin.settings_connections"))
 
@@ -185,7 +188,10 @@ def models():
         if form.validate_on_submit():
             try:
                 model_access.set_access(
-                    form.model_id.data, form.access.data == "public", form.group_ids.data, g.user.id
+                    form.model_id.data,
+                    form.access.data == "public",
+                    form.group_ids.data,
+                    g.principal.id,
                 )
             except ServiceError as error:
                 flash(error.detail, "error")

@@ -1,17 +1,16 @@
 from flask import flash, g
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, SubmitField
-from wtforms.validators import Length
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from webui import settings
-from webui.models.accounts import ROLES
+from webui.core.settings import SettingError
+from webui.models import ROLES
+from webui.services import configuration
 
 
 class AuthenticationSettingsForm(FlaskForm):
     ENABLE_SIGNUP = BooleanField("Enable new sign-ups")
-    DEFAULT_USER_ROLE = SelectField(
-        "Default user role", choices=[("pending", "pending"), ("user", "user"), ("admin", "admin")]
-    )
+    DEFAULT_USER_ROLE = SelectField("Default user role", choices=[(r, r) for r in ROLES])
     ENABLE_API_KEYS = BooleanField("Enable API Keys")
     ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS = BooleanField("Enable API Key Endpoint Restrictions")
     API_KEYS_ALLOWED_ENDPOINTS = StringField("Allowed Endpoints", validators=[Length(max=4000)])
@@ -23,8 +22,10 @@ class RoleForm(FlaskForm):
     submit = SubmitField("Change role")
 
 
-class EmptyForm(FlaskForm):
-    submit = SubmitField("Submit")
+class GroupForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    description = TextAreaField("Description", validators=[Length(max=500)])
+    submit = SubmitField("Save")
 
 
 def save_settings_form(form: FlaskForm, names: list[str]) -> bool:
@@ -32,8 +33,8 @@ def save_settings_form(form: FlaskForm, names: list[str]) -> bool:
     flash why and save nothing."""
     changes = {name: getattr(form, name).data for name in names}
     try:
-        settings.save_settings(settings.validate_changes(changes, names), g.user.id)
-    except settings.SettingError as error:
+        configuration.save(changes, names, g.principal.id)
+    except SettingError as error:
         getattr(form, error.name).errors.append(error.message.capitalize() + ".")
         flash(f"Nothing was saved: {form[error.name].label.text} {error.message}.", "error")
         return False

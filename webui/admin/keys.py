@@ -1,19 +1,18 @@
 """Admin Panel > API Keys: every user's keys, revocation, and the key policy."""
 
-from urllib.parse import urlencode
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length
 
-from webui import settings
 from webui.admin import bp
-from webui.admin.forms import EmptyForm, save_settings_form
+from webui.admin.forms import save_settings_form
+from webui.core.settings import get_setting
 from webui.errors import ServiceError
+from webui.forms import EmptyForm
 from webui.security import ratelimit
 from webui.security.permissions import require_role
-from webui.services import accounts, key_inventory
+from webui.services import key_inventory, users
 
 POLICY_SETTINGS = ["API_KEYS_MAX_LIFETIME_DAYS"]
 
@@ -32,13 +31,8 @@ class RevokeEveryKeyForm(FlaskForm):
 
 
 def policy_form() -> KeyPolicyForm:
-    days = settings.get_setting("API_KEYS_MAX_LIFETIME_DAYS")
+    days = get_setting("API_KEYS_MAX_LIFETIME_DAYS")
     return KeyPolicyForm(API_KEYS_MAX_LIFETIME_DAYS="" if days is None else str(days))
-
-
-def page_url(args: dict, page: int) -> str:
-    query = {name: value for name, value in args.items() if value and name != "page"}
-    return url_for("admin.api_keys") + "?" + urlencode({**query, "page": page})
 
 
 def render_inventory(status: int = 200, form: KeyPolicyForm | None = None):
@@ -57,12 +51,11 @@ def render_inventory(status: int = 200, form: KeyPolicyForm | None = None):
         total=total,
         filters=filters,
         args=request.args,
-        users=accounts.all_users(),
+        users=users.all_users(),
         all_keys=key_inventory.count_keys(),
         policy=form or policy_form(),
         failed_auth_limit=ratelimit.failed_auth_limit(),
         empty=EmptyForm(),
-        page_url=lambda page: page_url(request.args.to_dict(), page),
     )
     return html, status
 
@@ -90,7 +83,7 @@ def revoke_api_key(key_id: str):
 @bp.post("/api-keys/users/<user_id>/revoke")
 @require_role("admin")
 def revoke_user_api_keys(user_id: str):
-    user = accounts.get_user_or_404(user_id)
+    user = users.get_user_or_404(user_id)
     if EmptyForm().validate_on_submit():
         count = key_inventory.revoke_user_keys(user)
         flash(f"Revoked all {count} API keys of {user.email}.", "success")

@@ -1,12 +1,14 @@
 from flask import current_app, flash, redirect, render_template, url_for
 
-from webui import settings
 from webui.admin import bp
-from webui.admin.forms import AuthenticationSettingsForm, EmptyForm, RoleForm, save_settings_form
+from webui.admin.forms import AuthenticationSettingsForm, RoleForm, save_settings_form
+from webui.core.parsers import split_endpoints
+from webui.core.settings import get_setting, get_settings
 from webui.errors import ServiceError, is_api_path
-from webui.security.guard import is_path_allowed
+from webui.forms import EmptyForm
+from webui.security.allowlist import is_path_allowed
 from webui.security.permissions import require_role
-from webui.services import accounts
+from webui.services import users
 
 AUTH_SETTINGS = [
     "ENABLE_SIGNUP",
@@ -41,21 +43,21 @@ def allowlist_preview(entries: list[str]) -> list[tuple[str, list[str]]]:
 @bp.route("/settings", methods=["GET", "POST"])
 @require_role("admin")
 def settings_general():
-    form = AuthenticationSettingsForm(data=settings.get_settings(AUTH_SETTINGS))
+    form = AuthenticationSettingsForm(data=get_settings(AUTH_SETTINGS))
     if form.validate_on_submit():
         if save_settings_form(form, AUTH_SETTINGS):
             flash("Settings saved.", "success")
             return redirect(url_for("admin.settings_general"))
-    entries = settings.split_endpoints(settings.get_setting("API_KEYS_ALLOWED_ENDPOINTS"))
+    entries = split_endpoints(get_setting("API_KEYS_ALLOWED_ENDPOINTS"))
     return render_template(
         "admin/settings_general.html", form=form, preview=allowlist_preview(entries)
     )
 
 
-@bp.get("/users")
+@bp.get("/users", endpoint="users")
 @require_role("admin")
-def users():
-    people = accounts.all_users()
+def users_page():
+    people = users.all_users()
     forms = {user.id: RoleForm(role=user.role, prefix=user.id) for user in people}
     return render_template("admin/users.html", users=people, role_forms=forms, empty=EmptyForm())
 
@@ -63,11 +65,11 @@ def users():
 @bp.post("/users/<user_id>/role")
 @require_role("admin")
 def change_role(user_id: str):
-    user = accounts.get_user_or_404(user_id)
+    user = users.get_user_or_404(user_id)
     form = RoleForm(prefix=user.id)
     if form.validate_on_submit():
         try:
-            accounts.change_role(user, form.role.data)
+            users.change_role(user, form.role.data)
         except ServiceError as error:
             flash(error.detail, "error")
         else:
@@ -80,11 +82,11 @@ def change_role(user_id: str):
 @bp.post("/users/<user_id>/delete")
 @require_role("admin")
 def delete_user(user_id: str):
-    user = accounts.get_user_or_404(user_id)
+    user = users.get_user_or_404(user_id)
     if EmptyForm().validate_on_submit():
         email = user.email
         try:
-            accounts.delete_user(user)
+            users.delete_user(user)
         except ServiceError as error:
             flash(error.detail, "error")
         else:

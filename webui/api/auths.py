@@ -3,12 +3,19 @@
 from flask import g, jsonify
 from flask_login import login_user
 
-from webui import settings
 from webui.api import bp
-from webui.api.common import json_object, user_json
+from webui.api.payloads import json_object, user_json
+from webui.core.settings import SettingError, get_settings
 from webui.errors import ServiceError
-from webui.security.permissions import allow_pending, public, require_role, session_only
-from webui.services import accounts, api_keys, key_policy
+from webui.security.permissions import (
+    allow_pending,
+    permissions_of,
+    public,
+    require_role,
+    session_only,
+    user_permissions,
+)
+from webui.services import api_keys, configuration, users
 
 ADMIN_CONFIG_FIELDS = [
     "ENABLE_SIGNUP",
@@ -34,26 +41,26 @@ def no_store(response):
 @public
 def signup():
     body = json_object()
-    user = accounts.sign_up(body.get("name"), body.get("email"), body.get("password"))
+    user = users.sign_up(body.get("name"), body.get("email"), body.get("password"))
     login_user(user)
-    return jsonify(user_json(user))
+    return jsonify(user_json(user, user_permissions(user)))
 
 
 @bp.post("/api/v1/auths/signin")
 @public
 def signin():
     body = json_object()
-    user = accounts.authenticate(body.get("email"), body.get("password"))
+    user = users.authenticate(body.get("email"), body.get("password"))
     if user is None:
         raise ServiceError(400, "Wrong email or password.")
     login_user(user)
-    return jsonify(user_json(user))
+    return jsonify(user_json(user, user_permissions(user)))
 
 
 @bp.get("/api/v1/auths/")
 @allow_pending
 def who_am_i():
-    return jsonify(user_json(g.user))
+    return jsonify(user_json(g.principal, permissions_of(g.principal)))
 
 
 # --- API keys ---------------------------------------------------------------------
@@ -64,7 +71,7 @@ def who_am_i():
 def create_api_key():
     body = json_object()
     api_key, secret = api_keys.create_key(
-        g.user,
+        g.principal,
         body.get("name"),
         expires_at=body.get("expires_at"),
         allowed_endpoints=body.get("allowed_endpoints"),
@@ -76,13 +83,13 @@ def create_api_key():
 
 @bp.get("/api/v1/auths/api_keys")
 def list_api_keys():
-    return jsonify(items=[api_key.to_dict() for api_key in api_keys.list_keys(g.user)])
+    return jsonify(items=[api_key.to_dict() for api_key in api_keys.list_keys(g.principal)])
 
 
 @bp.delete("/api/v1/auths/api_keys/<key_id>")
 @session_only
 def delete_api_key(key_id: str):
-    api_keys.delete_key(api_keys.get_own_key_or_404(g.user, key_id))
+    api_keys.delete_key(api_keys.get_own_key_or_404(g.principal, key_id))
     return jsonify(deleted=True)
 
 
@@ -91,9 +98,9 @@ def delete_api_key(key_id: str):
 def create_default_api_key():
     """Open WebUI's single key: creates, or replaces, the key named 'default'. It never
     expires unless the administrator set a maximum lifetime; then it gets all of it."""
-    existing = api_keys.find_named_key(g.user, api_keys.DEFAULT_KEY_NAME)
+    existing = api_keys.find_named_key(g.principal, api_keys.DEFAULT_KEY_NAME)
     _, secret = api_keys.create_key(
-        g.user, api_keys.DEFAULT_KEY_NAME, expires_at=key_policy.max_expiry(), replacing=existing
+        g.principal, api_keys.DEFAULT_KEY_NAME, expires_at=api_keys.max_expiry(), replacing=existing
     )
     return no_store(jsonify(api_key=secret))
 
@@ -107,7 +114,7 @@ def read_default_api_key():
 @bp.delete("/api/v1/auths/api_key")
 @session_only
 def delete_default_api_key():
-    existing = api_keys.find_named_key(g.user, api_keys.DEFAULT_KEY_NAME)
+    existing = api_keys.find_named_key(g.principal, api_keys.DEFAULT_KEY_NAME)
     if existing is not None:
         api_keys.delete_key(existing)
     return jsonify(True)
@@ -119,7 +126,7 @@ def delete_default_api_key():
 @bp.get("/api/v1/auths/admin/config")
 @require_role("admin")
 def read_admin_config():
-    return jsonify(settings.get_settings(ADMIN_CONFIG_FIELDS))
+    return jsonify(get_settings(ADMIN_CONFIG_FIELDS))
 
 
 @bp.post("/api/v1/auths/admin/config")
@@ -128,8 +135,7 @@ def read_admin_config():
 def save_admin_config():
     body = json_object()
     try:
-        changes = settings.validate_changes(body, ADMIN_CONFIG_FIELDS)
-    except settings.SettingError as error:
+        configuration.save(body, ADMIN_CONFIG_FIELDS, g.principal.id)
+    except SettingError as error:
         raise ServiceError(400, f"{error.name} {error.message}.") from None
-    settings.save_settings(changes, g.user.id)
-    return jsonify(settings.get_settings(ADMIN_CONFIG_FIELDS))
+    return jsonify(get_settings(ADMIN_CONFIG_FIELDS))

@@ -8,11 +8,12 @@ import httpx
 from flask import Response, g, jsonify, request, stream_with_context
 
 from webui.api import bp
-from webui.api.common import json_object
+from webui.api.payloads import json_object
 from webui.errors import ServiceError
-from webui.services import model_access, upstream
+from webui.services import llm_client, model_access
+from webui.services.connections import Connection
+from webui.services.llm_client import UpstreamError
 from webui.services.retrieval import augment_with_files
-from webui.services.upstream import Connection, UpstreamError
 from webui.services.usage import Meter, StreamWatcher, tokens_reported
 
 # Fields this app reads itself and never forwards upstream.
@@ -48,11 +49,11 @@ def upstream_body(body: dict[str, Any], model: dict) -> dict[str, Any]:
 @bp.post("/api/v1/chat/completions")
 def chat_completions():
     body = chat_request(json_object())
-    model = model_access.find_usable_model(g.user, body["model"])
-    body, sources = augment_with_files(g.user, body)
+    model = model_access.find_usable_model(g.principal, body["model"])
+    body, sources = augment_with_files(g.principal, body)
     conn = model_access.connection_of(model)
     payload = upstream_body(body, model)
-    meter = Meter.start(g.user, g.api_key, request.path, model["id"], payload.get("stream", False))
+    meter = Meter.start(g.principal, request.path, model["id"], payload.get("stream", False))
     if meter.stream:
         return stream_completion(conn, payload, sources, meter)
     return complete(conn, payload, sources, meter)
@@ -60,8 +61,8 @@ def chat_completions():
 
 def complete(conn: Connection, payload: dict, sources: list, meter: Meter):
     try:
-        response = upstream.send(conn, "POST", upstream.chat_path(conn), payload)
-        answer = upstream.json_answer(conn, response, "choices")
+        response = llm_client.send(conn, "POST", llm_client.chat_path(conn), payload)
+        answer = llm_client.json_answer(conn, response, "choices")
     except UpstreamError as error:
         meter.done(error.status)
         raise
@@ -81,8 +82,8 @@ def sse_error(error: UpstreamError) -> bytes:
 
 def stream_completion(conn: Connection, payload: dict, sources: list, meter: Meter):
     try:
-        response = upstream.open_stream(
-            conn, upstream.chat_path(conn), payload, ("text/event-stream",)
+        response = llm_client.open_stream(
+            conn, llm_client.chat_path(conn), payload, ("text/event-stream",)
         )
     except UpstreamError as error:
         meter.done(error.status)
@@ -117,7 +118,7 @@ def relay_response(
         finished = False
         try:
             yield from opening
-            yield from upstream.relay(conn, response, watcher.feed, on_error)
+            yield from llm_client.relay(conn, response, watcher.feed, on_error)
             if closing and not watcher.saw_done:
                 yield closing
             finished = True

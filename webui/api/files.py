@@ -5,9 +5,10 @@ from typing import Any
 from flask import g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from webui import settings
+from webui import transfers
 from webui.api import bp
-from webui.errors import ServiceError, json_error
+from webui.core.parsers import query_flag, query_number
+from webui.errors import json_error
 from webui.models import File
 from webui.security.permissions import require_permission
 from webui.services import files
@@ -32,34 +33,11 @@ def file_json(file: File) -> dict[str, Any]:
     }
 
 
-def query_flag(name: str, default: bool) -> bool:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        return settings.parse_bool(raw)
-    except ValueError:
-        raise ServiceError(400, f"{name} must be true or false.") from None
-
-
-def query_int(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise ServiceError(400, f"{name} must be a whole number from {low} to {high}.")
-    return value
-
-
 @bp.url_value_preprocessor
 def _limit_upload(endpoint, _values):
     # Runs before the request guard, which may read the form (CSRF) on browser uploads.
     if endpoint == UPLOAD_ENDPOINT:
-        files.prepare_upload_request()
+        transfers.prepare_upload_request()
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -72,32 +50,32 @@ def _too_large(error: RequestEntityTooLarge):
 @bp.post("/api/v1/files/")
 @require_permission("chat.file_upload")
 def upload_file():
-    process = query_flag("process", True)
-    file = files.store_upload(g.user, files.uploaded_file(), process=process)
+    process = query_flag(request.args, "process", default=True)
+    file = files.store_upload(g.principal, transfers.uploaded_file(), process=process)
     return jsonify(file_json(file))
 
 
 @bp.get("/api/v1/files/")
 def list_files():
-    page = query_int("page", 1, 1, 1_000_000)
-    limit = query_int("limit", 50, 1, MAX_PAGE_SIZE)
-    items, total = files.list_files(g.user, page, limit)
+    page = query_number(request.args, "page", 1, 1, 1_000_000)
+    limit = query_number(request.args, "limit", 50, 1, MAX_PAGE_SIZE)
+    items, total = files.list_files(g.principal, page, limit)
     return jsonify(items=[file_json(file) for file in items], total=total)
 
 
 @bp.get("/api/v1/files/<file_id>")
 def get_file(file_id: str):
-    return jsonify(file_json(files.get_file_for(g.user, file_id)))
+    return jsonify(file_json(files.get_file_for(g.principal, file_id)))
 
 
 @bp.get("/api/v1/files/<file_id>/content")
 def file_content(file_id: str):
-    return files.download_response(files.get_file_for(g.user, file_id))
+    return transfers.download_response(files.get_file_for(g.principal, file_id))
 
 
 @bp.get("/api/v1/files/<file_id>/process/status")
 def file_process_status(file_id: str):
-    file = files.get_file_for(g.user, file_id)
+    file = files.get_file_for(g.principal, file_id)
     body = {"status": file.status}
     if file.error:
         body["error"] = file.error
@@ -106,5 +84,5 @@ def file_process_status(file_id: str):
 
 @bp.delete("/api/v1/files/<file_id>")
 def delete_file(file_id: str):
-    files.delete_file(files.get_file_for(g.user, file_id))
+    files.delete_file(files.get_file_for(g.principal, file_id))
     return jsonify(deleted=True)

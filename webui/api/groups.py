@@ -3,21 +3,21 @@
 from flask import jsonify
 
 from webui.api import bp
-from webui.api.common import group_json, json_object
+from webui.api.payloads import group_json, json_object
 from webui.security.permissions import require_role, session_only
-from webui.services import accounts
+from webui.services import groups
 
 
 @bp.get("/api/v1/groups/")
 @require_role("admin")
 def list_groups():
-    return jsonify([group_json(group) for group in accounts.all_groups()])
+    return jsonify([group_json(group) for group in groups.all_groups()])
 
 
 @bp.get("/api/v1/groups/id/<group_id>")
 @require_role("admin")
 def read_group(group_id: str):
-    return jsonify(group_json(accounts.get_group_or_404(group_id)))
+    return jsonify(group_json(groups.get_group_or_404(group_id)))
 
 
 @bp.post("/api/v1/groups/create")
@@ -25,9 +25,7 @@ def read_group(group_id: str):
 @session_only
 def create_group():
     body = json_object()
-    group = accounts.create_group(
-        body.get("name"), body.get("description"), body.get("permissions")
-    )
+    group = groups.create_group(body.get("name"), body.get("description"), body.get("permissions"))
     return jsonify(group_json(group))
 
 
@@ -36,13 +34,13 @@ def create_group():
 @session_only
 def update_group(group_id: str):
     body = json_object()
-    group = accounts.get_group_or_404(group_id)
-    return jsonify(group_json(accounts.update_group(group, body)))
+    group = groups.get_group_or_404(group_id)
+    return jsonify(group_json(groups.update_group(group, body)))
 
 
 @bp.delete("/api/v1/groups/id/<group_id>/delete")
 @require_role("admin")
 @session_only
 def delete_group(group_id: str):
-    accounts.delete_group(accounts.get_group_or_404(group_id))
+    groups.delete_group(groups.get_group_or_404(group_id))
     return jsonify(True)

@@ -5,8 +5,8 @@ from typing import Any
 from flask import g, jsonify
 
 from webui.api import bp
-from webui.api.common import json_object
 from webui.api.files import file_json
+from webui.api.payloads import json_object
 from webui.errors import ServiceError
 from webui.models import Knowledge
 from webui.security.permissions import require_permission
@@ -71,7 +71,7 @@ def file_id_from(body: dict[str, Any]) -> str:
 
 @bp.get("/api/v1/knowledge/")
 def list_knowledge():
-    items = knowledge.list_readable(g.user)
+    items = knowledge.list_readable(g.principal)
     return jsonify(items=[knowledge_json(item) for item in items], total=len(items))
 
 
@@ -81,36 +81,36 @@ def create_knowledge():
     body = json_object()
     changes = changes_from(body)
     collection = knowledge.create(
-        g.user, body.get("name"), body.get("description"), changes.get("group_ids")
+        g.principal, body.get("name"), body.get("description"), changes.get("group_ids")
     )
     return jsonify(knowledge_json(collection))
 
 
 @bp.get("/api/v1/knowledge/<knowledge_id>")
 def get_knowledge(knowledge_id: str):
-    return jsonify(knowledge_json(knowledge.get_readable(g.user, knowledge_id)))
+    return jsonify(knowledge_json(knowledge.get_readable(g.principal, knowledge_id)))
 
 
 @bp.post("/api/v1/knowledge/<knowledge_id>/update")
 def update_knowledge(knowledge_id: str):
-    collection = knowledge.get_changeable(g.user, knowledge_id)
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
     return jsonify(knowledge_json(knowledge.update(collection, changes_from(json_object()))))
 
 
 @bp.post("/api/v1/knowledge/<knowledge_id>/file/add")
 def add_knowledge_file(knowledge_id: str):
-    collection = knowledge.get_changeable(g.user, knowledge_id)
-    file = files.get_file_for(g.user, file_id_from(json_object()))
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
+    file = files.get_file_for(g.principal, file_id_from(json_object()))
     return jsonify(knowledge_json(knowledge.add_file(collection, file)))
 
 
 @bp.post("/api/v1/knowledge/<knowledge_id>/file/remove")
 def remove_knowledge_file(knowledge_id: str):
-    collection = knowledge.get_changeable(g.user, knowledge_id)
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
     return jsonify(knowledge_json(knowledge.remove_file(collection, file_id_from(json_object()))))
 
 
 @bp.delete("/api/v1/knowledge/<knowledge_id>/delete")
 def delete_knowledge(knowledge_id: str):
-    knowledge.delete(knowledge.get_changeable(g.user, knowledge_id))
+    knowledge.delete(knowledge.get_changeable(g.principal, knowledge_id))
     return jsonify(True)

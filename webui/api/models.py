@@ -10,4 +10,4 @@ from webui.services import model_access
 @bp.get("/api/v1/models")
 def list_models():
     refresh = request.args.get("refresh", "").lower() in ("1", "true", "yes")
-    return jsonify(data=model_access.usable_models(g.user, refresh=refresh))
+    return jsonify(data=model_access.usable_models(g.principal, refresh=refresh))

@@ -12,11 +12,13 @@ from flask import Response, g, jsonify, request
 
 from webui.api import bp
 from webui.api.chat import relay_response
-from webui.api.common import json_object
+from webui.api.payloads import json_object
+from webui.core.catalog import OLLAMA
 from webui.errors import ServiceError
 from webui.security.permissions import require_role
-from webui.services import model_access, upstream
-from webui.services.upstream import OLLAMA, Connection, UpstreamError
+from webui.services import connections, llm_client, model_access
+from webui.services.connections import Connection
+from webui.services.llm_client import UpstreamError
 from webui.services.usage import Meter, tokens_reported
 
 NDJSON = "application/x-ndjson"
@@ -24,7 +26,7 @@ NDJSON = "application/x-ndjson"
 
 def ollama_connections() -> list[Connection]:
     """The enabled Ollama connections, or 503 saying how to get one."""
-    conns = upstream.enabled_connections(OLLAMA)
+    conns = connections.enabled_connections(OLLAMA)
     if not conns:
         raise ServiceError(
             503,
@@ -49,16 +51,16 @@ def forward(
     """Send the body on and hand the answer back as Ollama gave it."""
     if streams:
         try:
-            response = upstream.open_stream(conn, path, body, (NDJSON, "application/json"))
+            response = llm_client.open_stream(conn, path, body, (NDJSON, "application/json"))
         except UpstreamError as error:
             if meter:
                 meter.done(error.status)
             raise
         return relay_response(conn, response, meter, NDJSON, ndjson_error)
     try:
-        response = upstream.send(conn, method, path, body)
+        response = llm_client.send(conn, method, path, body)
         # Some answers are empty (delete); any content must be JSON.
-        answer = upstream.json_answer(conn, response) if response.content.strip() else {}
+        answer = llm_client.json_answer(conn, response) if response.content.strip() else {}
     except UpstreamError as error:
         if meter:
             meter.done(error.status)
@@ -72,11 +74,13 @@ def model_call(path: str, streams_by_default: bool, metered: bool) -> Response:
     """A call about one model the caller may use, sent to the connection that has it."""
     ollama_connections()
     body = json_object()
-    model = model_access.find_usable_model(g.user, body.get("model") or body.get("name"), OLLAMA)
+    model = model_access.find_usable_model(
+        g.principal, body.get("model") or body.get("name"), OLLAMA
+    )
     body["model"] = model["id"]
     body.pop("name", None)
     streams = body.get("stream", streams_by_default) is not False
-    meter = Meter.start(g.user, g.api_key, request.path, model["id"], streams) if metered else None
+    meter = Meter.start(g.principal, request.path, model["id"], streams) if metered else None
     return forward(model_access.connection_of(model), "POST", path, body, streams, meter)
 
 
@@ -84,7 +88,7 @@ def model_call(path: str, streams_by_default: bool, metered: bool) -> Response:
 def ollama_tags():
     ollama_connections()
     refresh = request.args.get("refresh", "").lower() in ("1", "true", "yes")
-    models = model_access.usable_models(g.user, refresh=refresh)
+    models = model_access.usable_models(g.principal, refresh=refresh)
     return jsonify(models=[m["ollama"] for m in models if m["connection_type"] == OLLAMA])
 
 

@@ -3,8 +3,8 @@
 from flask import g, jsonify
 
 from webui.api import bp
-from webui.api.common import json_object
 from webui.api.files import file_json
+from webui.api.payloads import json_object
 from webui.errors import ServiceError
 from webui.services import files, retrieval
 
@@ -15,7 +15,9 @@ MAX_COLLECTIONS = 20
 def query_doc():
     body = json_object()
     return jsonify(
-        retrieval.query(g.user, [body.get("collection_name")], body.get("query"), body.get("k"))
+        retrieval.query(
+            g.principal, [body.get("collection_name")], body.get("query"), body.get("k")
+        )
     )
 
 
@@ -29,7 +31,7 @@ def query_collection():
         )
     if len(names) > MAX_COLLECTIONS:
         raise ServiceError(400, f"collection_names may hold at most {MAX_COLLECTIONS} ids.")
-    return jsonify(retrieval.query(g.user, names, body.get("query"), body.get("k")))
+    return jsonify(retrieval.query(g.principal, names, body.get("query"), body.get("k")))
 
 
 @bp.post("/api/v1/retrieval/process/file")
@@ -38,4 +40,4 @@ def process_file():
     file_id = json_object().get("file_id")
     if not isinstance(file_id, str) or not file_id:
         raise ServiceError(400, "file_id is required.")
-    return jsonify(file_json(files.reprocess(files.get_file_for(g.user, file_id))))
+    return jsonify(file_json(files.reprocess(files.get_file_for(g.principal, file_id))))

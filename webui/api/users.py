@@ -2,26 +2,25 @@
 
 from flask import g, jsonify
 
-from webui import settings
 from webui.api import bp
-from webui.api.common import json_object, user_json
+from webui.api.payloads import json_object, user_json
+from webui.core.catalog import DEFAULT_PERMISSION_SETTINGS, default_setting_name
 from webui.errors import ServiceError
 from webui.security.permissions import (
-    DEFAULT_PERMISSION_SETTINGS,
     default_permissions,
-    default_setting_name,
     flatten,
     nest,
     require_role,
     session_only,
+    user_permissions,
 )
-from webui.services import accounts
+from webui.services import configuration, users
 
 
 @bp.get("/api/v1/users/")
 @require_role("admin")
 def list_users():
-    return jsonify(users=[user_json(user) for user in accounts.all_users()])
+    return jsonify(users=[user_json(user, user_permissions(user)) for user in users.all_users()])
 
 
 @bp.post("/api/v1/users/<user_id>/update")
@@ -29,17 +28,18 @@ def list_users():
 @session_only
 def update_user(user_id: str):
     body = json_object()
-    user = accounts.get_user_or_404(user_id)
+    user = users.get_user_or_404(user_id)
     if "role" not in body:
         raise ServiceError(400, "role is required: one of admin, user, pending.")
-    return jsonify(user_json(accounts.change_role(user, body["role"])))
+    changed = users.change_role(user, body["role"])
+    return jsonify(user_json(changed, user_permissions(changed)))
 
 
 @bp.delete("/api/v1/users/<user_id>")
 @require_role("admin")
 @session_only
 def delete_user(user_id: str):
-    accounts.delete_user(accounts.get_user_or_404(user_id))
+    users.delete_user(users.get_user_or_404(user_id))
     return jsonify(True)
 
 
@@ -58,6 +58,5 @@ def save_default_permissions():
     except ValueError as error:
         raise ServiceError(400, str(error).capitalize() + ".") from None
     changes = {default_setting_name(name): granted for name, granted in flat.items()}
-    valid = settings.validate_changes(changes, DEFAULT_PERMISSION_SETTINGS)
-    settings.save_settings(valid, g.user.id)
+    configuration.save(changes, DEFAULT_PERMISSION_SETTINGS, g.principal.id)
     return jsonify(nest(default_permissions()))

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from webui.services.accounts import MIN_PASSWORD_LENGTH
+from webui.services.users import MIN_PASSWORD_LENGTH
 
 
 class SignupForm(FlaskForm):
@@ -25,9 +25,3 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
     submit = SubmitField("Sign in")
-
-
-class EmptyForm(FlaskForm):
-    """POST-only buttons (sign out) carry a CSRF token through this."""
-
-    submit = SubmitField("Submit")

@@ -4,11 +4,12 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 
 from webui.auth import bp
-from webui.auth.forms import EmptyForm, LoginForm, SignupForm
+from webui.auth.forms import LoginForm, SignupForm
 from webui.errors import ServiceError
+from webui.forms import EmptyForm
 from webui.security.permissions import allow_pending, public
 from webui.security.ratelimit import TooManyAttempts
-from webui.services import accounts
+from webui.services import users
 
 
 def safe_next(target: str | None) -> str:
@@ -28,7 +29,7 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = accounts.sign_up(form.name.data, form.email.data, form.password.data)
+            user = users.sign_up(form.name.data, form.email.data, form.password.data)
         except ServiceError as error:
             flash(error.detail, "error")
         else:
@@ -46,7 +47,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.email.data, form.password.data)
+            user = users.authenticate(form.email.data, form.password.data)
         except TooManyAttempts as error:
             flash(error.detail, "error")
             return render_template("auth/login.html", form=form), 429, error.headers
@@ -70,6 +71,6 @@ def logout():
 @bp.route("/pending")
 @allow_pending
 def pending():
-    if not g.user.is_pending:
+    if not g.principal.is_pending:
         return redirect(url_for("account.index"))
     return render_template("auth/pending.html", form=EmptyForm())

@@ -6,10 +6,12 @@ from webui.services import model_access
 
 @bp.get("/chat")
 def index():
-    return render_template("chat/index.html", models=model_access.usable_models(g.user))
+    return render_template("chat/index.html", models=model_access.usable_models(g.principal))
 
 
 @models_bp.get("/models", endpoint="index")
 def index_models():
     refresh = request.args.get("refresh") == "true"
-    return render_template("models/index.html", models=model_access.usable_models(g.user, refresh))
+    return render_template(
+        "models/index.html", models=model_access.usable_models(g.principal, refresh)
+    )

@@ -1,10 +1,29 @@
 """SQLAlchemy models, one module per area; import them from here."""
 
-from webui.models.accounts import Group, SettingRow, User, group_members
-from webui.models.audit import AuditEvent  # noqa: F401
+from webui.models.accounts import ROLES, Group, User, group_members
+from webui.models.audit import AuditEvent
 from webui.models.base import new_id, now
-from webui.models.chat import ModelAccess, Usage  # noqa: F401
-from webui.models.files import File, FileChunk, Knowledge, knowledge_files, knowledge_groups  # noqa: F401,E501
+from webui.models.files import File, FileChunk, Knowledge, knowledge_files, knowledge_groups
 from webui.models.keys import ApiKey
+from webui.models.model_access import ModelAccess
+from webui.models.settings import SettingRow
+from webui.models.usage import Usage
 
-__all__ = ["ApiKey", "Group", "SettingRow", "User", "group_members", "new_id", "now"]
+__all__ = [
+    "ROLES",
+    "ApiKey",
+    "AuditEvent",
+    "File",
+    "FileChunk",
+    "Group",
+    "Knowledge",
+    "ModelAccess",
+    "SettingRow",
+    "Usage",
+    "User",
+    "group_members",
+    "knowledge_files",
+    "knowledge_groups",
+    "new_id",
+    "now",
+]

@@ -1,8 +1,7 @@
-"""People, groups and the settings admins save."""
+"""People and the groups they belong to."""
 
 import hashlib
 import hmac
-from typing import Any, Optional
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,6 +25,13 @@ group_members = sa.Table(
     ),
     sa.Index("ix_group_members_user_id", "user_id"),
 )
+
+
+def session_stamp(password_hash: str) -> str:
+    """Changes whenever the password does: a session signed in before then is ended.
+    Keyed with SECRET_KEY, so the cookie (readable, though signed) reveals nothing."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, password_hash.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def normalize_email(email: str) -> str:
@@ -53,15 +59,9 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def session_stamp(self) -> str:
-        """Changes whenever the password does: a session signed in before then is ended.
-        Keyed with SECRET_KEY, so the cookie (readable, though signed) reveals nothing."""
-        secret = current_app.config["SECRET_KEY"].encode()
-        return hmac.new(secret, self.password_hash.encode(), hashlib.sha256).hexdigest()[:16]
-
     def get_id(self) -> str:
         """What Flask-Login keeps in the session cookie: the id and the session stamp."""
-        return f"{self.id}.{self.session_stamp()}"
+        return f"{self.id}.{session_stamp(self.password_hash)}"
 
     @property
     def is_admin(self) -> bool:
@@ -70,9 +70,6 @@ class User(UserMixin, db.Model):
     @property
     def is_pending(self) -> bool:
         return self.role not in ("admin", "user")
-
-    def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "email": self.email}
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
@@ -89,17 +86,8 @@ class Group(db.Model):
     created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now)
 
     members: Mapped[list[User]] = relationship(
-        secondary=group_members, back_populates="groups", passive_deletes=True,
+        secondary=group_members,
+        back_populates="groups",
+        passive_deletes=True,
         order_by=User.email,
     )
-
-
-class SettingRow(db.Model):
-    """A value an admin saved; it wins over the environment's initial value."""
-
-    __tablename__ = "settings"
-
-    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
-    value: Mapped[Any] = mapped_column(sa.JSON)
-    updated_at: Mapped[int] = mapped_column(sa.BigInteger, default=now, onupdate=now)
-    updated_by: Mapped[Optional[str]] = mapped_column(sa.String(36))

@@ -9,8 +9,6 @@ from webui.extensions import db
 from webui.models.accounts import Group
 from webui.models.base import new_id, now
 
-FILE_STATUSES = ("pending", "completed", "failed")
-
 knowledge_files = sa.Table(
     "knowledge_files",
     db.metadata,

@@ -12,24 +12,23 @@ import logging
 import time
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, redirect, render_template, request, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from webui import settings
-from webui.errors import is_api_path, json_error
+from webui.core import audit
+from webui.core.parsers import split_endpoints
+from webui.core.settings import get_setting
+from webui.core.version_cache import note_version
+from webui.errors import error_response, is_api_path, json_error
 from webui.extensions import csrf, db
-from webui.models import ApiKey, User, now
-from webui.security import keys, ratelimit
-from webui.security.key_lookup import find_key
-from webui.security.permissions import (
-    Access,
-    access_of,
-    has_permission,
-    remember_groups,
-)
-from webui.services import audit
+from webui.models import ApiKey, now
+from webui.security import key_format, ratelimit
+from webui.security.allowlist import is_path_allowed
+from webui.security.identity import principal_for_key
+from webui.security.permissions import Access, access_of, has_permission, keys_unusable_reason
+from webui.security.principal import KeyInfo, Principal
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +40,8 @@ INVALID_KEY = (
 )
 
 
-def is_path_allowed(path: str, entries: list[str]) -> bool:
-    """Open WebUI's allowlist rule: an entry allows itself and every path below it;
-    an entry ending in '/' allows only itself. Case-sensitive; no query string."""
-    for entry in entries:
-        if path == entry:
-            return True
-        if not entry.endswith("/") and path.startswith(entry + "/"):
-            return True
-    return False
-
-
 def _has_bearer(req) -> bool:
-    return keys.bearer_token(req.headers.get("Authorization")) is not None
+    return key_format.bearer_token(req.headers.get("Authorization")) is not None
 
 
 class KeyAwareSessionInterface(SecureCookieSessionInterface):
@@ -78,9 +66,7 @@ def unauthorized(detail: str = INVALID_KEY):
 
 
 def forbidden(detail: str):
-    if is_api_path(request.path):
-        return json_error(403, detail)
-    return render_template("errors/error.html", code=403, message=detail), 403
+    return error_response(403, detail)
 
 
 def sign_in_first():
@@ -95,37 +81,28 @@ def sign_in_first():
 
 def authenticate_key(token: str):
     """Steps 2–4 for a Bearer credential; returns a response when it is refused."""
-    if not token or not keys.is_well_formed(token):
+    if not token or not key_format.is_well_formed(token):
         return unauthorized()
-    found = find_key(token)
-    if found is None:
+    principal = principal_for_key(token)
+    if principal is None:
         return unauthorized()
-    api_key, user = found.api_key, found.user
+    api_key = principal.key
     g.presented_key = api_key  # for the audit of a refusal
     if api_key.is_expired():
         expired_on = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(api_key.expires_at))
         return unauthorized(
             f"This API key expired on {expired_on}; create a new one in Settings > Account."
         )
-    if user.is_pending:
+    if principal.is_pending:
         return forbidden("The owner of this API key is waiting for an administrator's approval.")
-    settings.note_version(found.settings_version)
-    remember_groups(user, found.groups)
+    note_version(principal.settings_version)
 
-    if not settings.get_setting("ENABLE_API_KEYS"):
-        return forbidden(
-            "API keys are turned off: an administrator can enable them in "
-            "Admin Panel > Settings > General > Enable API Keys."
-        )
-    if not has_permission(user, "features.api_keys"):
-        return forbidden(
-            "Your account lacks the API Keys permission (features.api_keys); "
-            "ask an administrator to grant it through Default Permissions or a group."
-        )
+    reason = keys_unusable_reason(principal)
+    if reason is not None:
+        return forbidden(reason)
     path = request.path
-    if settings.get_setting("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"):
-        allowed = settings.split_endpoints(settings.get_setting("API_KEYS_ALLOWED_ENDPOINTS"))
-        if not is_path_allowed(path, allowed):
+    if get_setting("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"):
+        if not is_path_allowed(path, split_endpoints(get_setting("API_KEYS_ALLOWED_ENDPOINTS"))):
             return forbidden(
                 f"API keys may not call {path}: it is not in the administrator's list of "
                 "allowed endpoints."
@@ -142,12 +119,12 @@ def authenticate_key(token: str):
     if over_limit is not None:
         return over_limit
 
-    g.user, g.api_key = user, api_key
+    g.principal = principal
     touch_last_used(api_key)
     return None
 
 
-def touch_last_used(api_key: ApiKey) -> None:
+def touch_last_used(api_key: KeyInfo) -> None:
     """Record use at most once a minute per key, as one conditional UPDATE."""
     at = now()
     if api_key.last_used_at is not None and at - api_key.last_used_at < LAST_USED_INTERVAL:
@@ -178,7 +155,8 @@ def refuse_key(token: str, refusal):
     """Every refused key is audited; a failed authentication (401) also counts toward the
     client address's limit, and over it the answer is 429 (the log keeps the real reason)."""
     limited = ratelimit.failed_key_refusal() if refusal.status_code == 401 else None
-    audit.key_refused(token, g.get("presented_key"), refusal, limited=limited is not None)
+    prefix = key_format.visible_prefix(token) if key_format.is_well_formed(token) else None
+    audit.key_refused(prefix, g.get("presented_key"), refusal, limited=limited is not None)
     return limited or refusal
 
 
@@ -187,19 +165,19 @@ def refuse_key(token: str, refusal):
 
 def authorize(access: Access):
     """Step 5: what the view declared it needs, the same for a session and a key."""
-    user: User = g.user
-    if user.is_pending and not access.allow_pending:
+    principal: Principal = g.principal
+    if principal.is_pending and not access.allow_pending:
         if is_api_path(request.path):
             return forbidden("Your account is waiting for an administrator's approval.")
         return redirect(url_for("auth.pending"))
-    if access.session_only and g.api_key is not None:
+    if access.session_only and principal.key is not None:
         return forbidden(
             "This action needs a browser session: API keys cannot manage keys, "
             "users, groups or settings."
         )
-    if access.role and user.role != access.role:
+    if access.role and principal.role != access.role:
         return forbidden(f"This needs the {access.role} role.")
-    if access.permission and not has_permission(user, access.permission):
+    if access.permission and not has_permission(principal, access.permission):
         return forbidden(
             f"You lack the '{access.permission}' permission; ask an administrator to grant it."
         )
@@ -207,12 +185,12 @@ def authorize(access: Access):
 
 
 def guard():
-    g.user, g.api_key = None, None
+    g.principal = None
     if request.routing_exception is not None:
         return None  # its 404/405/308 follows and no view runs
     view = current_app.view_functions.get(request.endpoint)
     access = Access(public=True) if request.endpoint == "static" else access_of(view)
-    token = keys.bearer_token(request.headers.get("Authorization"))
+    token = key_format.bearer_token(request.headers.get("Authorization"))
 
     if token is not None:
         if not is_api_path(request.path):
@@ -229,7 +207,8 @@ def guard():
         ):
             csrf.protect()
         if current_user.is_authenticated:
-            g.user = current_user._get_current_object()
+            g.principal = current_user._get_current_object()
+            note_version(g.principal.settings_version)
         elif not access.public:
             return sign_in_first()
 

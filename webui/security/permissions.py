@@ -1,55 +1,19 @@
-"""The permission catalog, effective permissions and the declarations views make.
+"""Effective permissions and the declarations views make (the catalog of permissions
+is in ``core/catalog.py``).
 
 Views declare what they need with the decorators below; the request guard
 (``guard.py``) reads the declarations and is the only place that decides.
 A view without any declaration needs a signed-in, approved user.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from flask import g
-
-from webui import settings
-from webui.extensions import db
-from webui.models import Group, User, group_members
-
-
-@dataclass(frozen=True)
-class Permission:
-    label: str
-    default: bool
-
-
-CATALOG: dict[str, Permission] = {
-    "features.api_keys": Permission("API Keys", False),
-    "chat.file_upload": Permission("Upload files", True),
-    "workspace.knowledge": Permission("Knowledge collections", False),
-    "workspace.models": Permission("Models workspace", False),
-}
-
-SECTION_LABELS = {"features": "Features", "chat": "Chat", "workspace": "Workspace"}
-
-
-def default_setting_name(permission: str) -> str:
-    """``features.api_keys`` → ``USER_PERMISSIONS_FEATURES_API_KEYS`` (Open WebUI's env name)."""
-    return "USER_PERMISSIONS_" + permission.upper().replace(".", "_")
-
-
-for _name, _permission in CATALOG.items():
-    settings.register(
-        settings.Setting(
-            default_setting_name(_name),
-            settings.parse_bool,
-            _permission.default,
-            f"Default permission: {_permission.label}",
-        )
-    )
-
-DEFAULT_PERMISSION_SETTINGS = [default_setting_name(name) for name in CATALOG]
-
+from webui.core.catalog import PERMISSIONS, default_setting_name
+from webui.core.settings import get_setting
+from webui.models import User
+from webui.security.principal import Principal
 
 # --- nested dicts as the API shows them -------------------------------------
 
@@ -58,7 +22,7 @@ def nest(flat: dict[str, bool]) -> dict[str, dict[str, bool]]:
     """{"features.api_keys": True} → {"features": {"api_keys": True}}, with every catalog
     entry listed."""
     nested: dict[str, dict[str, bool]] = {}
-    for name in CATALOG:
+    for name in PERMISSIONS:
         section, _, leaf = name.partition(".")
         nested.setdefault(section, {})[leaf] = bool(flat.get(name, False))
     return nested
@@ -67,14 +31,14 @@ def nest(flat: dict[str, bool]) -> dict[str, dict[str, bool]]:
 def flatten(nested: Any) -> dict[str, bool]:
     """Validate a nested permissions dict from a client; raises ValueError naming the entry."""
     if not isinstance(nested, dict):
-        raise ValueError("permissions must be an object like {\"features\": {\"api_keys\": true}}")
+        raise ValueError('permissions must be an object like {"features": {"api_keys": true}}')
     flat: dict[str, bool] = {}
     for section, leaves in nested.items():
         if not isinstance(leaves, dict):
             raise ValueError(f"permissions.{section} must be an object")
         for leaf, granted in leaves.items():
             name = f"{section}.{leaf}"
-            if name not in CATALOG:
+            if name not in PERMISSIONS:
                 raise ValueError(f"unknown permission '{name}'")
             if not isinstance(granted, bool):
                 raise ValueError(f"permission '{name}' must be true or false")
@@ -86,47 +50,53 @@ def flatten(nested: Any) -> dict[str, bool]:
 
 
 def default_permissions() -> dict[str, bool]:
-    return {name: bool(settings.get_setting(default_setting_name(name))) for name in CATALOG}
+    """What every ``user`` has before any group grants more."""
+    return {name: bool(get_setting(default_setting_name(name))) for name in PERMISSIONS}
 
 
-def user_groups(user: User) -> list[tuple[str, dict]]:
-    """(id, grants) of each of the user's groups, read once per request."""
-    cache = g.setdefault("_groups", {})
-    if user.id not in cache:
-        cache[user.id] = [
-            (group_id, grants or {})
-            for group_id, grants in db.session.execute(
-                sa.select(Group.id, Group.permissions)
-                .join(group_members, group_members.c.group_id == Group.id)
-                .where(group_members.c.user_id == user.id)
-            )
-        ]
-    return cache[user.id]
-
-
-def remember_groups(user: User, groups: list[tuple[str, dict]]) -> None:
-    """Let the guard hand over the groups it loaded with the key (saves a query)."""
-    g.setdefault("_groups", {})[user.id] = groups
-
-
-def group_ids(user: User) -> set[str]:
-    return {group_id for group_id, _ in user_groups(user)}
-
-
-def effective_permissions(user: User) -> dict[str, bool]:
-    """Every catalog permission, by the rule of ``has_permission``."""
-    return {name: has_permission(user, name) for name in CATALOG}
-
-
-def has_permission(user: User, permission: str) -> bool:
+def is_granted(role: str, group_grants: Iterable[Mapping[str, bool]], permission: str) -> bool:
     """Admin: everything; user: the default OR any of their groups; pending: nothing."""
-    if permission not in CATALOG or user.role not in ("admin", "user"):
+    if permission not in PERMISSIONS or role not in ("admin", "user"):
         return False
-    if user.role == "admin":
+    if role == "admin":
         return True
-    if any(grants.get(permission) is True for _, grants in user_groups(user)):
+    if any(grants.get(permission) is True for grants in group_grants):
         return True
-    return bool(settings.get_setting(default_setting_name(permission)))
+    return bool(get_setting(default_setting_name(permission)))
+
+
+def has_permission(principal: Principal, permission: str) -> bool:
+    return is_granted(principal.role, principal.grants, permission)
+
+
+def effective_permissions(role: str, group_grants: Iterable[Mapping[str, bool]]) -> dict:
+    """Every catalog permission, by the rule of ``is_granted``."""
+    grants = list(group_grants)
+    return {name: is_granted(role, grants, name) for name in PERMISSIONS}
+
+
+def keys_unusable_reason(principal: Principal) -> str | None:
+    """Why this person's API keys may not be created or used right now; None when they may."""
+    if not get_setting("ENABLE_API_KEYS"):
+        return (
+            "API keys are turned off: an administrator can enable them in "
+            "Admin Panel > Settings > General > Enable API Keys."
+        )
+    if not has_permission(principal, "features.api_keys"):
+        return (
+            "Your account lacks the API Keys permission (features.api_keys); an administrator "
+            "can grant it in Admin Panel > Users > Groups or Default Permissions."
+        )
+    return None
+
+
+def permissions_of(principal: Principal) -> dict[str, bool]:
+    return effective_permissions(principal.role, principal.grants)
+
+
+def user_permissions(user: User) -> dict[str, bool]:
+    """A person's effective permissions, as an admin's list of users shows them."""
+    return effective_permissions(user.role, [group.permissions or {} for group in user.groups])
 
 
 # --- declarations on views ---------------------------------------------------
@@ -171,6 +141,6 @@ def require_role(role: str) -> Callable:
 
 
 def require_permission(permission: str) -> Callable:
-    if permission not in CATALOG:
+    if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission}")
     return _declare(permission=permission)

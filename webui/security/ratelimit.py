@@ -17,23 +17,21 @@ once, and again on recovery.
 import contextlib
 import logging
 import math
-import os
 import threading
 import time
 from functools import lru_cache
 from typing import Optional
 
 import limits
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, request
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from webui.errors import ServiceError, is_api_path, json_error
-from webui.models import ApiKey
+from webui.errors import ServiceError, json_error
+from webui.security.principal import KeyInfo
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FAILED_AUTH = "20 per minute"
 KEY_FAILURES = "key"
 SIGNIN_FAILURES = "signin"
 
@@ -53,12 +51,8 @@ class TooManyAttempts(ServiceError):
     """429 with the seconds to wait, sent as Retry-After."""
 
     def __init__(self, detail: str, retry_after: int):
-        super().__init__(429, detail)
+        super().__init__(429, detail, {"Retry-After": str(retry_after)})
         self.retry_after = retry_after
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 # --- set-up -------------------------------------------------------------------------
@@ -66,13 +60,6 @@ class TooManyAttempts(ServiceError):
 
 def init_app(app: Flask) -> None:
     """One counter storage and strategy per app (RATELIMIT_ENABLED=false: none)."""
-    uri = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
-    app.config.setdefault("RATELIMIT_STORAGE_URI", uri)
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", os.environ.get("RATELIMIT_KEY_PREFIX", "webui"))
-    # Configuration, not a saved setting: judging a bad key must not read the database.
-    app.config.setdefault(
-        "RATELIMIT_FAILED_AUTH", os.environ.get("RATELIMIT_FAILED_AUTH") or DEFAULT_FAILED_AUTH
-    )
     try:
         parse_limit(app.config["RATELIMIT_FAILED_AUTH"])
     except ValueError as error:
@@ -89,20 +76,12 @@ def init_app(app: Flask) -> None:
         )
         strategy = FixedWindowRateLimiter(storage)
     app.extensions["webui_ratelimit"] = strategy
-    app.register_error_handler(TooManyAttempts, _too_many_attempts)
 
 
 def client_ip() -> str:
     """The socket's address; with TRUSTED_PROXY_COUNT set, ProxyFix has already put the
     client's address from X-Forwarded-For here (and only then is that header trusted)."""
     return request.remote_addr or "unknown"
-
-
-def _too_many_attempts(error: TooManyAttempts):
-    if is_api_path(request.path):
-        return json_error(429, error.detail, error.headers)
-    page = render_template("errors/error.html", code=429, message=error.detail)
-    return page, 429, error.headers
 
 
 # --- the storage, and what happens when it is down ------------------------------------------
@@ -233,7 +212,7 @@ def count_failed_signin() -> None:
 # --- per-key limits ----------------------------------------------------------------------
 
 
-def key_limit_refusal(api_key: ApiKey) -> Optional[Response]:
+def key_limit_refusal(api_key: KeyInfo) -> Optional[Response]:
     """A 429 response when this key used up its own requests for the minute, else None.
     Keys without a limit never touch the storage; storage down: served (fail open)."""
     per_minute = api_key.rate_limit_per_minute

@@ -12,18 +12,17 @@ import mimetypes
 import os
 import re
 import unicodedata
-from typing import IO, Any
+from typing import IO
 
 import sqlalchemy as sa
-from flask import Response, current_app, request, send_file
+from flask import current_app
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest
-from werkzeug.formparser import FormDataParser
 
-from webui import settings
+from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import File, FileChunk, User, new_id
+from webui.security.principal import Principal
 from webui.services import extract, fulltext
 
 log = logging.getLogger(__name__)
@@ -49,107 +48,16 @@ PASSIVE_CONTENT_TYPES = {
 }
 
 
-def parse_int_between(low: int, high: int):
-    def parse(value: Any) -> int:
-        message = f"must be a whole number from {low} to {high}"
-        if isinstance(value, bool):
-            raise ValueError(message)
-        try:
-            number = int(str(value).strip())
-        except (TypeError, ValueError):
-            raise ValueError(message) from None
-        if not low <= number <= high:
-            raise ValueError(message)
-        return number
-
-    return parse
-
-
-settings.register(
-    settings.Setting(
-        "FILE_MAX_SIZE_MB", parse_int_between(1, 10240), 25, "Maximum upload size (MB)"
-    )
-)
-settings.register(
-    settings.Setting(
-        "CHUNK_SIZE",
-        parse_int_between(100, 100000),
-        1000,
-        "Chunk size (characters)",
-        "Uploaded text is split into chunks of at most this many characters for retrieval.",
-    )
-)
-settings.register(
-    settings.Setting(
-        "CHUNK_OVERLAP",
-        parse_int_between(0, 50000),
-        100,
-        "Chunk overlap (characters)",
-        "How much of the previous chunk each chunk repeats; at most half the chunk size is used.",
-    )
-)
-
-
-# --- receiving a multipart upload ---------------------------------------------------
-
-
-class StrictUploadParser(FormDataParser):
-    """Werkzeug's parser drops a broken body silently, which would read as 'no file';
-    this one answers 400 saying what is wrong with the upload."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.silent = False
-
-    def parse(self, *args, **kwargs):
-        try:
-            return super().parse(*args, **kwargs)
-        except UnicodeDecodeError:
-            raise BadRequest(
-                "The upload's part headers are not valid UTF-8, most likely the file name: "
-                "rename the file, or send the name as filename*=UTF-8''<percent-encoded>."
-            ) from None
-        except ValueError as error:
-            raise BadRequest(
-                "The upload is not valid multipart/form-data or was cut off before its end "
-                f"({error}); send the file again as the form field 'file'."
-            ) from None
-
-
 def max_upload_bytes() -> int:
-    return settings.get_setting("FILE_MAX_SIZE_MB") * MB
+    return get_setting("FILE_MAX_SIZE_MB") * MB
 
 
 def too_large_message() -> str:
-    limit = settings.get_setting("FILE_MAX_SIZE_MB")
+    limit = get_setting("FILE_MAX_SIZE_MB")
     return (
         f"The file is larger than the {limit} MB upload limit; an administrator can raise "
         "it with the FILE_MAX_SIZE_MB setting."
     )
-
-
-def prepare_upload_request() -> None:
-    """Set the size limit and strict parsing before anything reads the body.
-
-    Call it from a url_value_preprocessor: those run before the request guard,
-    which reads the form (for the CSRF token) on browser uploads.
-    """
-    request.max_content_length = max_upload_bytes() + MULTIPART_ALLOWANCE
-    request.form_data_parser_class = StrictUploadParser
-
-
-def uploaded_file() -> FileStorage:
-    """The ``file`` field of a multipart request, or 400 saying how to send one."""
-    if request.mimetype != "multipart/form-data":
-        raise ServiceError(
-            400,
-            "Send the file as multipart/form-data with the field 'file' "
-            f"(got Content-Type {request.mimetype or 'none'}), e.g. curl -F file=@notes.pdf.",
-        )
-    upload = request.files.get("file")
-    if upload is None:
-        raise ServiceError(400, "No file received: the multipart field must be named 'file'.")
-    return upload
 
 
 # --- names and types ------------------------------------------------------------------
@@ -214,7 +122,7 @@ def copy_limited(source: IO[bytes], target_path: str, limit: int) -> tuple[int, 
     return size, digest.hexdigest()
 
 
-def store_upload(user: User, upload: FileStorage, process: bool = True) -> File:
+def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> File:
     """Save an upload and, unless told not to, extract and chunk its text."""
     fulltext.ensure_index()
     name = safe_filename(upload.filename)
@@ -272,7 +180,7 @@ def index_file(file: File, data: bytes) -> None:
         file.status, file.error = "failed", "The file's text could not be read."
         return
     pieces = extract.split_into_chunks(
-        text, settings.get_setting("CHUNK_SIZE"), settings.get_setting("CHUNK_OVERLAP")
+        text, get_setting("CHUNK_SIZE"), get_setting("CHUNK_OVERLAP")
     )
     file.chunks = [FileChunk(chunk_index=i, text=piece) for i, piece in enumerate(pieces)]
     file.status = "completed"
@@ -300,11 +208,11 @@ def reprocess(file: File) -> File:
 # --- reading and deleting -------------------------------------------------------------------
 
 
-def may_manage(user: User, file: File) -> bool:
+def may_manage(user: Principal, file: File) -> bool:
     return user.is_admin or file.user_id == user.id
 
 
-def get_file_for(user: User, file_id: str) -> File:
+def get_file_for(user: Principal, file_id: str) -> File:
     """The file when the user owns it or is an admin; 404 alike for others' and unknown ids."""
     file = db.session.get(File, file_id)
     if file is None or not may_manage(user, file):
@@ -312,12 +220,12 @@ def get_file_for(user: User, file_id: str) -> File:
     return file
 
 
-def _visible_files(user: User) -> sa.Select:
+def _visible_files(user: Principal) -> sa.Select:
     query = sa.select(File)
     return query if user.is_admin else query.where(File.user_id == user.id)
 
 
-def list_files(user: User, page: int = 1, limit: int = 50) -> tuple[list[File], int]:
+def list_files(user: Principal, page: int = 1, limit: int = 50) -> tuple[list[File], int]:
     """Newest first; the caller's own files, or everyone's for an admin."""
     query = _visible_files(user)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
@@ -327,7 +235,7 @@ def list_files(user: User, page: int = 1, limit: int = 50) -> tuple[list[File], 
     return list(items), total
 
 
-def indexed_files(user: User) -> list[File]:
+def indexed_files(user: Principal) -> list[File]:
     """Files the user may put in a collection: their own (an admin: any) that were indexed."""
     query = _visible_files(user).where(File.status == "completed").order_by(File.filename)
     return list(db.session.scalars(query))
@@ -348,26 +256,8 @@ def stored_paths_of(user: User) -> list[str]:
     return [absolute_path(file) for file in owned]
 
 
-def download_response(file: File) -> Response:
-    """The raw bytes as an attachment that a browser will never render in place."""
-    content_type = (
-        file.content_type
-        if file.content_type in PASSIVE_CONTENT_TYPES
-        else ("application/octet-stream")
-    )
-    try:
-        response = send_file(
-            absolute_path(file),
-            mimetype=content_type,
-            as_attachment=True,
-            download_name=file.filename,
-            conditional=True,
-            max_age=0,
-        )
-    except FileNotFoundError:
-        log.error("file %s has a row but no bytes at %s", file.id, absolute_path(file))
-        raise ServiceError(404, f"The stored bytes of file {file.id} are missing.") from None
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+def served_content_type(file: File) -> str:
+    """The type a download is sent as: the declared one only when a browser cannot run it."""
+    if file.content_type in PASSIVE_CONTENT_TYPES:
+        return file.content_type
+    return "application/octet-stream"

@@ -5,21 +5,14 @@ from typing import Any, Optional
 
 import sqlalchemy as sa
 
+from webui.core import audit
+from webui.core.parsers import parse_bool, parse_field, query_number
 from webui.errors import ServiceError
 from webui.extensions import db
-from webui.models import ApiKey, User, now
-from webui.services import audit
-from webui.services.audit import parse_positive_int
-
-try:  # the usage table of chat completions (issue 4); without it counts are unknown
-    from webui.models.chat import Usage
-except ImportError:  # pragma: no cover
-    Usage = None
+from webui.models import ApiKey, Usage, User, now
 
 DAY = 86400
 MAX_UNUSED_DAYS = 36500
-TRUE_WORDS = {"true", "1", "yes"}
-FALSE_WORDS = {"false", "0", "no"}
 FILTER_NAMES = ("user_id", "unused_days", "expired", "page", "per_page")
 
 
@@ -42,20 +35,20 @@ def parse_filters(args) -> KeyFilters:
     user_id = args.get("user_id") or None
     if user_id is not None and db.session.get(User, user_id) is None:
         raise ServiceError(400, "user_id: there is no user with this id.")
-    expired = (args.get("expired") or "").strip().lower()
-    if expired and expired not in TRUE_WORDS | FALSE_WORDS:
-        raise ServiceError(
-            400, "expired must be true (only expired keys) or false (only keys that still work)."
+    expired = args.get("expired") or None
+    if expired is not None:
+        expired = parse_field(
+            "expired (true: only expired keys; false: keys that work)", parse_bool, expired
         )
-    unused = args.get("unused_days")
+    unused = args.get("unused_days") or None
     return KeyFilters(
         user_id=user_id,
         unused_days=None
-        if not unused
-        else parse_positive_int("unused_days", unused, 0, MAX_UNUSED_DAYS),
-        expired=None if not expired else expired in TRUE_WORDS,
-        page=parse_positive_int("page", args.get("page"), 1, 1_000_000),
-        per_page=parse_positive_int("per_page", args.get("per_page"), 100, 1000),
+        if unused is None
+        else query_number(args, "unused_days", 0, 1, MAX_UNUSED_DAYS),
+        expired=expired,
+        page=query_number(args, "page", 1, 1, 1_000_000),
+        per_page=query_number(args, "per_page", 100, 1, 1000),
     )
 
 
@@ -91,11 +84,8 @@ def search(filters: KeyFilters) -> tuple[list[tuple[ApiKey, User]], int]:
     return [(api_key, user) for api_key, user in rows], total
 
 
-def request_counts(key_ids: list[str]) -> dict[str, Optional[int]]:
-    """Chat completions recorded for each key in the usage table (one grouped query).
-    None for every key when this build has no usage table."""
-    if Usage is None:
-        return {key_id: None for key_id in key_ids}
+def request_counts(key_ids: list[str]) -> dict[str, int]:
+    """Chat completions recorded for each key in the usage table (one grouped query)."""
     counts = (
         dict(
             db.session.execute(

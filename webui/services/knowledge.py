@@ -11,13 +11,14 @@ import sqlalchemy as sa
 
 from webui.errors import ServiceError
 from webui.extensions import db
-from webui.models import File, Group, Knowledge, User, group_members, knowledge_groups
+from webui.models import File, Group, Knowledge, group_members, knowledge_groups
+from webui.security.principal import Principal
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 1000
 
 
-def _shared_with(user: User) -> sa.Select:
+def _shared_with(user: Principal) -> sa.Select:
     """Ids of collections shared with a group the user belongs to."""
     return (
         sa.select(knowledge_groups.c.knowledge_id)
@@ -26,29 +27,29 @@ def _shared_with(user: User) -> sa.Select:
     )
 
 
-def readable_query(user: User) -> sa.Select:
+def readable_query(user: Principal) -> sa.Select:
     query = sa.select(Knowledge)
     if user.is_admin:
         return query
     return query.where(sa.or_(Knowledge.user_id == user.id, Knowledge.id.in_(_shared_with(user))))
 
 
-def list_readable(user: User) -> list[Knowledge]:
+def list_readable(user: Principal) -> list[Knowledge]:
     return list(db.session.scalars(readable_query(user).order_by(Knowledge.name, Knowledge.id)))
 
 
-def may_change(user: User, knowledge: Knowledge) -> bool:
+def may_change(user: Principal, knowledge: Knowledge) -> bool:
     return user.is_admin or knowledge.user_id == user.id
 
 
-def get_readable(user: User, knowledge_id: str) -> Knowledge:
+def get_readable(user: Principal, knowledge_id: str) -> Knowledge:
     knowledge = db.session.scalar(readable_query(user).where(Knowledge.id == knowledge_id))
     if knowledge is None:
         raise ServiceError(404, f"Knowledge collection not found: {knowledge_id}.")
     return knowledge
 
 
-def get_changeable(user: User, knowledge_id: str) -> Knowledge:
+def get_changeable(user: Principal, knowledge_id: str) -> Knowledge:
     knowledge = get_readable(user, knowledge_id)
     if not may_change(user, knowledge):
         raise ServiceError(
@@ -94,7 +95,7 @@ def groups_by_id(group_ids: Any) -> list[Group]:
 # --- changes ---------------------------------------------------------------------------
 
 
-def create(user: User, name: Any, description: Any = None, group_ids: Any = None) -> Knowledge:
+def create(user: Principal, name: Any, description: Any = None, group_ids: Any = None) -> Knowledge:
     knowledge = Knowledge(
         user_id=user.id, name=clean_name(name), description=clean_description(description)
     )

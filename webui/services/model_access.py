@@ -18,13 +18,15 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from flask import current_app
 
-from webui import settings
+from webui.core.catalog import OLLAMA
+from webui.core.version_cache import bump_version, cached
 from webui.errors import ServiceError
 from webui.extensions import db
-from webui.models import Group, ModelAccess, User, now
-from webui.security import permissions
-from webui.services import upstream
-from webui.services.upstream import Connection, UpstreamError
+from webui.models import Group, ModelAccess, now
+from webui.security.principal import Principal
+from webui.services import connections, llm_client
+from webui.services.connections import Connection
+from webui.services.llm_client import UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ def _fingerprint(conns: list[Connection]) -> tuple:
 
 def _fetch_one(conn: Connection, timeout: float) -> list[dict]:
     try:
-        return upstream.list_models(conn, timeout)
+        return llm_client.list_models(conn, timeout)
     except UpstreamError as error:
         log.warning(
             "skipping %s (%s) in the model list: %s", conn.label, conn.base_url, error.detail
@@ -61,7 +63,7 @@ def fetch_models(conns: list[Connection]) -> list[dict]:
     """Ask every connection at once; the first connection listing an id owns it."""
     if not conns:
         return []
-    timeout = upstream.model_list_timeout()
+    timeout = llm_client.model_list_timeout()
     with ThreadPoolExecutor(max_workers=min(8, len(conns))) as pool:
         answers = list(pool.map(lambda conn: _fetch_one(conn, timeout), conns))
     models: dict[str, dict] = {}
@@ -73,9 +75,9 @@ def fetch_models(conns: list[Connection]) -> list[dict]:
 
 def all_models(refresh: bool = False) -> list[dict]:
     """Every model of every enabled connection, whoever asks."""
-    conns = upstream.enabled_connections()
+    conns = connections.enabled_connections()
     key = _fingerprint(conns)
-    ttl = upstream.config_seconds("MODELS_CACHE_SECONDS", 30.0)
+    ttl = llm_client.config_seconds("MODELS_CACHE_SECONDS", 30.0)
     cached = _cache().get(key)
     if not refresh and cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]
@@ -95,7 +97,7 @@ def forget_models() -> None:
 
 def connection_of(model: dict) -> Connection:
     """The enabled connection that listed the model."""
-    for conn in upstream.enabled_connections(model["connection_type"]):
+    for conn in connections.enabled_connections(model["connection_type"]):
         if conn.index == model["connection"]:
             return conn
     raise ServiceError(400, MODEL_NOT_FOUND)
@@ -127,26 +129,26 @@ def _load_rules() -> dict[str, Rule]:
 
 def usable_rules() -> dict[str, Rule]:
     """The rules, cached per worker under the settings version that ``set_access`` bumps."""
-    return settings.cached("model_access.rules", _load_rules)
+    return cached("model_access.rules", _load_rules)
 
 
-def may_use(user: User, model_id: str, rules: dict[str, Rule], groups: set[str]) -> bool:
+def may_use(user: Principal, model_id: str, rules: dict[str, Rule]) -> bool:
     """Admins: every model; others: public models and those shared with one of their groups."""
     if user.is_admin:
         return True
     rule = rules.get(model_id)
-    return rule is None or rule.public or bool(groups & set(rule.group_ids or []))
+    return rule is None or rule.public or not user.group_ids.isdisjoint(rule.group_ids or [])
 
 
-def usable_models(user: User, refresh: bool = False) -> list[dict]:
+def usable_models(user: Principal, refresh: bool = False) -> list[dict]:
     models = all_models(refresh)
     if user.is_admin:
         return models
-    rules, groups = usable_rules(), permissions.group_ids(user)
-    return [model for model in models if may_use(user, model["id"], rules, groups)]
+    rules = usable_rules()
+    return [model for model in models if may_use(user, model["id"], rules)]
 
 
-def find_usable_model(user: User, model_id: Any, kind: Optional[str] = None) -> dict:
+def find_usable_model(user: Principal, model_id: Any, kind: Optional[str] = None) -> dict:
     """The model the caller asked for, or 400 "Model not found" (also when it is forbidden)."""
     if not isinstance(model_id, str) or not model_id:
         raise ServiceError(400, MODEL_NOT_FOUND)
@@ -154,16 +156,14 @@ def find_usable_model(user: User, model_id: Any, kind: Optional[str] = None) -> 
     if model is None:
         # The cached list may predate a model pulled a moment ago: look once more.
         model = _lookup(all_models(refresh=True), model_id, kind)
-    if model is None or not may_use(
-        user, model["id"], usable_rules(), permissions.group_ids(user)
-    ):
+    if model is None or not may_use(user, model["id"], usable_rules()):
         raise ServiceError(400, MODEL_NOT_FOUND)
     return model
 
 
 def _lookup(models: Iterable[dict], model_id: str, kind: Optional[str]) -> Optional[dict]:
     # Ollama treats "llama3" as "llama3:latest".
-    wanted = {model_id, f"{model_id}:latest"} if kind == upstream.OLLAMA else {model_id}
+    wanted = {model_id, f"{model_id}:latest"} if kind == OLLAMA else {model_id}
     for model in models:
         if model["id"] in wanted and (kind is None or model["connection_type"] == kind):
             return model
@@ -187,6 +187,6 @@ def set_access(
     rule.updated_by = actor_id
     rule.updated_at = now()
     db.session.add(rule)
-    settings.bump_version()  # workers drop their cached rules from their next request
+    bump_version()  # workers drop their cached rules from their next request
     db.session.commit()
     return rule

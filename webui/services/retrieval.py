@@ -8,27 +8,18 @@ like an unknown id. Ranking is the database's full-text search (``fulltext``).
 from dataclasses import dataclass
 from typing import Any
 
-from webui import settings
+from webui.core.catalog import MAX_TOP_K
+from webui.core.settings import get_setting
 from webui.errors import ServiceError
-from webui.models import File, User
+from webui.models import File
+from webui.security.principal import Principal
 from webui.services import files, knowledge
-from webui.services.fulltext import Hit, create_index_sql, drop_index_sql, search
-
-__all__ = ["augment_with_files", "create_index_sql", "drop_index_sql", "parse_k", "query"]
+from webui.services.fulltext import Hit, search
 
 DEFAULT_K = 4
-MAX_K = 50
+MAX_K = MAX_TOP_K
 MAX_CHAT_FILES = 20
 MAX_QUERY_LENGTH = 4000
-
-settings.register(
-    settings.Setting(
-        "RAG_TOP_K",
-        files.parse_int_between(1, MAX_K),
-        DEFAULT_K,
-        "Passages retrieved per file or collection in chat",
-    )
-)
 
 
 @dataclass
@@ -45,17 +36,17 @@ class Source:
         return {"id": self.id, "name": self.name, "type": self.type}
 
 
-def file_source(user: User, file_id: str) -> Source:
+def file_source(user: Principal, file_id: str) -> Source:
     file = files.get_file_for(user, file_id)
     return Source(file.id, file.filename, "file", [file])
 
 
-def collection_source(user: User, knowledge_id: str) -> Source:
+def collection_source(user: Principal, knowledge_id: str) -> Source:
     collection = knowledge.get_readable(user, knowledge_id)
     return Source(collection.id, collection.name, "collection", list(collection.files))
 
 
-def any_source(user: User, source_id: Any) -> Source:
+def any_source(user: Principal, source_id: Any) -> Source:
     """A file id or a knowledge id, as Open WebUI's ``collection_name`` may be either."""
     if not isinstance(source_id, str) or not source_id:
         raise ServiceError(400, "collection_name must be a file id or a knowledge collection id.")
@@ -88,7 +79,7 @@ def parse_query(value: Any) -> str:
     return value
 
 
-def query(user: User, source_ids: list[Any], text: Any, k: Any) -> dict[str, list[list]]:
+def query(user: Principal, source_ids: list[Any], text: Any, k: Any) -> dict[str, list[list]]:
     """Open WebUI's result shape: one list each of documents, metadatas and distances
     (here BM25-style scores, higher is better), best first across all sources."""
     text, k = parse_query(text), parse_k(k)
@@ -126,7 +117,7 @@ CONTEXT_PREAMBLE = (
 )
 
 
-def chat_sources(user: User, items: Any) -> list[Source]:
+def chat_sources(user: Principal, items: Any) -> list[Source]:
     """Validate ``files`` from a chat request and resolve each item the caller may read."""
     if not isinstance(items, list):
         raise ServiceError(400, 'files must be a list like [{"type": "collection", "id": "…"}].')
@@ -190,7 +181,7 @@ def with_context(messages: list, message: dict) -> list:
     return messages[:position] + [message] + messages[position:]
 
 
-def augment_with_files(user: User, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
+def augment_with_files(user: Principal, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
     """Turn a chat request's ``files`` into a system message of numbered passages.
 
     Returns the request without ``files`` (and with the system message when
@@ -207,7 +198,7 @@ def augment_with_files(user: User, body: dict[str, Any]) -> tuple[dict[str, Any]
     if not sources or not question.strip():
         return request_body, []
 
-    k = settings.get_setting("RAG_TOP_K")
+    k = get_setting("RAG_TOP_K")
     used_chunks: set[int] = set()
     numbered: list[tuple[int, str, Hit]] = []
     cited: list[dict] = []

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from webui.extensions import db
-from webui.models import ApiKey, Usage, User
+from webui.models import Usage, User
+from webui.security.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def totals_per_user() -> list[dict[str, Any]]:
 class Meter:
     """One metered call, recorded once when its outcome is known.
 
-    Holds plain ids, not ORM objects: a stream ends after its request's session is gone."""
+    Holds plain ids: a stream ends after its request is gone."""
 
     user_id: str
     api_key_id: Optional[str]
@@ -168,8 +169,9 @@ class Meter:
     recorded: bool = False
 
     @classmethod
-    def start(cls, user: User, api_key: Optional[ApiKey], endpoint: str, model: str, stream: bool):
-        return cls(user.id, api_key.id if api_key is not None else None, endpoint, model, stream)
+    def start(cls, principal: Principal, endpoint: str, model: str, stream: bool):
+        key_id = principal.key.id if principal.key is not None else None
+        return cls(principal.id, key_id, endpoint, model, stream)
 
     def done(self, status: int, tokens: Optional[dict] = None) -> None:
         if not self.recorded:

@@ -24,7 +24,3 @@ class KnowledgeForm(FlaskForm):
 class AddFileForm(FlaskForm):
     file_id = SelectField("File", choices=[], validate_choice=False)
     submit = SubmitField("Add file")
-
-
-class EmptyForm(FlaskForm):
-    submit = SubmitField("Submit")

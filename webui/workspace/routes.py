@@ -3,13 +3,14 @@
 from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webui import transfers
 from webui.errors import ServiceError
+from webui.forms import EmptyForm
 from webui.models import Group
 from webui.security.permissions import has_permission, require_permission
-from webui.services import files, knowledge, retrieval
-from webui.services.accounts import all_groups
+from webui.services import files, groups, knowledge, retrieval
 from webui.workspace import bp
-from webui.workspace.forms import AddFileForm, EmptyForm, KnowledgeForm, UploadForm
+from webui.workspace.forms import AddFileForm, KnowledgeForm, UploadForm
 
 UPLOAD_ENDPOINT = "workspace.upload_file"
 PAGE_SIZE = 100
@@ -22,7 +23,7 @@ PAGE_SIZE = 100
 def _limit_upload(endpoint, _values):
     # Before the request guard reads the form for its CSRF token.
     if endpoint == UPLOAD_ENDPOINT:
-        files.prepare_upload_request()
+        transfers.prepare_upload_request()
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -33,13 +34,13 @@ def _too_large(_error):
 
 
 def render_files(status: int = 200, form: UploadForm | None = None):
-    items, total = files.list_files(g.user, 1, PAGE_SIZE)
+    items, total = files.list_files(g.principal, 1, PAGE_SIZE)
     return render_template(
         "workspace/files.html",
         form=form or UploadForm(),
         items=items,
         total=total,
-        may_upload=has_permission(g.user, "chat.file_upload"),
+        may_upload=has_permission(g.principal, "chat.file_upload"),
         empty=EmptyForm(),
     ), status
 
@@ -61,7 +62,7 @@ def upload_file():
         flash("Choose a file to upload.", "error")
         return render_files(400, form)
     try:
-        file = files.store_upload(g.user, upload, process=form.extract.data)
+        file = files.store_upload(g.principal, upload, process=form.extract.data)
     except ServiceError as error:
         flash(error.detail, "error")
         return render_files(error.status, form)
@@ -74,7 +75,7 @@ def upload_file():
 
 @bp.post("/files/<file_id>/delete")
 def delete_file(file_id: str):
-    file = files.get_file_for(g.user, file_id)
+    file = files.get_file_for(g.principal, file_id)
     if EmptyForm().validate_on_submit():
         files.delete_file(file)
         flash(f"{file.filename} deleted.", "success")
@@ -83,7 +84,7 @@ def delete_file(file_id: str):
 
 @bp.post("/files/<file_id>/process")
 def process_file(file_id: str):
-    file = files.reprocess(files.get_file_for(g.user, file_id))
+    file = files.reprocess(files.get_file_for(g.principal, file_id))
     if file.status == "completed":
         flash(f"{file.filename} indexed ({len(file.chunks)} chunks).", "success")
     else:
@@ -98,8 +99,8 @@ def render_knowledge_list(status: int = 200, form: KnowledgeForm | None = None):
     return render_template(
         "workspace/knowledge.html",
         form=form or KnowledgeForm(),
-        collections=knowledge.list_readable(g.user),
-        may_create=has_permission(g.user, "workspace.knowledge"),
+        collections=knowledge.list_readable(g.principal),
+        may_create=has_permission(g.principal, "workspace.knowledge"),
     ), status
 
 
@@ -116,7 +117,7 @@ def create_knowledge():
         flash("The collection was not created; see the message below.", "error")
         return render_knowledge_list(400, form)
     try:
-        collection = knowledge.create(g.user, form.name.data, form.description.data)
+        collection = knowledge.create(g.principal, form.name.data, form.description.data)
     except ServiceError as error:
         flash(error.detail, "error")
         return render_knowledge_list(error.status, form)
@@ -126,9 +127,10 @@ def create_knowledge():
 
 def shareable_groups(collection) -> list[Group]:
     """Admins may pick any group; others their own groups and those already chosen."""
-    if g.user.is_admin:
-        return all_groups()
-    chosen = {group.id: group for group in [*g.user.groups, *collection.groups]}
+    if g.principal.is_admin:
+        return groups.all_groups()
+    own = groups.groups_by_ids(g.principal.group_ids)
+    chosen = {group.id: group for group in [*own, *collection.groups]}
     return sorted(chosen.values(), key=lambda group: group.name)
 
 
@@ -136,17 +138,19 @@ def run_query(collection, text: str) -> list[tuple[str, dict, float]]:
     """Ranked passages for the query box: (text, metadata, score), best first."""
     if not text.strip():
         return []
-    result = retrieval.query(g.user, [collection.id], text, 10)
+    result = retrieval.query(g.principal, [collection.id], text, 10)
     columns = (result["documents"][0], result["metadatas"][0], result["distances"][0])
     return list(zip(*columns, strict=True))
 
 
 def render_knowledge_detail(collection, status: int = 200, form: KnowledgeForm | None = None):
-    may_change = knowledge.may_change(g.user, collection)
+    may_change = knowledge.may_change(g.principal, collection)
     add_form = AddFileForm()
     present = {file.id for file in collection.files}
     add_form.file_id.choices = [
-        (file.id, file.filename) for file in files.indexed_files(g.user) if file.id not in present
+        (file.id, file.filename)
+        for file in files.indexed_files(g.principal)
+        if file.id not in present
     ]
     query_text = request.args.get("q", "")
     try:
@@ -170,12 +174,12 @@ def render_knowledge_detail(collection, status: int = 200, form: KnowledgeForm |
 
 @bp.get("/knowledge/<knowledge_id>")
 def knowledge_detail(knowledge_id: str):
-    return render_knowledge_detail(knowledge.get_readable(g.user, knowledge_id))
+    return render_knowledge_detail(knowledge.get_readable(g.principal, knowledge_id))
 
 
 @bp.post("/knowledge/<knowledge_id>/update")
 def update_knowledge(knowledge_id: str):
-    collection = knowledge.get_changeable(g.user, knowledge_id)
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
     form = KnowledgeForm()
     if not form.validate_on_submit():
         flash("Nothing was saved; see the message below.", "error")
@@ -196,11 +200,11 @@ def update_knowledge(knowledge_id: str):
 
 @bp.post("/knowledge/<knowledge_id>/files/add")
 def add_knowledge_file(knowledge_id: str):
-    collection = knowledge.get_changeable(g.user, knowledge_id)
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
     form = AddFileForm()
     if form.validate_on_submit():
         try:
-            file = files.get_file_for(g.user, form.file_id.data or "")
+            file = files.get_file_for(g.principal, form.file_id.data or "")
             knowledge.add_file(collection, file)
         except ServiceError as error:
             flash(error.detail, "error")
@@ -211,7 +215,7 @@ def add_knowledge_file(knowledge_id: str):
 
 @bp.post("/knowledge/<knowledge_id>/files/<file_id>/remove")
 def remove_knowledge_file(knowledge_id: str, file_id: str):
-    collection = knowledge.get_changeable(g.user, knowledge_id)
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
     if EmptyForm().validate_on_submit():
         try:
             knowledge.remove_file(collection, file_id)
@@ -224,7 +228,7 @@ def remove_knowledge_file(knowledge_id: str, file_id: str):
 
 @bp.post("/knowledge/<knowledge_id>/delete")
 def delete_knowledge(knowledge_id: str):
-    collection = knowledge.get_changeable(g.user, knowledge_id)
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
     if EmptyForm().validate_on_submit():
         knowledge.delete(collection)
         flash(f"Collection {collection.name!r} deleted; its files are kept.", "success")

@@ -12,21 +12,17 @@ are recorded without values, and every string in ``detail`` passes ``scrub``.
 """
 
 import hashlib
-import ipaddress
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import ApiKey, Group, User, now
 from webui.models.audit import AuditEvent
-from webui.security import keys
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +73,11 @@ def scrub(value: Any) -> Any:
 def _request_facts() -> dict[str, Optional[str]]:
     if not has_request_context():
         return {"ip": None, "route": None, "actor_id": None}
-    user = g.get("user")
+    principal = g.get("principal")
     return {
         "ip": request.remote_addr,
         "route": request.path[:255],
-        "actor_id": user.id if user is not None else None,
+        "actor_id": principal.id if principal is not None else None,
     }
 
 
@@ -199,13 +195,12 @@ def key_used(api_key: ApiKey, ip: Optional[str]) -> None:
     )
 
 
-def key_refused(token: str, presented: Optional[ApiKey], refusal, limited: bool) -> None:
+def key_refused(prefix: Optional[str], presented: Optional[ApiKey], refusal, limited: bool) -> None:
     """A refused key, as key.expired_used or key.denied with a stable reason (throttled).
-    Only a well-formed key's visible prefix is kept: a malformed token may be some other
-    secret. Over the failed-authentication limit the prefix is dropped too, so a flood of
+    ``prefix`` is a well-formed key's visible prefix, else None: a malformed token may be
+    some other secret. Over the failed-authentication limit the prefix is dropped too, so a flood of
     different bad keys from one address adds to one row instead of one row each."""
     status = refusal.status_code
-    prefix = keys.visible_prefix(token) if token and keys.is_well_formed(token) else None
     action = "key.denied"
     if status == 401 and presented is not None and presented.is_expired():
         action, reason = "key.expired_used", "expired key"
@@ -298,103 +293,17 @@ def group_deleted(group: Group) -> None:
     record("group.deleted", group.id, {"name": group.name})
 
 
-def sign_in(email: Any, user: Optional[User]) -> None:
-    """A success is one event; a failure is throttled and names the account only if it
-    exists (what was typed into the email field may be a password)."""
-    if user is not None:
-        record("signin.succeeded", user, {"email": user.email}, actor_id=user.id)
-        db.session.commit()
-        return
-    from webui.services.accounts import find_user_by_email  # accounts imports this module
+def signed_in(user: User) -> None:
+    record("signin.succeeded", user, {"email": user.email}, actor_id=user.id)
+    db.session.commit()
 
-    known = find_user_by_email(email) if isinstance(email, str) else None
+
+def sign_in_failed(account: Optional[User]) -> None:
+    """Throttled; names the account only if one matched the email typed (which may have
+    been a password)."""
     record_refusal(
         "signin.failed",
         "wrong email or password",
-        target=known.id if known else None,
-        detail={"email": known.email if known else None},
+        target=account.id if account else None,
+        detail={"email": account.email if account else None},
     )
-
-
-# --- reading ---------------------------------------------------------------------------
-
-
-@dataclass
-class AuditFilters:
-    action: Optional[str] = None
-    actor_id: Optional[str] = None
-    target: Optional[str] = None
-    ip: Optional[str] = None
-    page: int = 1
-    per_page: int = 50
-
-
-MAX_PER_PAGE = 500
-
-
-def parse_positive_int(name: str, raw: Optional[str], default: int, maximum: int) -> int:
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise ServiceError(400, f"{name} must be a whole number from 1 to {maximum}.")
-    return int(raw)
-
-
-def parse_filters(args) -> AuditFilters:
-    """Validate query parameters (a dict-like of strings); 400 naming the bad one."""
-    unknown = set(args) - {"action", "actor_id", "target", "ip", "page", "per_page"}
-    if unknown:
-        raise ServiceError(
-            400,
-            f"Unknown filter {sorted(unknown)[0]!r}: "
-            "use action, actor_id, target, ip, page, per_page.",
-        )
-    action = args.get("action") or None
-    if action is not None and action not in ACTIONS and action not in FAMILIES:
-        raise ServiceError(
-            400, f"action must be one of {', '.join(ACTIONS)}, or a family such as 'key'."
-        )
-    ip = args.get("ip") or None
-    if ip is not None:
-        try:
-            ip = str(ipaddress.ip_address(ip.strip()))
-        except ValueError:
-            raise ServiceError(
-                400, f"ip must be an IP address such as 10.0.0.9, not {ip!r}."
-            ) from None
-    for name, limit in (("actor_id", 36), ("target", 255)):
-        if len(args.get(name) or "") > limit:
-            raise ServiceError(400, f"{name} must be at most {limit} characters.")
-    return AuditFilters(
-        action=action,
-        actor_id=args.get("actor_id") or None,
-        target=args.get("target") or None,
-        ip=ip,
-        page=parse_positive_int("page", args.get("page"), 1, 1_000_000),
-        per_page=parse_positive_int("per_page", args.get("per_page"), 50, MAX_PER_PAGE),
-    )
-
-
-def search(filters: AuditFilters) -> tuple[list[AuditEvent], int]:
-    """One page of matching events, newest first, and how many match in all."""
-    conditions = []
-    if filters.action in FAMILIES:
-        conditions.append(AuditEvent.action.startswith(filters.action + "."))
-    elif filters.action:
-        conditions.append(AuditEvent.action == filters.action)
-    for column, value in (
-        (AuditEvent.actor_id, filters.actor_id),
-        (AuditEvent.target, filters.target),
-        (AuditEvent.ip, filters.ip),
-    ):
-        if value:
-            conditions.append(column == value)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*conditions))
-    events = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(*conditions)
-        .order_by(AuditEvent.id.desc())
-        .limit(filters.per_page)
-        .offset((filters.page - 1) * filters.per_page)
-    )
-    return list(events), total

@@ -1,47 +1,43 @@
+"""Admin Panel > Groups and Default Permissions."""
+
 from flask import flash, g, redirect, render_template, request, url_for
 
-from webui import settings
+from webui.admin import bp
+from webui.admin.forms import GroupForm
+from webui.core.catalog import DEFAULT_PERMISSION_SETTINGS, PERMISSIONS, default_setting_name
 from webui.errors import ServiceError
-from webui.groups import bp
-from webui.groups.forms import EmptyForm, GroupForm
-from webui.security.permissions import (
-    CATALOG,
-    DEFAULT_PERMISSION_SETTINGS,
-    default_permissions,
-    default_setting_name,
-    nest,
-    require_role,
-)
-from webui.services import accounts
+from webui.forms import EmptyForm
+from webui.security.permissions import default_permissions, nest, require_role
+from webui.services import configuration, groups, users
 
 PERMISSION_FIELD = "perm-"
 
 
 def toggled_permissions() -> dict[str, bool]:
     """The permission checkboxes of the submitted form, every catalog entry listed."""
-    return {name: PERMISSION_FIELD + name in request.form for name in CATALOG}
+    return {name: PERMISSION_FIELD + name in request.form for name in PERMISSIONS}
 
 
 @bp.route("/groups", methods=["GET", "POST"])
 @require_role("admin")
-def index():
+def groups_page():
     form = GroupForm()
     if form.validate_on_submit():
         try:
-            group = accounts.create_group(form.name.data, form.description.data)
+            group = groups.create_group(form.name.data, form.description.data)
         except ServiceError as error:
             form.name.errors.append(error.detail)
             flash(error.detail, "error")
         else:
             flash(f"Group {group.name!r} created. Choose its permissions and members.", "success")
-            return redirect(url_for("groups.edit", group_id=group.id))
-    return render_template("groups/index.html", form=form, groups=accounts.all_groups())
+            return redirect(url_for("admin.group_edit", group_id=group.id))
+    return render_template("admin/groups.html", form=form, groups=groups.all_groups())
 
 
 @bp.route("/groups/<group_id>", methods=["GET", "POST"])
 @require_role("admin")
-def edit(group_id: str):
-    group = accounts.get_group_or_404(group_id)
+def group_edit(group_id: str):
+    group = groups.get_group_or_404(group_id)
     form = GroupForm(obj=group)
     granted = group.permissions or {}
     member_ids = {member.id for member in group.members}
@@ -55,31 +51,31 @@ def edit(group_id: str):
             "user_ids": sorted(member_ids),
         }
         try:
-            accounts.update_group(group, changes)
+            groups.update_group(group, changes)
         except ServiceError as error:
             flash(f"Nothing was saved: {error.detail}", "error")
         else:
             flash(f"Group {group.name!r} saved.", "success")
-            return redirect(url_for("groups.edit", group_id=group.id))
+            return redirect(url_for("admin.group_edit", group_id=group.id))
     return render_template(
-        "groups/edit.html",
+        "admin/group_edit.html",
         form=form,
         group=group,
         granted=granted,
         member_ids=member_ids,
-        users=accounts.all_users(),
+        users=users.all_users(),
         empty=EmptyForm(),
     )
 
 
 @bp.post("/groups/<group_id>/delete")
 @require_role("admin")
-def delete(group_id: str):
-    group = accounts.get_group_or_404(group_id)
+def group_delete(group_id: str):
+    group = groups.get_group_or_404(group_id)
     if EmptyForm().validate_on_submit():
-        accounts.delete_group(group)
+        groups.delete_group(group)
         flash(f"Group {group.name!r} deleted.", "success")
-    return redirect(url_for("groups.index"))
+    return redirect(url_for("admin.groups_page"))
 
 
 @bp.route("/permissions", methods=["GET", "POST"], endpoint="default_permissions")
@@ -88,8 +84,7 @@ def default_permissions_page():
     form = EmptyForm()
     if form.validate_on_submit():
         changes = {default_setting_name(name): on for name, on in toggled_permissions().items()}
-        valid = settings.validate_changes(changes, DEFAULT_PERMISSION_SETTINGS)
-        settings.save_settings(valid, g.user.id)
+        configuration.save(changes, DEFAULT_PERMISSION_SETTINGS, g.principal.id)
         flash("Default permissions saved. They apply to every user at once.", "success")
-        return redirect(url_for("groups.default_permissions"))
-    return render_template("groups/permissions.html", form=form, values=default_permissions())
+        return redirect(url_for("admin.default_permissions"))
+    return render_template("admin/permissions.html", form=form, values=default_permissions())

@@ -1,11 +1,12 @@
-"""Helpers the API modules share: reading JSON bodies and shaping objects."""
+"""What the API modules share: reading JSON bodies, and the shapes of people and groups."""
 
 from typing import Any
 
 from flask import abort, request
 
 from webui.models import Group, User
-from webui.security.permissions import effective_permissions, nest
+from webui.security.permissions import nest
+from webui.security.principal import Principal
 
 
 def json_object() -> dict[str, Any]:
@@ -16,13 +17,13 @@ def json_object() -> dict[str, Any]:
     return body
 
 
-def user_json(user: User) -> dict[str, Any]:
+def user_json(user: User | Principal, permissions: dict[str, bool]) -> dict[str, Any]:
     return {
         "id": user.id,
         "name": user.name,
         "email": user.email,
         "role": user.role,
-        "permissions": nest(effective_permissions(user)),
+        "permissions": nest(permissions),
     }
 
 

@@ -1,0 +1,154 @@
+"""Who is asking: one SQL statement per request builds the ``Principal``.
+
+For a Bearer key the statement brings the key, its owner, the owner's groups and the
+settings version; for a session it brings the same for the user id in the cookie. Every
+scripted call pays for this, so it skips what the ORM and Core add per execution (session,
+execution context, result objects): each statement is compiled once per engine and runs
+on a pooled DB-API connection, its rows decoded with the same per-column result
+processors SQLAlchemy would use.
+"""
+
+import hmac
+import weakref
+from typing import Any, Optional
+
+import sqlalchemy as sa
+
+from webui.core.version_cache import version_column
+from webui.extensions import db
+from webui.models import ApiKey, Group, User, group_members
+from webui.models.accounts import session_stamp
+from webui.security.key_format import key_digest
+from webui.security.principal import KeyInfo, Principal, frozen_groups
+
+_USER_COLUMNS = (User.id, User.name, User.email, User.role, User.password_hash)
+_KEY_COLUMNS = (
+    ApiKey.id,
+    ApiKey.user_id,
+    ApiKey.name,
+    ApiKey.prefix,
+    ApiKey.expires_at,
+    ApiKey.last_used_at,
+    ApiKey.last_used_ip,
+    ApiKey.allowed_endpoints,
+    ApiKey.read_only,
+    ApiKey.rate_limit_per_minute,
+)
+
+
+def _with_groups(*columns) -> sa.Select:
+    """``columns`` of the user, one row per group they belong to, and the settings version."""
+    return (
+        sa.select(*columns, Group.id, Group.permissions, version_column())
+        .select_from(User)
+        .outerjoin(group_members, group_members.c.user_id == User.id)
+        .outerjoin(Group, Group.id == group_members.c.group_id)
+    )
+
+
+BY_KEY = (
+    _with_groups(*_KEY_COLUMNS, *_USER_COLUMNS)
+    .join(ApiKey, ApiKey.user_id == User.id)
+    .where(ApiKey.digest == sa.bindparam("value"))
+)
+BY_USER_ID = _with_groups(*_USER_COLUMNS).where(User.id == sa.bindparam("value"))
+
+
+class _Compiled:
+    """A statement for one engine's dialect: its SQL, parameter order and row decoders."""
+
+    def __init__(self, statement: sa.Select, engine: sa.Engine):
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.params = compiled.construct_params({"value": ""})
+        self.order = compiled.positiontup if compiled.positional else None
+        self.decoders = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+
+    def parameters(self, value: str):
+        params = {**self.params, "value": value}
+        return tuple(params[name] for name in self.order) if self.order else params
+
+    def decode(self, row: tuple) -> list:
+        return [
+            value if decode is None else decode(value)
+            for decode, value in zip(self.decoders, row, strict=True)
+        ]
+
+
+# Per (statement, engine); weak, so apps made and dropped (tests) take theirs with them.
+_compiled: dict[int, "weakref.WeakKeyDictionary[sa.Engine, _Compiled]"] = {
+    id(BY_KEY): weakref.WeakKeyDictionary(),
+    id(BY_USER_ID): weakref.WeakKeyDictionary(),
+}
+
+
+def _rows(statement: sa.Select, value: str) -> list[list]:
+    engine = db.engine
+    per_engine = _compiled[id(statement)]
+    compiled = per_engine.get(engine)
+    if compiled is None:
+        compiled = per_engine[engine] = _Compiled(statement, engine)
+    connection = engine.raw_connection()  # pooled; returned (and rolled back) on close
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.parameters(value))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    return [compiled.decode(row) for row in rows]
+
+
+def _principal(rows: list[list], user_start: int, key: Optional[KeyInfo]) -> Principal:
+    """Rows of [key columns…, user columns…, group id, grants, version] as a Principal."""
+    user_id, name, email, role, _password_hash = rows[0][user_start : user_start + 5]
+    return Principal(
+        id=user_id,
+        name=name,
+        email=email,
+        role=role,
+        groups=frozen_groups(row[-3:-1] for row in rows),
+        key=key,
+        settings_version=rows[0][-1],
+    )
+
+
+def principal_for_key(token: str) -> Optional[Principal]:
+    """The owner of the key whose digest matches, with the key; None for an unknown key."""
+    rows = _rows(BY_KEY, key_digest(token))
+    if not rows:
+        return None
+    values = rows[0][: len(_KEY_COLUMNS)]
+    endpoints = values[7]
+    values[7] = tuple(endpoints) if endpoints is not None else None
+    return _principal(rows, len(_KEY_COLUMNS), KeyInfo(*values))
+
+
+def principal_for_session(value: str) -> Optional[Principal]:
+    """The user a session cookie names, unless their password changed since it began."""
+    user_id, _, stamp = value.partition(".")
+    rows = _rows(BY_USER_ID, user_id) if user_id else []
+    if not rows:
+        return None
+    password_hash = rows[0][4]
+    if not hmac.compare_digest(stamp, session_stamp(password_hash)):
+        return None
+    return _principal(rows, 0, None)
+
+
+def principal_of(user: User, **extra: Any) -> Principal:
+    """A principal for an ORM user already in hand (tests, commands)."""
+    return Principal(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        role=user.role,
+        groups=frozen_groups((group.id, group.permissions) for group in user.groups),
+        **extra,
+    )

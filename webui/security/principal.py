@@ -1,0 +1,71 @@
+"""Who a request acts for: one immutable value, the same shape for a browser session and
+an API key. The guard builds it; views and services read it and never change it."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Optional
+
+from webui.models import now
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """The API key a request was made with (never the secret or its digest)."""
+
+    id: str
+    user_id: str
+    name: str
+    prefix: str
+    expires_at: Optional[int]
+    last_used_at: Optional[int]
+    last_used_ip: Optional[str]
+    allowed_endpoints: Optional[tuple[str, ...]]
+    read_only: bool
+    rate_limit_per_minute: Optional[int]
+
+    def is_expired(self, at: Optional[int] = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (at or now())
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    id: str
+    name: str
+    email: str
+    role: str
+    # (group id, that group's grants) for each group the person belongs to
+    groups: tuple[tuple[str, Mapping[str, bool]], ...]
+    key: Optional[KeyInfo] = None
+    settings_version: Any = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.role not in ("admin", "user")
+
+    @property
+    def group_ids(self) -> frozenset[str]:
+        return frozenset(group_id for group_id, _ in self.groups)
+
+    @property
+    def grants(self) -> tuple[Mapping[str, bool], ...]:
+        return tuple(grants for _, grants in self.groups)
+
+    # What Flask-Login asks of ``current_user``; the session cookie is written from the
+    # ORM user at sign-in, never from a principal.
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+
+def frozen_groups(rows) -> tuple[tuple[str, Mapping[str, bool]], ...]:
+    """(id, grants) pairs as read from the database, made read-only."""
+    return tuple(
+        (group_id, MappingProxyType(dict(grants or {})))
+        for group_id, grants in rows
+        if group_id is not None
+    )

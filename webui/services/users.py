@@ -1,0 +1,144 @@
+"""People: sign-up, sign-in, roles and deletion, the rules pages and the JSON API share.
+
+Functions raise ``ServiceError`` with a status and a sentence; callers turn it into a
+flash message or a JSON ``{"detail": …}``. Nothing is committed when a rule refuses.
+"""
+
+import functools
+import secrets
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from webui.core import audit
+from webui.core.settings import get_setting
+from webui.errors import ServiceError
+from webui.extensions import db
+from webui.models import ROLES, User
+from webui.models.accounts import normalize_email
+from webui.security import ratelimit
+from webui.services import files
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def find_user_by_email(email: str) -> Optional[User]:
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def validate_new_account(name: Any, email: Any, password: Any) -> tuple[str, str, str]:
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError(400, "Name is required.")
+    if len(name.strip()) > 100:
+        raise ServiceError(400, "Name must be at most 100 characters.")
+    if not isinstance(email, str) or "@" not in email.strip() or len(email.strip()) > 254:
+        raise ServiceError(400, "Email must be a valid email address.")
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(400, f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if find_user_by_email(email) is not None:
+        raise ServiceError(400, "An account with this email already exists.")
+    return name.strip(), normalize_email(email), password
+
+
+def create_user(name: Any, email: Any, password: Any, role: Optional[str] = None) -> User:
+    """Create an account; the first one ever is admin, later ones get the default role."""
+    name, email, password = validate_new_account(name, email, password)
+    if role is None:
+        has_users = db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
+        role = get_setting("DEFAULT_USER_ROLE") if has_users else "admin"
+    user = User(name=name, email=email, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def sign_up(name: Any, email: Any, password: Any) -> User:
+    has_users = db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
+    if has_users and not get_setting("ENABLE_SIGNUP"):
+        raise ServiceError(403, "Sign-up is disabled; ask an administrator to create your account.")
+    return create_user(name, email, password)
+
+
+def authenticate(email: Any, password: Any) -> Optional[User]:
+    """The user for these credentials, or None; audited, and refused with 429
+    (``ratelimit.TooManyAttempts``) while the client's address is over the limit."""
+    ratelimit.refuse_signin_if_blocked()
+    account = find_user_by_email(email) if isinstance(email, str) else None
+    if password_matches(account, password):
+        audit.signed_in(account)
+        return account
+    audit.sign_in_failed(account)
+    ratelimit.count_failed_signin()
+    return None
+
+
+def password_matches(account: Optional[User], password: Any) -> bool:
+    """The same answer, in the same time, for an unknown email as for a wrong password."""
+    if not isinstance(password, str):
+        return False
+    if account is None:
+        # Spend the same hashing time as a real check so timing does not reveal the email.
+        User(password_hash=_dummy_hash()).check_password(password)
+        return False
+    return account.check_password(password)
+
+
+def _admin_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).where(User.role == "admin"))
+
+
+def rename(user_id: str, name: str) -> None:
+    user = get_user_or_404(user_id)
+    user.name = name.strip()
+    db.session.commit()
+
+
+def change_password(user_id: str, current: str, new: str) -> Optional[User]:
+    """The user with the new password, or None (nothing changed) when ``current`` is wrong.
+    The new password changes the session stamp, which ends every other session."""
+    user = get_user_or_404(user_id)
+    if not user.check_password(current):
+        return None
+    user.set_password(new)
+    db.session.commit()
+    return user
+
+
+def change_role(user: User, role: Any) -> User:
+    if role not in ROLES:
+        raise ServiceError(400, f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
+    if user.role == "admin" and role != "admin" and _admin_count() <= 1:
+        raise ServiceError(409, "This is the last administrator; promote someone else first.")
+    audit.role_changed(user, role)
+    user.role = role
+    db.session.commit()
+    return user
+
+
+def delete_user(user: User) -> None:
+    if user.role == "admin" and _admin_count() <= 1:
+        raise ServiceError(409, "This is the last administrator and cannot be deleted.")
+    audit.user_deleted(user)
+    uploads = files.stored_paths_of(user)
+    db.session.delete(user)  # the database cascades to keys, files, chunks and collections
+    db.session.commit()
+    for path in uploads:
+        files.remove_quietly(path)
+
+
+def get_user_or_404(user_id: str) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ServiceError(404, "User not found.")
+    return user
+
+
+def all_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).order_by(User.created_at, User.email)))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
