@@ -1,42 +1,37 @@
 """Defaults for the application; environment variables override them.
 
-Names follow Open WebUI where it has one. Settings an admin can change in the
-browser live in ``settings.py``: the environment only gives their first value.
+Every environment read of the app is here. Names follow Open WebUI where it has one.
+Settings an admin can change in the browser are declared in ``core/catalog.py``: the
+environment only gives their first value.
 """
 
 import os
 import secrets
 from pathlib import Path
 
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off", ""}
+from webui.core.parsers import parse_bool, parse_whole_number
 
 
 def env_bool(name: str, default: bool) -> bool:
-    """Read a boolean environment variable; unknown words fall back to the default."""
+    """A true/false environment variable; a bad value stops the app with its name."""
     raw = os.environ.get(name)
     if raw is None:
         return default
-    word = raw.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    return default
+    try:
+        return parse_bool(raw)
+    except ValueError as error:
+        raise ValueError(f"{name} {error}, not {raw!r}") from None
 
 
-def env_int(name: str, default: int, minimum: int = 0) -> int:
-    """Read a whole-number environment variable; a bad value stops the app with its name."""
+def env_int(name: str, default: int, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    """A whole-number environment variable; a bad value stops the app with its name."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}")
-    return value
+        return parse_whole_number(raw, minimum, maximum)
+    except ValueError as error:
+        raise ValueError(f"{name} {error}, not {raw!r}") from None
 
 
 def pool_options(database_url: str) -> dict:
@@ -87,7 +82,7 @@ def default_config(instance_path: str) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
-        "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0),
+        "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0, maximum=10),
         "MAX_CONTENT_LENGTH": None,
         # Seconds to wait for a model server (Open WebUI's names).
         "AIOHTTP_CLIENT_TIMEOUT": os.environ.get("AIOHTTP_CLIENT_TIMEOUT"),

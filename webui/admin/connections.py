@@ -13,6 +13,7 @@ from webui.admin.connection_forms import (
     NewConnectionForm,
 )
 from webui.core.catalog import OPENAI
+from webui.core.parsers import query_flag
 from webui.core.settings import SettingError, get_settings
 from webui.errors import ServiceError
 from webui.extensions import db
@@ -202,7 +203,7 @@ def models():
         else:
             flash("Nothing was saved: choose public, or restricted with existing groups.", "error")
             status = 400
-    refresh = request.args.get("refresh") == "true"
+    refresh = query_flag(request.args, "refresh")
     rules = model_access.access_rules()
     listed = model_access.all_models(refresh=refresh)
     rows = [(model, access_form(model["id"], rules.get(model["id"]), choices)) for model in listed]

@@ -3,11 +3,12 @@
 from flask import g, jsonify, request
 
 from webui.api import bp
+from webui.core.parsers import query_flag
 from webui.services import model_access
 
 
 @bp.get("/api/models")
 @bp.get("/api/v1/models")
 def list_models():
-    refresh = request.args.get("refresh", "").lower() in ("1", "true", "yes")
+    refresh = query_flag(request.args, "refresh")
     return jsonify(data=model_access.usable_models(g.principal, refresh=refresh))

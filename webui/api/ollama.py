@@ -14,6 +14,7 @@ from webui.api import bp
 from webui.api.chat import relay_response
 from webui.api.payloads import json_object
 from webui.core.catalog import OLLAMA
+from webui.core.parsers import query_flag
 from webui.errors import ServiceError
 from webui.security.permissions import require_role
 from webui.services import connections, llm_client, model_access
@@ -87,7 +88,7 @@ def model_call(path: str, streams_by_default: bool, metered: bool) -> Response:
 @bp.get("/ollama/api/tags")
 def ollama_tags():
     ollama_connections()
-    refresh = request.args.get("refresh", "").lower() in ("1", "true", "yes")
+    refresh = query_flag(request.args, "refresh")
     models = model_access.usable_models(g.principal, refresh=refresh)
     return jsonify(models=[m["ollama"] for m in models if m["connection_type"] == OLLAMA])
 

@@ -16,6 +16,7 @@ from flask import has_app_context
 
 from webui.core import parsers
 from webui.core.secrets import seal
+from webui.models import ROLES
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("ENABLE_SIGNUP", parsers.parse_bool, True, "Enable new sign-ups"),
         Setting(
             "DEFAULT_USER_ROLE",
-            parsers.choice("pending", "user", "admin"),
+            parsers.choice(*ROLES),
             "pending",
             "Default role for new sign-ups",
         ),

@@ -193,6 +193,4 @@ def allowed_expiry_choices(choices: list[tuple[str, str]]) -> list[tuple[str, st
 
 def clean_rate_limit(value: Any) -> Optional[int]:
     """A key's own limit in requests a minute: a whole number, or None for no limit."""
-    return parse_field(
-        "rate_limit", optional_whole_number(1, MAX_KEY_RATE_LIMIT), value
-    )
+    return parse_field("rate_limit", optional_whole_number(1, MAX_KEY_RATE_LIMIT), value)
