@@ -2,8 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from webui.forms import new_password_field
 from webui.services.api_keys import MAX_NAME_LENGTH, allowed_expiry_choices
-from webui.services.users import MIN_PASSWORD_LENGTH
 
 EXPIRY_CHOICES = [
     ("never", "Never"),
@@ -21,16 +21,7 @@ class ProfileForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters.",
-            ),
-        ],
-    )
+    new_password = new_password_field("New password")
     submit = SubmitField("Change password")
 
 

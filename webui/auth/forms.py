@@ -2,22 +2,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from webui.services.users import MIN_PASSWORD_LENGTH
+from webui.forms import new_password_field
 
 
 class SignupForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(
-        "Password",
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters.",
-            ),
-        ],
-    )
+    password = new_password_field("Password")
     submit = SubmitField("Create account")
 
 

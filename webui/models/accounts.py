@@ -39,7 +39,23 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-class User(UserMixin, db.Model):
+class HasRole:
+    """What a role means, for an account row and for a request's principal alike."""
+
+    __slots__ = ()
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for approval (or any role that is not admin or user): may do nothing."""
+        return self.role not in ("admin", "user")
+
+
+class User(HasRole, UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
@@ -62,14 +78,6 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         """What Flask-Login keeps in the session cookie: the id and the session stamp."""
         return f"{self.id}.{session_stamp(self.password_hash)}"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.role not in ("admin", "user")
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any, Optional
 
 from webui.models import now
+from webui.models.accounts import HasRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class KeyInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class Principal:
+class Principal(HasRole):
     id: str
     name: str
     email: str
@@ -38,14 +39,6 @@ class Principal:
     groups: tuple[tuple[str, Mapping[str, bool]], ...]
     key: Optional[KeyInfo] = None
     settings_version: Any = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.role not in ("admin", "user")
 
     @property
     def group_ids(self) -> frozenset[str]:
