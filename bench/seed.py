@@ -66,25 +66,48 @@ def seed(database_url: str, n_keys: int, upload_dir: str, sample=64, spare=8) ->
 
         password_hash = generate_password_hash(PASSWORD)
         user_ids = [new_id() for _ in range(n_users)]
-        _insert(db, User, [
-            {"id": uid, "name": f"Bench user {i}", "email": f"user{i}@bench.example",
-             "password_hash": password_hash, "role": "user", "created_at": at}
-            for i, uid in enumerate(user_ids)
-        ])
+        _insert(
+            db,
+            User,
+            [
+                {
+                    "id": uid,
+                    "name": f"Bench user {i}",
+                    "email": f"user{i}@bench.example",
+                    "password_hash": password_hash,
+                    "role": "user",
+                    "created_at": at,
+                }
+                for i, uid in enumerate(user_ids)
+            ],
+        )
 
         # Keys come from a group grant (the default permission stays off), so the guard's
         # lookup meets the join it meets in real deployments: every user is in two groups.
-        api_group = {"id": new_id(), "name": "API users", "description": "",
-                     "permissions": {"features.api_keys": True}, "created_at": at}
-        teams = [{"id": new_id(), "name": f"Team {t}", "description": "",
-                  "permissions": {"workspace.knowledge": t % 2 == 0}, "created_at": at}
-                 for t in range(TEAMS)]
+        api_group = {
+            "id": new_id(),
+            "name": "API users",
+            "description": "",
+            "permissions": {"features.api_keys": True},
+            "created_at": at,
+        }
+        teams = [
+            {
+                "id": new_id(),
+                "name": f"Team {t}",
+                "description": "",
+                "permissions": {"workspace.knowledge": t % 2 == 0},
+                "created_at": at,
+            }
+            for t in range(TEAMS)
+        ]
         _insert(db, Group, [api_group, *teams])
         memberships = [{"group_id": api_group["id"], "user_id": uid} for uid in user_ids]
-        memberships += [{"group_id": teams[i % TEAMS]["id"], "user_id": uid}
-                        for i, uid in enumerate(user_ids)]
+        memberships += [
+            {"group_id": teams[i % TEAMS]["id"], "user_id": uid} for i, uid in enumerate(user_ids)
+        ]
         for start in range(0, len(memberships), BATCH):
-            db.session.execute(sa.insert(group_members), memberships[start:start + BATCH])
+            db.session.execute(sa.insert(group_members), memberships[start : start + BATCH])
 
         step = max(1, n_keys // (sample + spare))
         picked = []
@@ -93,12 +116,18 @@ def seed(database_url: str, n_keys: int, upload_dir: str, sample=64, spare=8) ->
             secret = key_format.generate_key()
             if i % step == 0 and len(picked) < sample + spare:
                 picked.append(secret)
-            rows.append({
-                "id": new_id(), "user_id": user_ids[i % n_users], "name": f"key {i // n_users}",
-                "digest": key_format.key_digest(secret), "prefix": key_format.visible_prefix(secret),
-                "last_chars": key_format.visible_suffix(secret), "created_at": at,
-                "read_only": False,
-            })
+            rows.append(
+                {
+                    "id": new_id(),
+                    "user_id": user_ids[i % n_users],
+                    "name": f"key {i // n_users}",
+                    "digest": key_format.key_digest(secret),
+                    "prefix": key_format.visible_prefix(secret),
+                    "last_chars": key_format.visible_suffix(secret),
+                    "created_at": at,
+                    "read_only": False,
+                }
+            )
             if len(rows) == BATCH:
                 _insert(db, ApiKey, rows)
                 rows = []
@@ -110,9 +139,15 @@ def seed(database_url: str, n_keys: int, upload_dir: str, sample=64, spare=8) ->
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
         db.engine.dispose()
-    return Seeded(database_url, n_keys, n_users, picked[:sample], picked[sample:],
-                  "user0@bench.example",
-                  time.monotonic() - started)
+    return Seeded(
+        database_url,
+        n_keys,
+        n_users,
+        picked[:sample],
+        picked[sample:],
+        "user0@bench.example",
+        time.monotonic() - started,
+    )
 
 
 def _insert(db, model, rows: list[dict]) -> None:
@@ -124,8 +159,12 @@ def last_used_writes(database_url: str) -> list[tuple[str, float]]:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(
-                sa.text("SELECT key_id, at FROM bench_last_used_writes ORDER BY at"))]
+            return [
+                tuple(row)
+                for row in conn.execute(
+                    sa.text("SELECT key_id, at FROM bench_last_used_writes ORDER BY at")
+                )
+            ]
     finally:
         engine.dispose()
 

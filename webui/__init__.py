@@ -89,12 +89,6 @@ def load_principal_from_key(_request):
 
 
 def register_blueprints(app: Flask) -> None:
-
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(account_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(chat_bp)
-    app.register_blueprint(models_bp)
-    app.register_blueprint(workspace_bp)
+    for blueprint in (auth_bp, admin_bp, account_bp, api_bp, chat_bp, models_bp, workspace_bp):
+        app.register_blueprint(blueprint)
     app.add_url_rule("/", "home", lambda: redirect(url_for("account.index")))
