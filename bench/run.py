@@ -148,8 +148,16 @@ def app_server(name: str, database_url: str, env: dict, workers: int, workdir: P
 
 def upstream_server(args, env: dict, workdir: Path):
     port = free_port()
-    command = [sys.executable, str(BENCH / "upstream.py"), "--port", str(port),
-               "--chunks", str(args.chunks), "--delay", str(args.chunk_delay)]
+    command = [
+        sys.executable,
+        str(BENCH / "upstream.py"),
+        "--port",
+        str(port),
+        "--chunks",
+        str(args.chunks),
+        "--delay",
+        str(args.chunk_delay),
+    ]
     return running("upstream", command, env, "/v1/models", workdir, f"http://127.0.0.1:{port}")
 
 
@@ -171,9 +179,23 @@ class Load:
 
 
 def run_wrk(wrk: str, url: str, headers_file: Path, seconds: float, args) -> Load:
-    command = [wrk, "-t", str(args.wrk_threads), "-c", str(args.connections),
-               "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "--latency",
-               "-s", str(BENCH / "report.lua"), url, "--", str(headers_file)]
+    command = [
+        wrk,
+        "-t",
+        str(args.wrk_threads),
+        "-c",
+        str(args.connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(BENCH / "report.lua"),
+        url,
+        "--",
+        str(headers_file),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     match = re.search(r"^BENCH-RESULT (.*)$", result.stdout, re.M)
     if result.returncode != 0 or not match:
@@ -228,8 +250,10 @@ def round_order(targets: dict[str, "Target"], number: int) -> list["Target"]:
 
 def headers_file(workdir: Path, name: str, variants: list[dict[str, str]]) -> Path:
     path = workdir / f"{name}.headers"
-    lines = [" | ".join(f"{k}: {v}" for k, v in {**h, "User-Agent": USER_AGENT}.items())
-             for h in variants]
+    lines = [
+        " | ".join(f"{k}: {v}" for k, v in {**h, "User-Agent": USER_AGENT}.items())
+        for h in variants
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -244,9 +268,11 @@ def sign_in(base_url: str, email: str, password: str) -> str:
     with httpx.Client(base_url=base_url, trust_env=False, headers={"User-Agent": USER_AGENT}) as c:
         page = c.get("/auth/login").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-            r'value="([^"]+)"[^>]*name="csrf_token"', page)
-        answer = c.post("/auth/login", data={"email": email, "password": password,
-                                              "csrf_token": token.group(1)})
+            r'value="([^"]+)"[^>]*name="csrf_token"', page
+        )
+        answer = c.post(
+            "/auth/login", data={"email": email, "password": password, "csrf_token": token.group(1)}
+        )
         if answer.status_code != 302 or "session" not in c.cookies:
             raise RuntimeError(f"sign-in failed: {answer.status_code}")
         return c.cookies["session"]
@@ -255,11 +281,13 @@ def sign_in(base_url: str, email: str, password: str) -> str:
 def expect_status(url: str, headers: dict, status: int, *also: int) -> None:
     import httpx
 
-    answer = httpx.get(url, headers={**headers, "User-Agent": USER_AGENT}, trust_env=False,
-                       timeout=30)
+    answer = httpx.get(
+        url, headers={**headers, "User-Agent": USER_AGENT}, trust_env=False, timeout=30
+    )
     if answer.status_code not in (status, *also):
-        raise RuntimeError(f"{url} answered {answer.status_code}, expected {status}: "
-                           f"{answer.text[:300]}")
+        raise RuntimeError(
+            f"{url} answered {answer.status_code}, expected {status}: {answer.text[:300]}"
+        )
     if url.endswith(MODELS_PATH) and status == 200 and not answer.json().get("data"):
         raise RuntimeError(f"{url} listed no models: {answer.text[:300]}")
 
@@ -293,16 +321,31 @@ def measure_streams(app_url: str, upstream_url: str, key: str, args):
     """Alternate direct and proxied streams so drift hits both alike."""
     import httpx
 
-    body = {"model": "bench-model", "stream": True,
-            "messages": [{"role": "user", "content": "Count to five hundred."}]}
+    body = {
+        "model": "bench-model",
+        "stream": True,
+        "messages": [{"role": "user", "content": "Count to five hundred."}],
+    }
     direct, proxied = StreamTiming(), StreamTiming()
     with httpx.Client(trust_env=False, timeout=60) as client:
         for index in range(args.streams + 1):
             sink = (StreamTiming(), StreamTiming()) if index == 0 else (direct, proxied)  # warm-up
-            time_stream(client, upstream_url + "/v1/chat/completions",
-                        {"Authorization": f"Bearer {UPSTREAM_KEY}"}, body, args.chunks, sink[0])
-            time_stream(client, app_url + CHAT_PATH, {"Authorization": f"Bearer {key}"},
-                        body, args.chunks, sink[1])
+            time_stream(
+                client,
+                upstream_url + "/v1/chat/completions",
+                {"Authorization": f"Bearer {UPSTREAM_KEY}"},
+                body,
+                args.chunks,
+                sink[0],
+            )
+            time_stream(
+                client,
+                app_url + CHAT_PATH,
+                {"Authorization": f"Bearer {key}"},
+                body,
+                args.chunks,
+                sink[1],
+            )
     return direct, proxied
 
 
@@ -333,8 +376,10 @@ def count_statements(database_url: str, upload_dir: str, key_list: list[str]) ->
                     raise RuntimeError(f"in-process {MODELS_PATH} answered {answer.status_code}")
                 counts[kind].append(len(statements))
                 if os.environ.get("BENCH_SHOW_SQL"):
-                    log(f"{kind}: {len(statements)} statements: " + " || ".join(
-                        " ".join(s.split())[:70] for s in statements))
+                    log(
+                        f"{kind}: {len(statements)} statements: "
+                        + " || ".join(" ".join(s.split())[:70] for s in statements)
+                    )
     engine.dispose()
     return counts
 
@@ -387,8 +432,11 @@ def vm_rss_mb(pid: int) -> float:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Benchmark the API-key path; prints one table.")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few seconds per figure, no recording (CI proves the script works)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few seconds per figure, no recording (CI proves the script works)",
+    )
     parser.add_argument("--keys", type=int, default=100_000, help="keys in the large database")
     parser.add_argument("--small-keys", type=int, default=100, help="keys in the small database")
     parser.add_argument("--seconds", type=float, help="wrk seconds per figure per round")
@@ -398,10 +446,12 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
     parser.add_argument("--streams", type=int, help="streams timed each way")
     parser.add_argument("--chunks", type=int, default=500, help="chunks per streamed answer")
-    parser.add_argument("--chunk-delay", type=float, default=0.002,
-                        help="seconds between the upstream's chunks")
-    parser.add_argument("--record", default=None,
-                        help="markdown file for the table (full runs: docs/benchmarks.md)")
+    parser.add_argument(
+        "--chunk-delay", type=float, default=0.002, help="seconds between the upstream's chunks"
+    )
+    parser.add_argument(
+        "--record", default=None, help="markdown file for the table (full runs: docs/benchmarks.md)"
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     # Many short rounds: this kind of machine changes speed by half every few seconds, and a
@@ -477,21 +527,32 @@ def run(args, wrk: str, workdir: Path) -> dict:
         bad_keys = [keys.generate_key() for _ in range(len(large.sample_keys))]
         bearer = lambda secret: {"Authorization": f"Bearer {secret}"}  # noqa: E731
         targets = {
-            "health": Target("GET /health (no auth: the ceiling)", big.url + "/health",
-                             headers_file(workdir, "health", [{}])),
-            "keyed": Target(f"GET /api/models, valid key ({args.keys:,} keys)",
-                            big.url + MODELS_PATH,
-                            headers_file(workdir, "keyed", [bearer(k) for k in large.sample_keys])),
-            "session": Target("GET /api/models, session cookie", big.url + MODELS_PATH,
-                              headers_file(workdir, "session", [{"Cookie": f"session={cookie}"}])),
-            "invalid": Target("GET /api/models, invalid key (rejected: 401, 429 over the "
-                              "failed-auth limit)", big.url + MODELS_PATH,
-                              headers_file(workdir, "invalid", [bearer(k) for k in bad_keys]),
-                              expect_rejected=True),
-            "keyed_small": Target(f"GET /api/models, valid key ({args.small_keys:,} keys)",
-                                  little.url + MODELS_PATH,
-                                  headers_file(workdir, "keyed_small",
-                                               [bearer(k) for k in small.sample_keys])),
+            "health": Target(
+                "GET /health (no auth: the ceiling)",
+                big.url + "/health",
+                headers_file(workdir, "health", [{}]),
+            ),
+            "keyed": Target(
+                f"GET /api/models, valid key ({args.keys:,} keys)",
+                big.url + MODELS_PATH,
+                headers_file(workdir, "keyed", [bearer(k) for k in large.sample_keys]),
+            ),
+            "session": Target(
+                "GET /api/models, session cookie",
+                big.url + MODELS_PATH,
+                headers_file(workdir, "session", [{"Cookie": f"session={cookie}"}]),
+            ),
+            "invalid": Target(
+                "GET /api/models, invalid key (rejected: 401, 429 over the failed-auth limit)",
+                big.url + MODELS_PATH,
+                headers_file(workdir, "invalid", [bearer(k) for k in bad_keys]),
+                expect_rejected=True,
+            ),
+            "keyed_small": Target(
+                f"GET /api/models, valid key ({args.small_keys:,} keys)",
+                little.url + MODELS_PATH,
+                headers_file(workdir, "keyed_small", [bearer(k) for k in small.sample_keys]),
+            ),
         }
         expect_status(big.url + "/health", {}, 200)
         expect_status(big.url + MODELS_PATH, bearer(large.sample_keys[0]), 200)
@@ -507,8 +568,10 @@ def run(args, wrk: str, workdir: Path) -> dict:
                 load = run_wrk(wrk, target.url, target.headers_file, args.seconds, args)
                 target.check(load)
                 target.rounds.append(load)
-                log(f"round {number}: {target.label}: {load.rps:,.0f} req/s, "
-                    f"p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms")
+                log(
+                    f"round {number}: {target.label}: {load.rps:,.0f} req/s, "
+                    f"p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms"
+                )
         results["targets"] = targets
         results["rss_mb"] = [vm_rss_mb(pid) for pid in big.worker_pids()]
 
@@ -536,50 +599,98 @@ def render_table(results: dict, args) -> str:
     t = results["targets"]
     rows = [("figure", "result", "target", "met")]
     for target in t.values():
-        rows.append((target.label,
-                     f"{target.median('rps'):,.0f} req/s · p50 {target.median('p50_ms'):.2f} ms"
-                     f" · p99 {target.median('p99_ms'):.2f} ms", "", ""))
+        rows.append(
+            (
+                target.label,
+                f"{target.median('rps'):,.0f} req/s · p50 {target.median('p50_ms'):.2f} ms"
+                f" · p99 {target.median('p99_ms'):.2f} ms",
+                "",
+                "",
+            )
+        )
     ratios = [k.rps / h.rps for k, h in zip(t["keyed"].rounds, t["health"].rounds, strict=True)]
     guard = statistics.median(ratios)
-    rows.append(("guard ratio (keyed /api/models ÷ /health, req/s)", with_spread(guard, ratios),
-                 f"≥ {TARGETS['guard_ratio']}", verdict(guard >= TARGETS["guard_ratio"])))
+    rows.append(
+        (
+            "guard ratio (keyed /api/models ÷ /health, req/s)",
+            with_spread(guard, ratios),
+            f"≥ {TARGETS['guard_ratio']}",
+            verdict(guard >= TARGETS["guard_ratio"]),
+        )
+    )
     pairs = zip(t["keyed"].rounds, t["keyed_small"].rounds, strict=True)
     scalings = [big.p50_ms / small.p50_ms for big, small in pairs]
     scaling = statistics.median(scalings)
-    rows.append((f"lookup scaling (keyed p50 at {args.keys:,} ÷ at {args.small_keys} keys)",
-                 with_spread(scaling, scalings), f"≤ {TARGETS['lookup_scaling']}",
-                 verdict(scaling <= TARGETS["lookup_scaling"])))
+    rows.append(
+        (
+            f"lookup scaling (keyed p50 at {args.keys:,} ÷ at {args.small_keys} keys)",
+            with_spread(scaling, scalings),
+            f"≤ {TARGETS['lookup_scaling']}",
+            verdict(scaling <= TARGETS["lookup_scaling"]),
+        )
+    )
     cpu = results["cpu"]
-    rows.append(("in-process cross-check: CPU per request, kinds taking turns (µs)",
-                 f"/health {cpu.health_us:.0f} · keyed {cpu.keyed_us:.0f} ({args.keys:,} keys) · "
-                 f"keyed {cpu.keyed_small_us:.0f} ({args.small_keys} keys)", "", ""))
-    rows.append(("in-process guard ratio · lookup scaling",
-                 f"{cpu.health_us / cpu.keyed_us:.2f} · {cpu.keyed_us / cpu.keyed_small_us:.2f}",
-                 "", ""))
+    rows.append(
+        (
+            "in-process cross-check: CPU per request, kinds taking turns (µs)",
+            f"/health {cpu.health_us:.0f} · keyed {cpu.keyed_us:.0f} ({args.keys:,} keys) · "
+            f"keyed {cpu.keyed_small_us:.0f} ({args.small_keys} keys)",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "in-process guard ratio · lookup scaling",
+            f"{cpu.health_us / cpu.keyed_us:.2f} · {cpu.keyed_us / cpu.keyed_small_us:.2f}",
+            "",
+            "",
+        )
+    )
     counts = results["statements"]
     steady = statistics.median(counts["steady"])
-    rows.append(("SQL statements per keyed request",
-                 f"{steady:g} (a key's first use in a minute: {max(counts['first'])})",
-                 f"≤ {TARGETS['sql_per_request']}", verdict(steady <= TARGETS["sql_per_request"])))
-    rows.append(("last_used writes per key per minute",
-                 f"{results['writes']} (most for one key in any 60 s; "
-                 f"{results['write_count']} writes in all)",
-                 f"≤ {TARGETS['writes_per_minute']}",
-                 verdict(results["writes"] <= TARGETS["writes_per_minute"])))
+    rows.append(
+        (
+            "SQL statements per keyed request",
+            f"{steady:g} (a key's first use in a minute: {max(counts['first'])})",
+            f"≤ {TARGETS['sql_per_request']}",
+            verdict(steady <= TARGETS["sql_per_request"]),
+        )
+    )
+    rows.append(
+        (
+            "last_used writes per key per minute",
+            f"{results['writes']} (most for one key in any 60 s; "
+            f"{results['write_count']} writes in all)",
+            f"≤ {TARGETS['writes_per_minute']}",
+            verdict(results["writes"] <= TARGETS["writes_per_minute"]),
+        )
+    )
     direct, proxied = results["streams"]
     d_first, p_first = statistics.median(direct.first_ms), statistics.median(proxied.first_ms)
     d_total, p_total = statistics.median(direct.total_s), statistics.median(proxied.total_s)
-    rows.append((f"stream: first chunk (median of {len(direct.first_ms)})",
-                 f"direct {d_first:.1f} ms, through the app {p_first:.1f} ms "
-                 f"(+{p_first - d_first:.1f} ms)", f"≤ +{TARGETS['first_chunk_ms']:g} ms",
-                 verdict(p_first - d_first <= TARGETS["first_chunk_ms"])))
-    rows.append((f"stream: {args.chunks} chunks in total (direct ÷ through the app)",
-                 f"direct {d_total * 1000:.0f} ms, through the app {p_total * 1000:.0f} ms "
-                 f"({d_total / p_total:.2f})", f"≥ {TARGETS['stream_total_ratio']}",
-                 verdict(d_total / p_total >= TARGETS["stream_total_ratio"])))
+    rows.append(
+        (
+            f"stream: first chunk (median of {len(direct.first_ms)})",
+            f"direct {d_first:.1f} ms, through the app {p_first:.1f} ms "
+            f"(+{p_first - d_first:.1f} ms)",
+            f"≤ +{TARGETS['first_chunk_ms']:g} ms",
+            verdict(p_first - d_first <= TARGETS["first_chunk_ms"]),
+        )
+    )
+    rows.append(
+        (
+            f"stream: {args.chunks} chunks in total (direct ÷ through the app)",
+            f"direct {d_total * 1000:.0f} ms, through the app {p_total * 1000:.0f} ms "
+            f"({d_total / p_total:.2f})",
+            f"≥ {TARGETS['stream_total_ratio']}",
+            verdict(d_total / p_total >= TARGETS["stream_total_ratio"]),
+        )
+    )
     rss = results["rss_mb"]
-    rows.append(("resident memory per worker (VmRSS)",
-                 ", ".join(f"{mb:.0f} MB" for mb in rss), "", ""))
+    rows.append(
+        ("resident memory per worker (VmRSS)", ", ".join(f"{mb:.0f} MB" for mb in rss), "", "")
+    )
     return markdown(rows)
 
 
@@ -607,26 +718,40 @@ def load_average() -> str:
 
 def code_version() -> str:
     """The commit measured, and whether the tree differed from it."""
+
     def git(*words: str) -> str:
         return subprocess.run(["git", *words], cwd=REPO, capture_output=True, text=True).stdout
+
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", "webui", "gunicorn.conf.py")
     return commit + (" with uncommitted changes to webui/" if dirty.strip() else "")
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor() or "unknown CPU")
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal:")))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kb = int(
+        next(
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
+    )
     from importlib.metadata import version
 
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
-    return (f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
-            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
-            f"gunicorn {version('gunicorn')}, Flask {version('flask')}, "
-            f"SQLAlchemy {version('sqlalchemy')}, {wrk.split(' [')[0].strip()}")
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+        f"gunicorn {version('gunicorn')}, Flask {version('flask')}, "
+        f"SQLAlchemy {version('sqlalchemy')}, {wrk.split(' [')[0].strip()}"
+    )
 
 
 def record(path: Path, table: str, results: dict, args, argv) -> None:
