@@ -6,9 +6,11 @@
 What it does, all on 127.0.0.1 and in a temporary directory:
 1. seeds two SQLite databases through the app's models: ``--keys`` keys (100,000) across
    keys/10 users and five groups, and a small one with 100 keys;
-2. starts ``bench/upstream.py`` (an OpenAI-compatible server with a 500-chunk stream) and,
-   for each database, the app as the README deploys it: ``gunicorn -c gunicorn.conf.py
-   wsgi:app`` with HOST, PORT, WEB_CONCURRENCY, DATABASE_URL and SECRET_KEY;
+2. starts the tests' fake upstream (``tests/support/fake_upstream.py``: an OpenAI-compatible
+   server with a 500-chunk stream) in its own process and, for each database, the app as the
+   README deploys it, through the tests' own helper (``tests/support/servers.py``):
+   ``gunicorn -c gunicorn.conf.py wsgi:app`` with HOST, PORT, WEB_CONCURRENCY, DATABASE_URL
+   and SECRET_KEY;
 3. drives load with ``wrk`` (installed with apt-get when missing), in interleaved rounds so
    every ratio compares figures of the same run; the median round is reported;
 4. counts SQL statements per keyed request in-process (SQLAlchemy event hooks), real
@@ -23,20 +25,21 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path[:0] = [str(REPO)] if str(REPO) not in sys.path else []
+sys.path[:0] = [str(REPO)] if str(REPO) not in sys.path else []  # webui and tests.support
+
+from tests.support.fake_upstream import upstream_process  # noqa: E402
+from tests.support.servers import gunicorn_server  # noqa: E402
 
 USER_AGENT = "webui-bench/1"
 UPSTREAM_KEY = "bench-upstream-key"
@@ -54,12 +57,6 @@ TARGETS = {
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- tools ------------------------------------------------------------------------------
@@ -80,85 +77,21 @@ def ensure_wrk() -> str:
     return found
 
 
-def gunicorn_command() -> list[str]:
-    script = Path(sys.executable).parent / "gunicorn"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
-
-
 # --- processes --------------------------------------------------------------------------
 
-
-@dataclass
-class Server:
-    name: str
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
-
-
-def wait_for(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{log_path.name} exited during start-up:\n{log_path.read_text()}")
-        try:
-            httpx.get(url, timeout=1.0, trust_env=False)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in time:\n{log_path.read_text()}")
-
-
-@contextmanager
-def running(name: str, command: list[str], env: dict, probe: str, workdir: Path, url: str):
-    log_path = workdir / f"{name}.log"
-    with open(log_path, "wb") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for(url + probe, process, log_path)
-        yield Server(name, url, process, log_path)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+UPSTREAM_MODELS = ["bench-model", "bench-model-large", "bench-embed"]
 
 
 def app_server(name: str, database_url: str, env: dict, workers: int, workdir: Path):
-    port = free_port()
-    # Exactly the README's deployment: gunicorn -c gunicorn.conf.py wsgi:app, configured by env.
-    server_env = {
-        **env,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": str(workers),
-        "DATABASE_URL": database_url,
-    }
-    command = [*gunicorn_command(), "-c", "gunicorn.conf.py", "wsgi:app"]
-    return running(name, command, server_env, "/health", workdir, f"http://127.0.0.1:{port}")
+    """Exactly the README's deployment (gunicorn -c gunicorn.conf.py wsgi:app, configured by
+    the environment), started by the tests' helper; the config's own thread count."""
+    return gunicorn_server(database_url, workdir, workers, threads=None, env=env, name=name)
 
 
-def upstream_server(args, env: dict, workdir: Path):
-    port = free_port()
-    command = [
-        sys.executable,
-        str(BENCH / "upstream.py"),
-        "--port",
-        str(port),
-        "--chunks",
-        str(args.chunks),
-        "--delay",
-        str(args.chunk_delay),
-    ]
-    return running("upstream", command, env, "/v1/models", workdir, f"http://127.0.0.1:{port}")
+def upstream_server(args, workdir: Path):
+    return upstream_process(
+        workdir, args.chunks, args.chunk_delay, key=UPSTREAM_KEY, models=UPSTREAM_MODELS
+    )
 
 
 # --- wrk ------------------------------------------------------------------------------------
@@ -311,8 +244,11 @@ def time_stream(client, url: str, headers: dict, body: dict, chunks: int, into: 
             received += piece
     ended = time.perf_counter()
     events = received.count(b"data: ")
-    if events != chunks + 1 or not received.rstrip().endswith(b"data: [DONE]"):
-        raise RuntimeError(f"{url} streamed {events} events, expected {chunks} and [DONE]")
+    # One event per chunk of the answer, the finishing event (finish_reason "stop"), [DONE].
+    if events != chunks + 2 or not received.rstrip().endswith(b"data: [DONE]"):
+        raise RuntimeError(
+            f"{url} streamed {events} events, expected {chunks}, the finishing one and [DONE]"
+        )
     into.first_ms.append((first - started) * 1000)
     into.total_s.append(ended - started)
 
@@ -488,16 +424,14 @@ def main(argv=None) -> int:
 
 def run(args, wrk: str, workdir: Path) -> dict:
     upload_dir = str(workdir / "uploads")
-    upstream_port_env: dict = {}
-    env = {
-        **os.environ,
+    env = {  # on top of this process's environment
         "SECRET_KEY": secrets.token_hex(32),
         "UPLOAD_DIR": upload_dir,
         "GUNICORN_ACCESS_LOG": os.environ.get("GUNICORN_ACCESS_LOG", "-"),
     }
     results: dict = {"args": vars(args).copy(), "load_before": load_average()}
     with ExitStack() as stack:
-        upstream = stack.enter_context(upstream_server(args, env, workdir))
+        upstream = stack.enter_context(upstream_server(args, workdir))
         upstream_port_env = {
             "ENABLE_OLLAMA_API": "false",
             "ENABLE_OPENAI_API": "true",

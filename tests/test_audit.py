@@ -5,8 +5,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, bearer, login_client
 
+from tests.support.accounts import PASSWORD, bearer, login_client
 from webui import settings
 from webui.extensions import db
 from webui.models import ApiKey
@@ -349,12 +349,6 @@ def test_role_and_group_changes_are_recorded(app, make_user, save_settings):
 
 
 # --- the API's filters ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin_client(app, make_user):
-    make_user("root@example.com", role="admin")
-    return login_client(app, "root@example.com")
 
 
 @pytest.mark.parametrize(

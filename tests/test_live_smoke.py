@@ -1,5 +1,8 @@
+"""gunicorn as the README deploys it: every worker serves API keys."""
+
 import httpx
-from conftest import bearer
+
+from tests.support.accounts import bearer
 
 
 def test_gunicorn_serves_keys_from_every_worker(live_server, make_user, make_key, save_settings):

@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 import pytest
-from conftest import PASSWORD, bearer
-from live import free_port, gunicorn_server
 
+from tests.support.accounts import PASSWORD, bearer
+from tests.support.servers import free_port, gunicorn_server
 from webui.security import keys, ratelimit
 
 WHO = "/api/v1/auths/"

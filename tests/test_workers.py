@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from conftest import PASSWORD, bearer
-from live import gunicorn_server
 
+from tests.support.accounts import PASSWORD, bearer
+from tests.support.servers import gunicorn_server
 from webui.extensions import db
 from webui.models import User
 from webui.services import accounts, api_keys
