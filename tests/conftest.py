@@ -21,6 +21,23 @@ from webui.services import accounts, api_keys
 
 pytest_plugins = ["tests.support.phase_reports"]  # lets the crowd fixture see a failed test
 
+# Fixtures that start a real server or browser: a test using one must be marked slow.
+SLOW_FIXTURES = {"live_server", "browser", "crowd"}
+
+
+def pytest_collection_modifyitems(items):
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use a live server or Chromium but are not marked slow "
+            "(@pytest.mark.slow): " + ", ".join(unmarked)
+        )
+
 
 def database_url(tmp_path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"

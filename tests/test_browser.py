@@ -22,6 +22,8 @@ try:
 except ImportError:  # the browser fixture skips or fails the tests
     expect = None
 
+pytestmark = pytest.mark.slow  # Chromium against a live gunicorn
+
 ADMIN = ("Ada Admin", "ada@example.com")
 BOB = ("Bob Builder", "bob@example.com")
 KEY_NAME = "Monitoring Bot"

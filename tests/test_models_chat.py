@@ -727,6 +727,7 @@ def test_pages_list_models_for_the_viewer(app, people):
 # --- the Chat page in Chromium ---------------------------------------------------------
 
 
+@pytest.mark.slow  # Chromium against a live gunicorn
 def test_chat_page_streams_an_answer_in_chromium(app, crowd, people):
     from playwright.sync_api import expect
 

@@ -238,6 +238,7 @@ def require_redis() -> str:
     return REDIS_URL
 
 
+@pytest.mark.slow  # a live gunicorn
 def test_two_gunicorn_workers_share_one_limit_through_redis(app_config, bob_key, tmp_path):
     import redis
 

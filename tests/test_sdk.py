@@ -14,6 +14,8 @@ from tests.support.fake_upstream import UPSTREAM_KEY
 from webui.extensions import db
 from webui.models import Usage
 
+pytestmark = pytest.mark.slow  # the SDKs against a live gunicorn
+
 HELLO = [{"role": "user", "content": "Say hello"}]
 
 

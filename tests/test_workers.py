@@ -26,6 +26,8 @@ from webui.extensions import db
 from webui.models import User
 from webui.services import accounts, api_keys
 
+pytestmark = pytest.mark.slow  # live gunicorn under load
+
 WORKERS = 3
 THREADS_PER_WORKER = 4
 CLIENT_THREADS = 8
