@@ -6,9 +6,11 @@
 What it does, all on 127.0.0.1 and in a temporary directory:
 1. seeds two SQLite databases through the app's models: ``--keys`` keys (100,000) across
    keys/10 users and five groups, and a small one with 100 keys;
-2. starts ``bench/upstream.py`` (an OpenAI-compatible server with a 500-chunk stream) and,
-   for each database, the app as the README deploys it: ``gunicorn -c gunicorn.conf.py
-   wsgi:app`` with HOST, PORT, WEB_CONCURRENCY, DATABASE_URL and SECRET_KEY;
+2. starts the tests' fake upstream (``tests/support/fake_upstream.py``: an OpenAI-compatible
+   server with a 500-chunk stream) in its own process and, for each database, the app as the
+   README deploys it, through the tests' own helper (``tests/support/servers.py``):
+   ``gunicorn -c gunicorn.conf.py wsgi:app`` with HOST, PORT, WEB_CONCURRENCY, DATABASE_URL
+   and SECRET_KEY;
 3. drives load with ``wrk`` (installed with apt-get when missing), in interleaved rounds so
    every ratio compares figures of the same run; the median round is reported;
 4. counts SQL statements per keyed request in-process (SQLAlchemy event hooks), real
@@ -23,20 +25,21 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path[:0] = [str(REPO)] if str(REPO) not in sys.path else []
+sys.path[:0] = [str(REPO)] if str(REPO) not in sys.path else []  # webui and tests.support
+
+from tests.support.fake_upstream import upstream_process  # noqa: E402
+from tests.support.servers import gunicorn_server  # noqa: E402
 
 USER_AGENT = "webui-bench/1"
 UPSTREAM_KEY = "bench-upstream-key"
@@ -54,12 +57,6 @@ TARGETS = {
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- tools ------------------------------------------------------------------------------
@@ -80,77 +77,21 @@ def ensure_wrk() -> str:
     return found
 
 
-def gunicorn_command() -> list[str]:
-    script = Path(sys.executable).parent / "gunicorn"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
-
-
 # --- processes --------------------------------------------------------------------------
 
-
-@dataclass
-class Server:
-    name: str
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
-
-
-def wait_for(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{log_path.name} exited during start-up:\n{log_path.read_text()}")
-        try:
-            httpx.get(url, timeout=1.0, trust_env=False)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in time:\n{log_path.read_text()}")
-
-
-@contextmanager
-def running(name: str, command: list[str], env: dict, probe: str, workdir: Path, url: str):
-    log_path = workdir / f"{name}.log"
-    with open(log_path, "wb") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for(url + probe, process, log_path)
-        yield Server(name, url, process, log_path)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+UPSTREAM_MODELS = ["bench-model", "bench-model-large", "bench-embed"]
 
 
 def app_server(name: str, database_url: str, env: dict, workers: int, workdir: Path):
-    port = free_port()
-    # Exactly the README's deployment: gunicorn -c gunicorn.conf.py wsgi:app, configured by env.
-    server_env = {
-        **env,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": str(workers),
-        "DATABASE_URL": database_url,
-    }
-    command = [*gunicorn_command(), "-c", "gunicorn.conf.py", "wsgi:app"]
-    return running(name, command, server_env, "/health", workdir, f"http://127.0.0.1:{port}")
+    """Exactly the README's deployment (gunicorn -c gunicorn.conf.py wsgi:app, configured by
+    the environment), started by the tests' helper; the config's own thread count."""
+    return gunicorn_server(database_url, workdir, workers, threads=None, env=env, name=name)
 
 
-def upstream_server(args, env: dict, workdir: Path):
-    port = free_port()
-    command = [sys.executable, str(BENCH / "upstream.py"), "--port", str(port),
-               "--chunks", str(args.chunks), "--delay", str(args.chunk_delay)]
-    return running("upstream", command, env, "/v1/models", workdir, f"http://127.0.0.1:{port}")
+def upstream_server(args, workdir: Path):
+    return upstream_process(
+        workdir, args.chunks, args.chunk_delay, key=UPSTREAM_KEY, models=UPSTREAM_MODELS
+    )
 
 
 # --- wrk ------------------------------------------------------------------------------------
@@ -171,9 +112,23 @@ class Load:
 
 
 def run_wrk(wrk: str, url: str, headers_file: Path, seconds: float, args) -> Load:
-    command = [wrk, "-t", str(args.wrk_threads), "-c", str(args.connections),
-               "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "--latency",
-               "-s", str(BENCH / "report.lua"), url, "--", str(headers_file)]
+    command = [
+        wrk,
+        "-t",
+        str(args.wrk_threads),
+        "-c",
+        str(args.connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(BENCH / "report.lua"),
+        url,
+        "--",
+        str(headers_file),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     match = re.search(r"^BENCH-RESULT (.*)$", result.stdout, re.M)
     if result.returncode != 0 or not match:
@@ -228,8 +183,10 @@ def round_order(targets: dict[str, "Target"], number: int) -> list["Target"]:
 
 def headers_file(workdir: Path, name: str, variants: list[dict[str, str]]) -> Path:
     path = workdir / f"{name}.headers"
-    lines = [" | ".join(f"{k}: {v}" for k, v in {**h, "User-Agent": USER_AGENT}.items())
-             for h in variants]
+    lines = [
+        " | ".join(f"{k}: {v}" for k, v in {**h, "User-Agent": USER_AGENT}.items())
+        for h in variants
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -244,9 +201,11 @@ def sign_in(base_url: str, email: str, password: str) -> str:
     with httpx.Client(base_url=base_url, trust_env=False, headers={"User-Agent": USER_AGENT}) as c:
         page = c.get("/auth/login").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-            r'value="([^"]+)"[^>]*name="csrf_token"', page)
-        answer = c.post("/auth/login", data={"email": email, "password": password,
-                                              "csrf_token": token.group(1)})
+            r'value="([^"]+)"[^>]*name="csrf_token"', page
+        )
+        answer = c.post(
+            "/auth/login", data={"email": email, "password": password, "csrf_token": token.group(1)}
+        )
         if answer.status_code != 302 or "session" not in c.cookies:
             raise RuntimeError(f"sign-in failed: {answer.status_code}")
         return c.cookies["session"]
@@ -255,11 +214,13 @@ def sign_in(base_url: str, email: str, password: str) -> str:
 def expect_status(url: str, headers: dict, status: int, *also: int) -> None:
     import httpx
 
-    answer = httpx.get(url, headers={**headers, "User-Agent": USER_AGENT}, trust_env=False,
-                       timeout=30)
+    answer = httpx.get(
+        url, headers={**headers, "User-Agent": USER_AGENT}, trust_env=False, timeout=30
+    )
     if answer.status_code not in (status, *also):
-        raise RuntimeError(f"{url} answered {answer.status_code}, expected {status}: "
-                           f"{answer.text[:300]}")
+        raise RuntimeError(
+            f"{url} answered {answer.status_code}, expected {status}: {answer.text[:300]}"
+        )
     if url.endswith(MODELS_PATH) and status == 200 and not answer.json().get("data"):
         raise RuntimeError(f"{url} listed no models: {answer.text[:300]}")
 
@@ -283,8 +244,11 @@ def time_stream(client, url: str, headers: dict, body: dict, chunks: int, into: 
             received += piece
     ended = time.perf_counter()
     events = received.count(b"data: ")
-    if events != chunks + 1 or not received.rstrip().endswith(b"data: [DONE]"):
-        raise RuntimeError(f"{url} streamed {events} events, expected {chunks} and [DONE]")
+    # One event per chunk of the answer, the finishing event (finish_reason "stop"), [DONE].
+    if events != chunks + 2 or not received.rstrip().endswith(b"data: [DONE]"):
+        raise RuntimeError(
+            f"{url} streamed {events} events, expected {chunks}, the finishing one and [DONE]"
+        )
     into.first_ms.append((first - started) * 1000)
     into.total_s.append(ended - started)
 
@@ -293,16 +257,31 @@ def measure_streams(app_url: str, upstream_url: str, key: str, args):
     """Alternate direct and proxied streams so drift hits both alike."""
     import httpx
 
-    body = {"model": "bench-model", "stream": True,
-            "messages": [{"role": "user", "content": "Count to five hundred."}]}
+    body = {
+        "model": "bench-model",
+        "stream": True,
+        "messages": [{"role": "user", "content": "Count to five hundred."}],
+    }
     direct, proxied = StreamTiming(), StreamTiming()
     with httpx.Client(trust_env=False, timeout=60) as client:
         for index in range(args.streams + 1):
             sink = (StreamTiming(), StreamTiming()) if index == 0 else (direct, proxied)  # warm-up
-            time_stream(client, upstream_url + "/v1/chat/completions",
-                        {"Authorization": f"Bearer {UPSTREAM_KEY}"}, body, args.chunks, sink[0])
-            time_stream(client, app_url + CHAT_PATH, {"Authorization": f"Bearer {key}"},
-                        body, args.chunks, sink[1])
+            time_stream(
+                client,
+                upstream_url + "/v1/chat/completions",
+                {"Authorization": f"Bearer {UPSTREAM_KEY}"},
+                body,
+                args.chunks,
+                sink[0],
+            )
+            time_stream(
+                client,
+                app_url + CHAT_PATH,
+                {"Authorization": f"Bearer {key}"},
+                body,
+                args.chunks,
+                sink[1],
+            )
     return direct, proxied
 
 
@@ -333,8 +312,10 @@ def count_statements(database_url: str, upload_dir: str, key_list: list[str]) ->
                     raise RuntimeError(f"in-process {MODELS_PATH} answered {answer.status_code}")
                 counts[kind].append(len(statements))
                 if os.environ.get("BENCH_SHOW_SQL"):
-                    log(f"{kind}: {len(statements)} statements: " + " || ".join(
-                        " ".join(s.split())[:70] for s in statements))
+                    log(
+                        f"{kind}: {len(statements)} statements: "
+                        + " || ".join(" ".join(s.split())[:70] for s in statements)
+                    )
     engine.dispose()
     return counts
 
@@ -387,8 +368,11 @@ def vm_rss_mb(pid: int) -> float:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Benchmark the API-key path; prints one table.")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few seconds per figure, no recording (CI proves the script works)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few seconds per figure, no recording (CI proves the script works)",
+    )
     parser.add_argument("--keys", type=int, default=100_000, help="keys in the large database")
     parser.add_argument("--small-keys", type=int, default=100, help="keys in the small database")
     parser.add_argument("--seconds", type=float, help="wrk seconds per figure per round")
@@ -398,10 +382,12 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
     parser.add_argument("--streams", type=int, help="streams timed each way")
     parser.add_argument("--chunks", type=int, default=500, help="chunks per streamed answer")
-    parser.add_argument("--chunk-delay", type=float, default=0.002,
-                        help="seconds between the upstream's chunks")
-    parser.add_argument("--record", default=None,
-                        help="markdown file for the table (full runs: docs/benchmarks.md)")
+    parser.add_argument(
+        "--chunk-delay", type=float, default=0.002, help="seconds between the upstream's chunks"
+    )
+    parser.add_argument(
+        "--record", default=None, help="markdown file for the table (full runs: docs/benchmarks.md)"
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     # Many short rounds: this kind of machine changes speed by half every few seconds, and a
@@ -438,16 +424,14 @@ def main(argv=None) -> int:
 
 def run(args, wrk: str, workdir: Path) -> dict:
     upload_dir = str(workdir / "uploads")
-    upstream_port_env: dict = {}
-    env = {
-        **os.environ,
+    env = {  # on top of this process's environment
         "SECRET_KEY": secrets.token_hex(32),
         "UPLOAD_DIR": upload_dir,
         "GUNICORN_ACCESS_LOG": os.environ.get("GUNICORN_ACCESS_LOG", "-"),
     }
     results: dict = {"args": vars(args).copy(), "load_before": load_average()}
     with ExitStack() as stack:
-        upstream = stack.enter_context(upstream_server(args, env, workdir))
+        upstream = stack.enter_context(upstream_server(args, workdir))
         upstream_port_env = {
             "ENABLE_OLLAMA_API": "false",
             "ENABLE_OPENAI_API": "true",
@@ -477,21 +461,32 @@ def run(args, wrk: str, workdir: Path) -> dict:
         bad_keys = [key_format.generate_key() for _ in range(len(large.sample_keys))]
         bearer = lambda secret: {"Authorization": f"Bearer {secret}"}  # noqa: E731
         targets = {
-            "health": Target("GET /health (no auth: the ceiling)", big.url + "/health",
-                             headers_file(workdir, "health", [{}])),
-            "keyed": Target(f"GET /api/models, valid key ({args.keys:,} keys)",
-                            big.url + MODELS_PATH,
-                            headers_file(workdir, "keyed", [bearer(k) for k in large.sample_keys])),
-            "session": Target("GET /api/models, session cookie", big.url + MODELS_PATH,
-                              headers_file(workdir, "session", [{"Cookie": f"session={cookie}"}])),
-            "invalid": Target("GET /api/models, invalid key (rejected: 401, 429 over the "
-                              "failed-auth limit)", big.url + MODELS_PATH,
-                              headers_file(workdir, "invalid", [bearer(k) for k in bad_keys]),
-                              expect_rejected=True),
-            "keyed_small": Target(f"GET /api/models, valid key ({args.small_keys:,} keys)",
-                                  little.url + MODELS_PATH,
-                                  headers_file(workdir, "keyed_small",
-                                               [bearer(k) for k in small.sample_keys])),
+            "health": Target(
+                "GET /health (no auth: the ceiling)",
+                big.url + "/health",
+                headers_file(workdir, "health", [{}]),
+            ),
+            "keyed": Target(
+                f"GET /api/models, valid key ({args.keys:,} keys)",
+                big.url + MODELS_PATH,
+                headers_file(workdir, "keyed", [bearer(k) for k in large.sample_keys]),
+            ),
+            "session": Target(
+                "GET /api/models, session cookie",
+                big.url + MODELS_PATH,
+                headers_file(workdir, "session", [{"Cookie": f"session={cookie}"}]),
+            ),
+            "invalid": Target(
+                "GET /api/models, invalid key (rejected: 401, 429 over the failed-auth limit)",
+                big.url + MODELS_PATH,
+                headers_file(workdir, "invalid", [bearer(k) for k in bad_keys]),
+                expect_rejected=True,
+            ),
+            "keyed_small": Target(
+                f"GET /api/models, valid key ({args.small_keys:,} keys)",
+                little.url + MODELS_PATH,
+                headers_file(workdir, "keyed_small", [bearer(k) for k in small.sample_keys]),
+            ),
         }
         expect_status(big.url + "/health", {}, 200)
         expect_status(big.url + MODELS_PATH, bearer(large.sample_keys[0]), 200)
@@ -507,8 +502,10 @@ def run(args, wrk: str, workdir: Path) -> dict:
                 load = run_wrk(wrk, target.url, target.headers_file, args.seconds, args)
                 target.check(load)
                 target.rounds.append(load)
-                log(f"round {number}: {target.label}: {load.rps:,.0f} req/s, "
-                    f"p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms")
+                log(
+                    f"round {number}: {target.label}: {load.rps:,.0f} req/s, "
+                    f"p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms"
+                )
         results["targets"] = targets
         results["rss_mb"] = [vm_rss_mb(pid) for pid in big.worker_pids()]
 
@@ -536,50 +533,98 @@ def render_table(results: dict, args) -> str:
     t = results["targets"]
     rows = [("figure", "result", "target", "met")]
     for target in t.values():
-        rows.append((target.label,
-                     f"{target.median('rps'):,.0f} req/s · p50 {target.median('p50_ms'):.2f} ms"
-                     f" · p99 {target.median('p99_ms'):.2f} ms", "", ""))
+        rows.append(
+            (
+                target.label,
+                f"{target.median('rps'):,.0f} req/s · p50 {target.median('p50_ms'):.2f} ms"
+                f" · p99 {target.median('p99_ms'):.2f} ms",
+                "",
+                "",
+            )
+        )
     ratios = [k.rps / h.rps for k, h in zip(t["keyed"].rounds, t["health"].rounds, strict=True)]
     guard = statistics.median(ratios)
-    rows.append(("guard ratio (keyed /api/models ÷ /health, req/s)", with_spread(guard, ratios),
-                 f"≥ {TARGETS['guard_ratio']}", verdict(guard >= TARGETS["guard_ratio"])))
+    rows.append(
+        (
+            "guard ratio (keyed /api/models ÷ /health, req/s)",
+            with_spread(guard, ratios),
+            f"≥ {TARGETS['guard_ratio']}",
+            verdict(guard >= TARGETS["guard_ratio"]),
+        )
+    )
     pairs = zip(t["keyed"].rounds, t["keyed_small"].rounds, strict=True)
     scalings = [big.p50_ms / small.p50_ms for big, small in pairs]
     scaling = statistics.median(scalings)
-    rows.append((f"lookup scaling (keyed p50 at {args.keys:,} ÷ at {args.small_keys} keys)",
-                 with_spread(scaling, scalings), f"≤ {TARGETS['lookup_scaling']}",
-                 verdict(scaling <= TARGETS["lookup_scaling"])))
+    rows.append(
+        (
+            f"lookup scaling (keyed p50 at {args.keys:,} ÷ at {args.small_keys} keys)",
+            with_spread(scaling, scalings),
+            f"≤ {TARGETS['lookup_scaling']}",
+            verdict(scaling <= TARGETS["lookup_scaling"]),
+        )
+    )
     cpu = results["cpu"]
-    rows.append(("in-process cross-check: CPU per request, kinds taking turns (µs)",
-                 f"/health {cpu.health_us:.0f} · keyed {cpu.keyed_us:.0f} ({args.keys:,} keys) · "
-                 f"keyed {cpu.keyed_small_us:.0f} ({args.small_keys} keys)", "", ""))
-    rows.append(("in-process guard ratio · lookup scaling",
-                 f"{cpu.health_us / cpu.keyed_us:.2f} · {cpu.keyed_us / cpu.keyed_small_us:.2f}",
-                 "", ""))
+    rows.append(
+        (
+            "in-process cross-check: CPU per request, kinds taking turns (µs)",
+            f"/health {cpu.health_us:.0f} · keyed {cpu.keyed_us:.0f} ({args.keys:,} keys) · "
+            f"keyed {cpu.keyed_small_us:.0f} ({args.small_keys} keys)",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "in-process guard ratio · lookup scaling",
+            f"{cpu.health_us / cpu.keyed_us:.2f} · {cpu.keyed_us / cpu.keyed_small_us:.2f}",
+            "",
+            "",
+        )
+    )
     counts = results["statements"]
     steady = statistics.median(counts["steady"])
-    rows.append(("SQL statements per keyed request",
-                 f"{steady:g} (a key's first use in a minute: {max(counts['first'])})",
-                 f"≤ {TARGETS['sql_per_request']}", verdict(steady <= TARGETS["sql_per_request"])))
-    rows.append(("last_used writes per key per minute",
-                 f"{results['writes']} (most for one key in any 60 s; "
-                 f"{results['write_count']} writes in all)",
-                 f"≤ {TARGETS['writes_per_minute']}",
-                 verdict(results["writes"] <= TARGETS["writes_per_minute"])))
+    rows.append(
+        (
+            "SQL statements per keyed request",
+            f"{steady:g} (a key's first use in a minute: {max(counts['first'])})",
+            f"≤ {TARGETS['sql_per_request']}",
+            verdict(steady <= TARGETS["sql_per_request"]),
+        )
+    )
+    rows.append(
+        (
+            "last_used writes per key per minute",
+            f"{results['writes']} (most for one key in any 60 s; "
+            f"{results['write_count']} writes in all)",
+            f"≤ {TARGETS['writes_per_minute']}",
+            verdict(results["writes"] <= TARGETS["writes_per_minute"]),
+        )
+    )
     direct, proxied = results["streams"]
     d_first, p_first = statistics.median(direct.first_ms), statistics.median(proxied.first_ms)
     d_total, p_total = statistics.median(direct.total_s), statistics.median(proxied.total_s)
-    rows.append((f"stream: first chunk (median of {len(direct.first_ms)})",
-                 f"direct {d_first:.1f} ms, through the app {p_first:.1f} ms "
-                 f"(+{p_first - d_first:.1f} ms)", f"≤ +{TARGETS['first_chunk_ms']:g} ms",
-                 verdict(p_first - d_first <= TARGETS["first_chunk_ms"])))
-    rows.append((f"stream: {args.chunks} chunks in total (direct ÷ through the app)",
-                 f"direct {d_total * 1000:.0f} ms, through the app {p_total * 1000:.0f} ms "
-                 f"({d_total / p_total:.2f})", f"≥ {TARGETS['stream_total_ratio']}",
-                 verdict(d_total / p_total >= TARGETS["stream_total_ratio"])))
+    rows.append(
+        (
+            f"stream: first chunk (median of {len(direct.first_ms)})",
+            f"direct {d_first:.1f} ms, through the app {p_first:.1f} ms "
+            f"(+{p_first - d_first:.1f} ms)",
+            f"≤ +{TARGETS['first_chunk_ms']:g} ms",
+            verdict(p_first - d_first <= TARGETS["first_chunk_ms"]),
+        )
+    )
+    rows.append(
+        (
+            f"stream: {args.chunks} chunks in total (direct ÷ through the app)",
+            f"direct {d_total * 1000:.0f} ms, through the app {p_total * 1000:.0f} ms "
+            f"({d_total / p_total:.2f})",
+            f"≥ {TARGETS['stream_total_ratio']}",
+            verdict(d_total / p_total >= TARGETS["stream_total_ratio"]),
+        )
+    )
     rss = results["rss_mb"]
-    rows.append(("resident memory per worker (VmRSS)",
-                 ", ".join(f"{mb:.0f} MB" for mb in rss), "", ""))
+    rows.append(
+        ("resident memory per worker (VmRSS)", ", ".join(f"{mb:.0f} MB" for mb in rss), "", "")
+    )
     return markdown(rows)
 
 
@@ -607,26 +652,40 @@ def load_average() -> str:
 
 def code_version() -> str:
     """The commit measured, and whether the tree differed from it."""
+
     def git(*words: str) -> str:
         return subprocess.run(["git", *words], cwd=REPO, capture_output=True, text=True).stdout
+
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", "webui", "gunicorn.conf.py")
     return commit + (" with uncommitted changes to webui/" if dirty.strip() else "")
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor() or "unknown CPU")
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal:")))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kb = int(
+        next(
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
+    )
     from importlib.metadata import version
 
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
-    return (f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
-            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
-            f"gunicorn {version('gunicorn')}, Flask {version('flask')}, "
-            f"SQLAlchemy {version('sqlalchemy')}, {wrk.split(' [')[0].strip()}")
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+        f"gunicorn {version('gunicorn')}, Flask {version('flask')}, "
+        f"SQLAlchemy {version('sqlalchemy')}, {wrk.split(' [')[0].strip()}"
+    )
 
 
 def record(path: Path, table: str, results: dict, args, argv) -> None:

@@ -1,4 +1,6 @@
-"""Fixtures in the manner of flaskr's: app, client, runner, and a sign-in helper.
+"""Fixtures in the manner of flaskr's (app, client, runner, a sign-in helper), the people and
+settings tests make directly, and the real servers of the slow tiers: gunicorn, Chromium and
+the fake upstreams. Plain helpers (no fixtures) live in ``tests/support/``.
 
 Tests run on a temporary SQLite file unless TEST_DATABASE_URL points at PostgreSQL,
 in which case every test starts from an empty schema there.
@@ -9,14 +11,34 @@ import os
 import pytest
 import sqlalchemy as sa
 
+from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client
+from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, running_upstream
+from tests.support.servers import gunicorn_server
 from webui import create_app
 from webui.core.catalog import SETTINGS
 from webui.extensions import db
-from webui.models import User
+from webui.models import Group, User
 from webui.security.identity import principal_of
 from webui.services import api_keys, configuration, users
 
-PASSWORD = "correct horse battery"
+pytest_plugins = ["tests.support.phase_reports"]  # lets the crowd fixture see a failed test
+
+# Fixtures that start a real server or browser: a test using one must be marked slow.
+SLOW_FIXTURES = {"live_server", "browser", "crowd"}
+
+
+def pytest_collection_modifyitems(items):
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use a live server or Chromium but are not marked slow "
+            "(@pytest.mark.slow): " + ", ".join(unmarked)
+        )
 
 
 def database_url(tmp_path) -> str:
@@ -125,6 +147,21 @@ def make_key(app):
 
 
 @pytest.fixture
+def make_group(app):
+    """Create a group (no permissions of its own) with the given user ids; returns its id."""
+
+    def make(name: str, *member_ids: str) -> str:
+        with app.app_context():
+            group = Group(name=name, permissions={})
+            group.members = [db.session.get(User, uid) for uid in member_ids]
+            db.session.add(group)
+            db.session.commit()
+            return group.id
+
+    return make
+
+
+@pytest.fixture
 def count_users(app):
     def count() -> int:
         with app.app_context():
@@ -133,22 +170,87 @@ def count_users(app):
     return count
 
 
-def bearer(secret: str) -> dict:
-    return {"Authorization": f"Bearer {secret}"}
+@pytest.fixture
+def admin_client(app, make_user):
+    """A test client signed in as root@example.com, an admin."""
+    make_user(ADMIN_EMAIL, role="admin")
+    return login_client(app, ADMIN_EMAIL)
 
 
-def login_client(app, email: str, password: str = PASSWORD):
-    """A new test client signed in through the JSON sign-in."""
-    client = app.test_client()
-    response = client.post("/api/v1/auths/signin", json={"email": email, "password": password})
-    assert response.status_code == 200, response.get_json()
-    return client
+@pytest.fixture
+def people_with_keys(make_user, make_key, save_settings):
+    """Keys switched on and granted (plus ``grants``, more settings); an admin ("admin",
+    root@example.com) and users called ``names`` (``alice`` is alice@example.com), each with
+    an API key as a Bearer header under "<name>_key"."""
+
+    def make(*names: str, **grants) -> dict:
+        save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True, **grants)
+        people = {"admin": make_user(ADMIN_EMAIL, role="admin")}
+        people.update((name, make_user(f"{name}@example.com")) for name in names)
+        for name, user_id in list(people.items()):
+            people[f"{name}_key"] = bearer(make_key(user_id, f"{name} bot"))
+        return people
+
+    return make
+
+
+# --- fake model servers on loopback ports (in this process) ---------------------------------
+
+
+@pytest.fixture
+def openai_up():
+    """An OpenAI-compatible upstream that wants UPSTREAM_KEY."""
+    with running_upstream(required_key=UPSTREAM_KEY) as up:
+        yield up
+
+
+@pytest.fixture
+def ollama_up():
+    """An Ollama-compatible upstream (no key)."""
+    with running_upstream() as up:
+        yield up
+
+
+@pytest.fixture
+def connected_upstreams(save_settings, openai_up, ollama_up):
+    """Keys switched on and granted, and the app connected to both fake upstreams."""
+    save_settings(
+        ENABLE_API_KEYS=True,
+        USER_PERMISSIONS_FEATURES_API_KEYS=True,
+        **connection_settings(openai_up, ollama_up),
+    )
+
+
+# --- the slow tiers: real gunicorn, Chromium --------------------------------------------------
 
 
 @pytest.fixture
 def live_server(app, app_config, tmp_path):
     """gunicorn (2 workers, threaded) on a loopback port, sharing the ``app`` fixture's database."""
-    from live import gunicorn_server
-
     with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through Playwright, one per test module."""
+    from tests.support.chromium import launch, require_browser
+
+    sync_api = require_browser()
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def crowd(browser, live_server, request):
+    """People in separate browser contexts on the live server; their pages are saved under
+    test-artifacts/ when the test fails."""
+    from tests.support.chromium import Crowd, failed_in_call
+
+    people = Crowd(browser, live_server.url)
+    yield people
+    if failed_in_call(request.node):
+        people.screenshot_all(request.node.name)
+    people.close()

@@ -1,48 +1,45 @@
 """Admin Panel: General settings, Users; their JSON equivalents."""
 
 import pytest
-from conftest import login_client
+
+from tests.support.accounts import login_client
 
 
-@pytest.fixture
-def admin(app, make_user):
-    make_user("root@example.com", role="admin")
-    return login_client(app, "root@example.com")
-
-
-def user_by_email(admin, email):
-    users = admin.get("/api/v1/users/").get_json()["users"]
+def user_by_email(admin_client, email):
+    users = admin_client.get("/api/v1/users/").get_json()["users"]
     return next(user for user in users if user["email"] == email)
 
 
-def test_admin_approves_a_pending_user_in_the_browser(admin, make_user, app):
+def test_admin_approves_a_pending_user_in_the_browser(admin_client, make_user, app):
     pat_id = make_user("pat@example.com", role="pending")
-    page = admin.get("/admin/users")
+    page = admin_client.get("/admin/users")
     assert b"pat@example.com" in page.data
-    response = admin.post(f"/admin/users/{pat_id}/role", data={f"{pat_id}-role": "user"})
+    response = admin_client.post(f"/admin/users/{pat_id}/role", data={f"{pat_id}-role": "user"})
     assert response.status_code == 302
-    assert user_by_email(admin, "pat@example.com")["role"] == "user"
+    assert user_by_email(admin_client, "pat@example.com")["role"] == "user"
     assert login_client(app, "pat@example.com").get("/account/").status_code == 200
 
 
-def test_last_admin_can_be_neither_demoted_nor_deleted(admin):
-    root = user_by_email(admin, "root@example.com")
-    demote = admin.post(f"/api/v1/users/{root['id']}/update", json={"role": "user"})
+def test_last_admin_can_be_neither_demoted_nor_deleted(admin_client):
+    root = user_by_email(admin_client, "root@example.com")
+    demote = admin_client.post(f"/api/v1/users/{root['id']}/update", json={"role": "user"})
     assert demote.status_code == 409
-    assert admin.delete(f"/api/v1/users/{root['id']}").status_code == 409
-    page = admin.post(
+    assert admin_client.delete(f"/api/v1/users/{root['id']}").status_code == 409
+    page = admin_client.post(
         f"/admin/users/{root['id']}/role",
         data={f"{root['id']}-role": "pending"},
         follow_redirects=True,
     )
     assert b"last administrator" in page.data
-    assert user_by_email(admin, "root@example.com")["role"] == "admin"
+    assert user_by_email(admin_client, "root@example.com")["role"] == "admin"
 
 
-def test_a_second_admin_makes_demotion_possible(admin, make_user):
+def test_a_second_admin_makes_demotion_possible(admin_client, make_user):
     other = make_user("second@example.com", role="admin")
-    assert admin.post(f"/api/v1/users/{other}/update", json={"role": "user"}).status_code == 200
-    assert user_by_email(admin, "second@example.com")["role"] == "user"
+    assert (
+        admin_client.post(f"/api/v1/users/{other}/update", json={"role": "user"}).status_code == 200
+    )
+    assert user_by_email(admin_client, "second@example.com")["role"] == "user"
 
 
 @pytest.mark.parametrize(
@@ -53,28 +50,28 @@ def test_a_second_admin_makes_demotion_possible(admin, make_user):
         ({"role": None}, 400, "Unknown role"),
     ],
 )
-def test_role_change_validation(admin, make_user, body, status, message):
+def test_role_change_validation(admin_client, make_user, body, status, message):
     user_id = make_user("bob@example.com")
-    response = admin.post(f"/api/v1/users/{user_id}/update", json=body)
+    response = admin_client.post(f"/api/v1/users/{user_id}/update", json=body)
     assert response.status_code == status
     assert message in response.get_json()["detail"]
-    assert user_by_email(admin, "bob@example.com")["role"] == "user"
+    assert user_by_email(admin_client, "bob@example.com")["role"] == "user"
 
 
-def test_unknown_user_ids_are_404(admin):
-    assert admin.post("/api/v1/users/nope/update", json={"role": "user"}).status_code == 404
-    assert admin.delete("/api/v1/users/nope").status_code == 404
-    assert admin.post("/admin/users/nope/role", data={}).status_code == 404
+def test_unknown_user_ids_are_404(admin_client):
+    assert admin_client.post("/api/v1/users/nope/update", json={"role": "user"}).status_code == 404
+    assert admin_client.delete("/api/v1/users/nope").status_code == 404
+    assert admin_client.post("/admin/users/nope/role", data={}).status_code == 404
 
 
-def test_deleting_a_user(admin, make_user):
+def test_deleting_a_user(admin_client, make_user):
     bob = make_user("bob@example.com")
-    assert admin.delete(f"/api/v1/users/{bob}").get_json() is True
-    emails = [u["email"] for u in admin.get("/api/v1/users/").get_json()["users"]]
+    assert admin_client.delete(f"/api/v1/users/{bob}").get_json() is True
+    emails = [u["email"] for u in admin_client.get("/api/v1/users/").get_json()["users"]]
     assert emails == ["root@example.com"]
 
 
-def test_non_admins_cannot_reach_the_admin_panel(app, admin, make_user):
+def test_non_admins_cannot_reach_the_admin_panel(app, admin_client, make_user):
     make_user("bob@example.com")
     bob = login_client(app, "bob@example.com")
     assert bob.get("/admin/users").status_code == 403
@@ -83,8 +80,8 @@ def test_non_admins_cannot_reach_the_admin_panel(app, admin, make_user):
     assert bob.get("/api/v1/auths/admin/config").status_code == 403
 
 
-def test_admin_config_roundtrip(admin):
-    config = admin.get("/api/v1/auths/admin/config").get_json()
+def test_admin_config_roundtrip(admin_client):
+    config = admin_client.get("/api/v1/auths/admin/config").get_json()
     assert config == {
         "ENABLE_SIGNUP": True,
         "DEFAULT_USER_ROLE": "pending",
@@ -93,7 +90,7 @@ def test_admin_config_roundtrip(admin):
         "API_KEYS_ALLOWED_ENDPOINTS": "",
         **{k: v for k, v in config.items() if k.startswith("API_KEYS_MAX")},
     }
-    saved = admin.post(
+    saved = admin_client.post(
         "/api/v1/auths/admin/config",
         json={
             "ENABLE_API_KEYS": True,
@@ -102,7 +99,7 @@ def test_admin_config_roundtrip(admin):
     ).get_json()
     assert saved["ENABLE_API_KEYS"] is True
     assert saved["API_KEYS_ALLOWED_ENDPOINTS"] == "/api/models,/api/v1/files/"
-    assert admin.get("/api/v1/auths/admin/config").get_json() == saved
+    assert admin_client.get("/api/v1/auths/admin/config").get_json() == saved
 
 
 @pytest.mark.parametrize(
@@ -119,16 +116,18 @@ def test_admin_config_roundtrip(admin):
         ({"NOT_A_SETTING": True}, "NOT_A_SETTING"),
     ],
 )
-def test_admin_config_refuses_invalid_values_and_saves_nothing(admin, body, field):
-    before = admin.get("/api/v1/auths/admin/config").get_json()
-    response = admin.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": True, **body})
+def test_admin_config_refuses_invalid_values_and_saves_nothing(admin_client, body, field):
+    before = admin_client.get("/api/v1/auths/admin/config").get_json()
+    response = admin_client.post(
+        "/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": True, **body}
+    )
     assert response.status_code == 400
     assert field in response.get_json()["detail"]
-    assert admin.get("/api/v1/auths/admin/config").get_json() == before
+    assert admin_client.get("/api/v1/auths/admin/config").get_json() == before
 
 
-def test_settings_page_saves_and_previews_the_allowlist(admin):
-    response = admin.post(
+def test_settings_page_saves_and_previews_the_allowlist(admin_client):
+    response = admin_client.post(
         "/admin/settings",
         data={
             "ENABLE_SIGNUP": "y",
@@ -141,13 +140,13 @@ def test_settings_page_saves_and_previews_the_allowlist(admin):
     assert b"Settings saved." in response.data
     assert b"/api/v1/auths/api_keys/&lt;key_id&gt;" in response.data
     assert b"Matches none of this app" in response.data
-    config = admin.get("/api/v1/auths/admin/config").get_json()
+    config = admin_client.get("/api/v1/auths/admin/config").get_json()
     assert config["DEFAULT_USER_ROLE"] == "user"
     assert config["ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"] is False
 
 
-def test_settings_page_keeps_the_form_on_a_bad_entry(admin):
-    response = admin.post(
+def test_settings_page_keeps_the_form_on_a_bad_entry(admin_client):
+    response = admin_client.post(
         "/admin/settings",
         data={
             "ENABLE_API_KEYS": "y",
@@ -159,4 +158,4 @@ def test_settings_page_keeps_the_form_on_a_bad_entry(admin):
     assert b"Nothing was saved" in response.data
     assert b"must start with /" in response.data
     assert b'value="/ok,api/bad"' in response.data
-    assert admin.get("/api/v1/auths/admin/config").get_json()["ENABLE_API_KEYS"] is False
+    assert admin_client.get("/api/v1/auths/admin/config").get_json()["ENABLE_API_KEYS"] is False

@@ -5,8 +5,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, bearer, login_client
 
+from tests.support.accounts import PASSWORD, bearer, login_client
 from webui.core.catalog import SETTINGS, Setting
 from webui.extensions import db
 from webui.models import ApiKey
@@ -235,7 +235,11 @@ def test_no_audit_row_holds_a_key_a_password_or_an_upstream_key(
     ]
     for secret in secrets:
         assert secret not in text
-        body = secret[len(key_format.KEY_PREFIX) :] if secret.startswith(key_format.KEY_PREFIX) else secret
+        body = (
+            secret[len(key_format.KEY_PREFIX) :]
+            if secret.startswith(key_format.KEY_PREFIX)
+            else secret
+        )
         assert body[4:] not in text  # not even the secret part after the visible prefix
         assert key_format.key_digest(secret) not in text
     rows = [
@@ -347,12 +351,6 @@ def test_role_and_group_changes_are_recorded(app, make_user, save_settings):
 
 
 # --- the API's filters ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin_client(app, make_user):
-    make_user("root@example.com", role="admin")
-    return login_client(app, "root@example.com")
 
 
 @pytest.mark.parametrize(

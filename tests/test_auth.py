@@ -1,7 +1,8 @@
 """Sign-up, sign-in, sign-out: pages and their JSON equivalents."""
 
 import pytest
-from conftest import PASSWORD, login_client
+
+from tests.support.accounts import PASSWORD, login_client
 
 
 def test_first_account_is_admin_and_later_ones_wait(client, auth, app):
@@ -119,8 +120,6 @@ def test_signin_sets_a_hardened_session_cookie(client, make_user):
 def test_user_object_lists_every_permission(client, make_user):
     make_user("root@example.com", role="admin")
     make_user("bob@example.com", role="user")
-    from conftest import login_client
-
     body = login_client(client.application, "bob@example.com").get("/api/v1/auths/").get_json()
     assert set(body) == {"id", "name", "email", "role", "permissions"}
     assert body["permissions"] == {
@@ -175,8 +174,6 @@ def test_pages_redirect_to_sign_in_with_next(client):
 def test_pending_user_sees_only_the_waiting_page(client, make_user):
     make_user("root@example.com", role="admin")
     make_user("pat@example.com", role="pending")
-    from conftest import login_client
-
     pending = login_client(client.application, "pat@example.com")
     assert pending.get("/account/").location == "/auth/pending"
     assert b"Waiting for an administrator" in pending.get("/auth/pending").data

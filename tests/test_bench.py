@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # gunicorn, wrk and the fake upstream, for half a minute
+
 REPO = Path(__file__).resolve().parent.parent
 
 HEADINGS = [

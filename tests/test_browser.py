@@ -6,27 +6,23 @@ the way a script would. On failure every open page is saved under test-artifacts
 
 import httpx
 import pytest
-from browser_helpers import (
-    CHROMIUM,
-    LAUNCH_ARGS,
-    Crowd,
-    failed_in_call,
+
+from tests.support.accounts import bearer
+from tests.support.chromium import (
     flashes,
     open_account_settings,
     open_admin_tab,
-    require_browser,
     sign_in,
     sign_up,
 )
-from conftest import bearer
-from upstream import UPSTREAM_KEY, connection_settings, running_upstream
+from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings
 
 try:
     from playwright.sync_api import expect
-except ImportError:  # require_browser() skips or fails the tests
+except ImportError:  # the browser fixture skips or fails the tests
     expect = None
 
-pytest_plugins = ["phase_reports"]  # tells the crowd fixture that its test failed
+pytestmark = pytest.mark.slow  # Chromium against a live gunicorn
 
 ADMIN = ("Ada Admin", "ada@example.com")
 BOB = ("Bob Builder", "bob@example.com")
@@ -34,32 +30,11 @@ KEY_NAME = "Monitoring Bot"
 HELLO = [{"role": "user", "content": "Hello"}]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = require_browser()
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def crowd(browser, live_server, request):
-    people = Crowd(browser, live_server.url)
-    yield people
-    if failed_in_call(request.node):
-        people.screenshot_all(request.node.name)
-    people.close()
-
-
-@pytest.fixture
-def openai_upstream(save_settings):
-    """A model server on loopback, configured as the app's one OpenAI connection."""
-    with running_upstream(required_key=UPSTREAM_KEY) as upstream:
-        save_settings(**connection_settings(openai=upstream))
-        yield upstream
+def openai_upstream(openai_up, save_settings):
+    """The OpenAI-compatible fake upstream, configured as the app's one OpenAI connection."""
+    save_settings(**connection_settings(openai=openai_up))
+    return openai_up
 
 
 # --- steps of the walk-through ------------------------------------------------------------
@@ -204,47 +179,46 @@ def signed_in(crowd, make_user, make_key, save_settings):
     return sign_in_as
 
 
-def test_admin_adds_an_openai_connection_that_keys_then_use(signed_in, live_server, save_settings):
+def test_admin_adds_an_openai_connection_that_keys_then_use(
+    signed_in, live_server, save_settings, openai_up
+):
     save_settings(**connection_settings())  # no connection, both APIs off
     admin, secret = signed_in("ada@example.com", role="admin")
-    with running_upstream(required_key=UPSTREAM_KEY) as upstream:
-        open_admin_tab(admin, "Connections")
-        switches = admin.locator("form", has=admin.get_by_label("OpenAI API", exact=True))
-        switches.get_by_label("OpenAI API", exact=True).check()
-        switches.get_by_role("button", name="Save").click()
-        expect(flashes(admin)).to_contain_text("Connection switches saved.")
+    open_admin_tab(admin, "Connections")
+    switches = admin.locator("form", has=admin.get_by_label("OpenAI API", exact=True))
+    switches.get_by_label("OpenAI API", exact=True).check()
+    switches.get_by_role("button", name="Save").click()
+    expect(flashes(admin)).to_contain_text("Connection switches saved.")
 
-        adding = admin.locator("#add-connection")
-        adding.get_by_label("Type").select_option(label="OpenAI")
-        adding.get_by_label("Base URL").fill(upstream.url + "/v1")
-        adding.get_by_label("API key").fill(UPSTREAM_KEY)
-        adding.get_by_role("button", name="Add connection").click()
-        expect(flashes(admin)).to_contain_text("Added OpenAI connection")
+    adding = admin.locator("#add-connection")
+    adding.get_by_label("Type").select_option(label="OpenAI")
+    adding.get_by_label("Base URL").fill(openai_up.url + "/v1")
+    adding.get_by_label("API key").fill(UPSTREAM_KEY)
+    adding.get_by_role("button", name="Add connection").click()
+    expect(flashes(admin)).to_contain_text("Added OpenAI connection")
+    connection = admin.locator('[data-connection="openai-0"]')
+    expect(connection).to_contain_text("enabled")
+    assert UPSTREAM_KEY not in admin.content()  # shown masked only
+
+    connection.get_by_role("button", name="Verify").click()
+    expect(admin.locator(".flash-success")).to_have_count(1)
+
+    with httpx.Client(base_url=live_server.url, headers=bearer(secret), timeout=30.0) as script:
+        models = script.get("/api/models")
+        assert "gpt-test" in [model["id"] for model in models.json()["data"]], models.text
+        chat = script.post("/api/chat/completions", json={"model": "gpt-test", "messages": HELLO})
+        assert chat.status_code == 200, chat.text
+        forwarded = openai_up.last("/v1/chat/completions")
+        assert forwarded.headers.get("authorization") == f"Bearer {UPSTREAM_KEY}"
+
+        # Disabling the connection takes its models away at once, on every worker.
         connection = admin.locator('[data-connection="openai-0"]')
-        expect(connection).to_contain_text("enabled")
-        assert UPSTREAM_KEY not in admin.content()  # shown masked only
-
-        connection.get_by_role("button", name="Verify").click()
-        expect(admin.locator(".flash-success")).to_have_count(1)
-
-        with httpx.Client(base_url=live_server.url, headers=bearer(secret), timeout=30.0) as script:
-            models = script.get("/api/models")
-            assert "gpt-test" in [model["id"] for model in models.json()["data"]], models.text
-            chat = script.post(
-                "/api/chat/completions", json={"model": "gpt-test", "messages": HELLO}
-            )
-            assert chat.status_code == 200, chat.text
-            forwarded = upstream.last("/v1/chat/completions")
-            assert forwarded.headers.get("authorization") == f"Bearer {UPSTREAM_KEY}"
-
-            # Disabling the connection takes its models away at once, on every worker.
-            connection = admin.locator('[data-connection="openai-0"]')
-            connection.get_by_label("Enabled").uncheck()
-            connection.get_by_role("button", name="Save").click()
-            expect(admin.locator('[data-connection="openai-0"]')).to_contain_text("disabled")
-            for _ in range(6):
-                listed = [model["id"] for model in script.get("/api/models").json()["data"]]
-                assert "gpt-test" not in listed
+        connection.get_by_label("Enabled").uncheck()
+        connection.get_by_role("button", name="Save").click()
+        expect(admin.locator('[data-connection="openai-0"]')).to_contain_text("disabled")
+        for _ in range(6):
+            listed = [model["id"] for model in script.get("/api/models").json()["data"]]
+            assert "gpt-test" not in listed
 
 
 def test_user_uploads_a_file_that_their_key_reads_then_deletes_it(signed_in, live_server, tmp_path):

@@ -1,6 +1,6 @@
 """flask commands: create-admin and set-role."""
 
-from conftest import PASSWORD
+from tests.support.accounts import PASSWORD
 
 
 def test_create_admin_with_options(runner, app, count_users):

@@ -3,7 +3,8 @@
 import re
 
 import pytest
-from conftest import PASSWORD
+
+from tests.support.accounts import PASSWORD
 
 
 @pytest.fixture

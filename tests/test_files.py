@@ -7,29 +7,28 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from conftest import login_client
-from rag_helpers import (
+from werkzeug.http import parse_options_header
+
+from tests.support.accounts import login_client
+from tests.support.files import (
     chunk_texts,
     closed,
     file_rows,
     make_pdf,
-    people_with_keys,
     raw_part,
     raw_upload,
     stored_names,
     upload,
     upload_ok,
 )
-from werkzeug.http import parse_options_header
-
 from webui.extensions import db
 from webui.models import FileChunk
 
 
 @pytest.fixture
-def people(make_user, make_key, save_settings):
+def people(people_with_keys):
     """An admin and two users, each with an API key."""
-    return people_with_keys(make_user, make_key, save_settings, "alice", "bob")
+    return people_with_keys("alice", "bob")
 
 
 # --- the happy paths -------------------------------------------------------------------

@@ -4,8 +4,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import bearer, login_client
 
+from tests.support.accounts import bearer, login_client
 from webui.extensions import db
 from webui.models import ApiKey, User
 from webui.models.audit import AuditEvent

@@ -4,8 +4,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import bearer, login_client
 
+from tests.support.accounts import bearer, login_client
 from webui.extensions import db
 from webui.models import ApiKey
 from webui.security import key_format
@@ -16,10 +16,10 @@ WHO = "/api/v1/auths/"
 
 
 @pytest.fixture
-def admin(app, make_user, save_settings):
-    make_user("root@example.com", role="admin")
+def admin(admin_client, save_settings):
+    """The signed-in admin, with keys switched on and granted to every user."""
     save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
-    return login_client(app, "root@example.com")
+    return admin_client
 
 
 @pytest.fixture
@@ -39,7 +39,11 @@ def api(app):
 
 # --- 401: missing, malformed, unknown, deleted, expired ----------------------------------
 
-VALID_LOOKING = key_format.KEY_PREFIX + "A" * key_format.BODY_LENGTH + key_format.checksum("A" * key_format.BODY_LENGTH)
+VALID_LOOKING = (
+    key_format.KEY_PREFIX
+    + "A" * key_format.BODY_LENGTH
+    + key_format.checksum("A" * key_format.BODY_LENGTH)
+)
 
 
 def broken_checksum() -> str:

@@ -5,17 +5,18 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import bearer, login_client
 
+from tests.support.accounts import bearer, login_client
+from tests.support.fake_upstream import connection_settings
 from webui.extensions import db
 from webui.security import key_format
 
 
 @pytest.fixture
-def admin(app, make_user, save_settings):
-    make_user("root@example.com", role="admin")
+def admin(admin_client, save_settings):
+    """The signed-in admin, with keys switched on (not yet granted to plain users)."""
     save_settings(ENABLE_API_KEYS=True)
-    return login_client(app, "root@example.com")
+    return admin_client
 
 
 @pytest.fixture
@@ -247,7 +248,10 @@ def test_account_page_expiry_on_a_date_and_restrictions(bob):
             {"name": "k", "expiry": "never", "rate_limit": "lots"},
             b"rate_limit must be a whole number",
         ),
-        ({"name": "k", "expiry": "never", "rate_limit": "0"}, b"rate_limit must be a whole number from 1"),
+        (
+            {"name": "k", "expiry": "never", "rate_limit": "0"},
+            b"rate_limit must be a whole number from 1",
+        ),
         ({"name": "k", "expiry": "never", "allowed_endpoints": "api/models"}, b"must start with /"),
     ],
 )
@@ -303,22 +307,19 @@ def test_profile_and_key_forms_do_not_mix(bob):
     assert bob.get("/api/v1/auths/").get_json()["name"] == "Robert"
 
 
-def test_account_page_shows_requests_and_last_model_per_key(app, bob, save_settings):
-    from upstream import connection_settings, running_upstream
-
-    with running_upstream() as up:
-        save_settings(**connection_settings(openai=up))
-        bob.post("/account/keys", data={"name": "Quiet", "expiry": "never"})
-        page = bob.post("/account/keys", data={"name": "Talker", "expiry": "never"}).data
-        secret = re.search(rb'id="new-key" value="([^"]+)"', page).group(1).decode()
-        api = app.test_client()
-        for _ in range(2):
-            response = api.post(
-                "/api/chat/completions",
-                headers=bearer(secret),
-                json={"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]},
-            )
-            assert response.status_code == 200, response.get_json()
+def test_account_page_shows_requests_and_last_model_per_key(app, bob, save_settings, openai_up):
+    save_settings(**connection_settings(openai=openai_up))
+    bob.post("/account/keys", data={"name": "Quiet", "expiry": "never"})
+    page = bob.post("/account/keys", data={"name": "Talker", "expiry": "never"}).data
+    secret = re.search(rb'id="new-key" value="([^"]+)"', page).group(1).decode()
+    api = app.test_client()
+    for _ in range(2):
+        response = api.post(
+            "/api/chat/completions",
+            headers=bearer(secret),
+            json={"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]},
+        )
+        assert response.status_code == 200, response.get_json()
     html = bob.get("/account/").data.decode()
     talker = html[html.index('data-key-name="Talker"') :]
     talker = talker[: talker.index("</tr>")]

@@ -1,28 +1,16 @@
 """Knowledge collections: create, read, change, share with groups, and who may do what."""
 
 import pytest
-from conftest import login_client
-from rag_helpers import file_rows, people_with_keys, upload_ok
 
+from tests.support.accounts import login_client
+from tests.support.files import file_rows, upload_ok
 from webui.extensions import db
-from webui.models import Group, User
+from webui.models import Group
 
 
 @pytest.fixture
-def people(make_user, make_key, save_settings):
-    return people_with_keys(
-        make_user, make_key, save_settings, "alice", "bob", "carol",
-        USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True,
-    )
-
-
-def make_group(app, name: str, *member_ids: str) -> str:
-    with app.app_context():
-        group = Group(name=name, permissions={})
-        group.members = [db.session.get(User, uid) for uid in member_ids]
-        db.session.add(group)
-        db.session.commit()
-        return group.id
+def people(people_with_keys):
+    return people_with_keys("alice", "bob", "carol", USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
 
 
 def create(client, headers, name="Handbook", **extra) -> dict:
@@ -212,8 +200,8 @@ def test_someone_elses_file_cannot_be_added_to_ones_collection(client, people):
     )
 
 
-def test_sharing_with_a_group_gives_its_members_read_access_only(app, client, people):
-    team = make_group(app, "Team", people["bob"])
+def test_sharing_with_a_group_gives_its_members_read_access_only(app, client, people, make_group):
+    team = make_group("Team", people["bob"])
     file_id = upload_ok(client, "faq.txt", b"The office opens at nine.", people["alice_key"])["id"]
     kid = create(
         client,
@@ -256,8 +244,8 @@ def test_sharing_with_a_group_gives_its_members_read_access_only(app, client, pe
     assert client.get(f"/api/v1/knowledge/{kid}", headers=people["bob_key"]).status_code == 404
 
 
-def test_deleting_the_group_ends_its_access(app, client, people):
-    team = make_group(app, "Team", people["bob"])
+def test_deleting_the_group_ends_its_access(app, client, people, make_group):
+    team = make_group("Team", people["bob"])
     kid = create(client, people["alice_key"], access_control={"read": {"group_ids": [team]}})["id"]
     assert client.get(f"/api/v1/knowledge/{kid}", headers=people["bob_key"]).status_code == 200
     with app.app_context():
@@ -288,9 +276,9 @@ def test_admin_may_read_and_change_any_collection(client, people):
 # --- Workspace > Knowledge ------------------------------------------------------------------
 
 
-def test_knowledge_pages_create_add_share_query_and_delete(app, client, people):
-    team = make_group(app, "Team", people["alice"], people["bob"])
-    make_group(app, "Others", people["carol"])
+def test_knowledge_pages_create_add_share_query_and_delete(app, client, people, make_group):
+    team = make_group("Team", people["alice"], people["bob"])
+    make_group("Others", people["carol"])
     file_id = upload_ok(
         client,
         "guide.txt",

@@ -1,5 +1,11 @@
+"""gunicorn as the README deploys it: every worker serves API keys."""
+
 import httpx
-from conftest import bearer
+import pytest
+
+from tests.support.accounts import bearer
+
+pytestmark = pytest.mark.slow  # a live gunicorn
 
 
 def test_gunicorn_serves_keys_from_every_worker(live_server, make_user, make_key, save_settings):

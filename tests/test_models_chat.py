@@ -5,12 +5,13 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, bearer, login_client
-from upstream import UPSTREAM_KEY, connection_settings, running_upstream
 
+from tests.support.accounts import bearer, login_client
+from tests.support.chromium import sign_in
+from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, running_upstream
 from webui.core import catalog
 from webui.extensions import db
-from webui.models import Group, SettingRow, Usage
+from webui.models import SettingRow, Usage
 from webui.services import connections, model_access
 from webui.services.usage import totals_per_user, usage_by_key
 
@@ -24,25 +25,8 @@ def app_config(app_config):
 
 
 @pytest.fixture
-def openai_up():
-    with running_upstream(hang_seconds=3, required_key=UPSTREAM_KEY) as up:
-        yield up
-
-
-@pytest.fixture
-def ollama_up():
-    with running_upstream(hang_seconds=3) as up:
-        yield up
-
-
-@pytest.fixture
-def people(make_user, make_key, save_settings, openai_up, ollama_up):
+def people(make_user, make_key, connected_upstreams):
     """An admin and a user with keys, and the app pointed at both fake upstreams."""
-    save_settings(
-        ENABLE_API_KEYS=True,
-        USER_PERMISSIONS_FEATURES_API_KEYS=True,
-        **connection_settings(openai_up, ollama_up),
-    )
     admin = make_user("root@example.com", role="admin")
     user = make_user("ada@example.com")
     return {
@@ -61,17 +45,6 @@ def model_ids(response) -> list[str]:
 def restrict(app, model_id: str, group_ids=()):
     with app.app_context():
         model_access.set_access(model_id, public=False, group_ids=list(group_ids), actor_id=None)
-
-
-def make_group(app, name: str, member_ids) -> str:
-    from webui.models import User
-
-    with app.app_context():
-        group = Group(name=name)
-        group.members = [db.session.get(User, uid) for uid in member_ids]
-        db.session.add(group)
-        db.session.commit()
-        return group.id
 
 
 def usage_rows(app) -> list[Usage]:
@@ -213,11 +186,11 @@ def test_restricted_model_is_invisible_and_unusable_for_others(app, client, peop
 
 
 def test_group_members_may_use_a_model_shared_with_their_group(
-    app, client, people, make_user, make_key
+    app, client, people, make_user, make_key, make_group
 ):
     other = make_user("bob@example.com")
     other_key = make_key(other, "bob bot")
-    group = make_group(app, "Researchers", [people["user"]])
+    group = make_group("Researchers", people["user"])
     restrict(app, "gpt-secret", [group])
     assert "gpt-secret" in model_ids(client.get("/api/models", headers=bearer(people["user_key"])))
     assert "gpt-secret" not in model_ids(client.get("/api/models", headers=bearer(other_key)))
@@ -264,8 +237,8 @@ def test_a_connection_disabled_through_one_worker_is_dropped_by_another_at_once(
     ]
 
 
-def test_admin_models_page_sets_access(app, people):
-    group = make_group(app, "Ops", [people["user"]])
+def test_admin_models_page_sets_access(app, people, make_group):
+    group = make_group("Ops", people["user"])
     admin = login_client(app, "root@example.com")
     page = admin.get("/admin/models")
     assert page.status_code == 200 and b"gpt-secret" in page.data
@@ -754,31 +727,20 @@ def test_pages_list_models_for_the_viewer(app, people):
 # --- the Chat page in Chromium ---------------------------------------------------------
 
 
-def test_chat_page_streams_an_answer_in_chromium(app, live_server, people):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(base_url=live_server.url)
-            page.set_default_timeout(15_000)
-            page.goto("/auth/login")
-            page.fill("input[name=email]", "ada@example.com")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit], input[type=submit]")
-            page.goto("/chat")
-            page.select_option("#chat-model", "llama-test:latest")
-            page.fill("#chat-message", "Hello there")
-            page.keyboard.press("Enter")
-            answer = page.locator(".message-assistant .message-text")
-            sync_api.expect(answer).to_have_text("Hello from upstream")
-            sync_api.expect(page.locator(".message-user .message-text")).to_have_text("Hello there")
-            assert page.locator("#chat-error").is_hidden()
-        finally:
-            browser.close()
+@pytest.mark.slow  # Chromium against a live gunicorn
+def test_chat_page_streams_an_answer_in_chromium(app, crowd, people):
+    from playwright.sync_api import expect
+
+    page = crowd.person("ada")
+    sign_in(page, "ada@example.com")
+    expect(page.locator(".who .role")).to_have_text("user")
+    page.goto("/chat")
+    page.select_option("#chat-model", "llama-test:latest")
+    page.fill("#chat-message", "Hello there")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message-assistant .message-text")).to_have_text("Hello from upstream")
+    expect(page.locator(".message-user .message-text")).to_have_text("Hello there")
+    assert page.locator("#chat-error").is_hidden()
     (row,) = usage_rows(app)
     assert (row.model, row.status, row.stream, row.api_key_id) == (
         "llama-test:latest",

@@ -1,8 +1,8 @@
 """Strict parsers: only ASCII digits are numbers, everywhere a number comes in."""
 
 import pytest
-from conftest import login_client
 
+from tests.support.accounts import login_client
 from webui.core import parsers
 
 NOT_ASCII_DIGITS = ["²", "１２", "٣", "1²", "৩", "Ⅻ"]

@@ -4,9 +4,9 @@ built by one statement, and read by views the same way."""
 import dataclasses
 
 import pytest
-from conftest import bearer, login_client
 from flask import g
 
+from tests.support.accounts import bearer, login_client
 from webui.extensions import db
 from webui.security.principal import Principal
 from webui.sql_trace import traced_statements

@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 import pytest
-from conftest import PASSWORD, bearer
-from live import free_port, gunicorn_server
 
+from tests.support.accounts import PASSWORD, bearer
+from tests.support.servers import free_port, gunicorn_server
 from webui.security import key_format, ratelimit
 
 WHO = "/api/v1/auths/"
@@ -238,6 +238,7 @@ def require_redis() -> str:
     return REDIS_URL
 
 
+@pytest.mark.slow  # a live gunicorn
 def test_two_gunicorn_workers_share_one_limit_through_redis(app_config, bob_key, tmp_path):
     import redis
 

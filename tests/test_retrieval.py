@@ -3,8 +3,9 @@
 import json
 
 import pytest
-from rag_helpers import make_pdf, people_with_keys, upload_ok
 
+from tests.support.fake_upstream import connection_settings
+from tests.support.files import make_pdf, upload_ok
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import User
@@ -25,11 +26,8 @@ DISTRACTORS = [
 
 
 @pytest.fixture
-def people(make_user, make_key, save_settings):
-    return people_with_keys(
-        make_user, make_key, save_settings, "alice", "bob",
-        USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True,
-    )
+def people(people_with_keys):
+    return people_with_keys("alice", "bob", USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
 
 
 @pytest.fixture
@@ -325,39 +323,36 @@ def test_augment_refuses_other_users_files_and_collections_as_not_found(app, peo
 
 
 def test_chat_completion_with_a_collection_answers_with_sources(
-    client, people, library, save_settings
+    client, people, library, save_settings, openai_up
 ):
-    from upstream import connection_settings, running_upstream
+    save_settings(**connection_settings(openai=openai_up))
+    body = {
+        "model": "gpt-test",
+        "messages": [{"role": "user", "content": "How is sugar made by photosynthesis?"}],
+        "files": [{"type": "collection", "id": library["knowledge"]}],
+    }
+    response = client.post("/api/chat/completions", json=body, headers=people["alice_key"])
+    assert response.status_code == 200, response.get_json()
+    answer = response.get_json()
+    assert answer["choices"][0]["message"]["content"] == openai_up.reply_text()
+    assert answer["sources"][0]["source"]["id"] == library["knowledge"]
+    assert answer["sources"][0]["document"][0] == TARGET
 
-    with running_upstream() as up:
-        save_settings(**connection_settings(openai=up))
-        body = {
-            "model": "gpt-test",
-            "messages": [{"role": "user", "content": "How is sugar made by photosynthesis?"}],
-            "files": [{"type": "collection", "id": library["knowledge"]}],
-        }
-        response = client.post("/api/chat/completions", json=body, headers=people["alice_key"])
-        assert response.status_code == 200, response.get_json()
-        answer = response.get_json()
-        assert answer["choices"][0]["message"]["content"] == up.reply_text()
-        assert answer["sources"][0]["source"]["id"] == library["knowledge"]
-        assert answer["sources"][0]["document"][0] == TARGET
+    received = openai_up.last("/v1/chat/completions").body
+    assert "files" not in received
+    assert received["messages"][0]["role"] == "system"
+    assert "[1] biology.pdf\n" + TARGET in received["messages"][0]["content"]
+    assert received["messages"][-1] == body["messages"][-1]
 
-        received = up.last("/v1/chat/completions").body
-        assert "files" not in received
-        assert received["messages"][0]["role"] == "system"
-        assert "[1] biology.pdf\n" + TARGET in received["messages"][0]["content"]
-        assert received["messages"][-1] == body["messages"][-1]
+    # Streaming: the first event carries the sources.
+    streamed = client.post(
+        "/api/chat/completions", json={**body, "stream": True}, headers=people["alice_key"]
+    )
+    first = streamed.get_data(as_text=True).split("\n\n")[0]
+    assert json.loads(first[len("data: ") :])["sources"][0]["document"][0] == TARGET
 
-        # Streaming: the first event carries the sources.
-        streamed = client.post(
-            "/api/chat/completions", json={**body, "stream": True}, headers=people["alice_key"]
-        )
-        first = streamed.get_data(as_text=True).split("\n\n")[0]
-        assert json.loads(first[len("data: ") :])["sources"][0]["document"][0] == TARGET
-
-        # Someone else's collection is not found, and nothing reaches the upstream.
-        calls = len(up.requests)
-        denied = client.post("/api/chat/completions", json=body, headers=people["bob_key"])
-        assert denied.status_code == 404
-        assert [r.path for r in up.requests[calls:]] in ([], ["/v1/models"])
+    # Someone else's collection is not found, and nothing reaches the upstream.
+    calls = len(openai_up.requests)
+    denied = client.post("/api/chat/completions", json=body, headers=people["bob_key"])
+    assert denied.status_code == 404
+    assert [r.path for r in openai_up.requests[calls:]] in ([], ["/v1/models"])

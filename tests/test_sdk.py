@@ -8,35 +8,20 @@ import ollama
 import openai
 import pytest
 import sqlalchemy as sa
-from conftest import bearer
-from upstream import UPSTREAM_KEY, connection_settings, running_upstream
 
+from tests.support.accounts import bearer
+from tests.support.fake_upstream import UPSTREAM_KEY
 from webui.extensions import db
 from webui.models import Usage
+
+pytestmark = pytest.mark.slow  # the SDKs against a live gunicorn
 
 HELLO = [{"role": "user", "content": "Say hello"}]
 
 
 @pytest.fixture
-def openai_up():
-    with running_upstream(required_key=UPSTREAM_KEY) as up:
-        yield up
-
-
-@pytest.fixture
-def ollama_up():
-    with running_upstream() as up:
-        yield up
-
-
-@pytest.fixture
-def secret(save_settings, make_user, make_key, openai_up, ollama_up):
+def secret(make_user, make_key, connected_upstreams):
     """A user's key, with the app connected to both fake upstreams."""
-    save_settings(
-        ENABLE_API_KEYS=True,
-        USER_PERMISSIONS_FEATURES_API_KEYS=True,
-        **connection_settings(openai_up, ollama_up),
-    )
     make_user("root@example.com", role="admin")
     return make_key(make_user("bot-owner@example.com"), "monitoring bot")
 

@@ -1,8 +1,8 @@
 """Persistent settings: the environment gives the first value, a saved value wins."""
 
 import pytest
-from conftest import bearer, login_client
 
+from tests.support.accounts import bearer, login_client
 from webui import create_app
 from webui.core import parsers, settings
 from webui.core.catalog import SETTINGS

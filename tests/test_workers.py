@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from conftest import PASSWORD, bearer
-from live import gunicorn_server
 
+from tests.support.accounts import PASSWORD, bearer
+from tests.support.servers import gunicorn_server
 from webui.extensions import db
 from webui.models import User
 from webui.security.identity import principal_of
 from webui.services import api_keys, groups
+
+pytestmark = pytest.mark.slow  # live gunicorn under load
 
 WORKERS = 3
 THREADS_PER_WORKER = 4
@@ -213,7 +215,9 @@ def seed(app, make_user, save_settings):
                 group = groups.create_group("API Users", None, {"features": {"api_keys": True}})
                 groups.update_group(group, {"user_ids": [bot_id]})
                 group_id = group.id
-            _, secret = api_keys.create_key(principal_of(db.session.get(User, bot_id)), "Monitoring Bot")
+            _, secret = api_keys.create_key(
+                principal_of(db.session.get(User, bot_id)), "Monitoring Bot"
+            )
         return bot_id, secret, group_id
 
     return make

@@ -1,25 +1,36 @@
-"""A small OpenAI- and Ollama-compatible model server for the tests.
+"""A small OpenAI- and Ollama-compatible model server, for the tests and the benchmark.
 
-A real HTTP server (threaded, on a free 127.0.0.1 port) that answers the calls
-the app makes: ``/v1/models``, ``/v1/chat/completions`` (JSON or server-sent
-events), and Ollama's ``/api/tags``, ``/api/chat``, ``/api/generate`` (NDJSON),
-``/api/embed``, ``/api/show``, ``/api/pull``, ``/api/create``, ``/api/delete``.
-Switches make chosen paths fail (500), hang past a timeout, answer garbage or stall
-in the middle of a stream. Every request is recorded so tests can assert what the
-app forwarded (body, headers such as the upstream API key).
+A real HTTP/1.1 server (threaded, on 127.0.0.1) that answers the calls the app makes:
+``/v1/models``, ``/v1/chat/completions`` (JSON or server-sent events), and Ollama's
+``/api/tags``, ``/api/chat``, ``/api/generate`` (NDJSON), ``/api/embed``, ``/api/show``,
+``/api/pull``, ``/api/create``, ``/api/delete``. Like a real model server it keeps connections
+alive, sends each streamed piece as its own chunk at once (TCP_NODELAY), and can wait
+``chunk_delay`` seconds between pieces. Switches make chosen paths fail (500), hang past a
+timeout, answer garbage or stall in the middle of a stream. Every request is recorded so tests
+can assert what the app forwarded (body, headers such as the upstream API key).
 
-Use it with ``with running_upstream() as up:`` or the ``upstream_server`` fixture.
+The tests run it in a thread (``with running_upstream() as up:``, or the ``openai_up`` and
+``ollama_up`` fixtures). The benchmark runs it as its own process, so that its work never
+competes for the measuring process's GIL (``upstream_process``, or by hand)::
+
+    python -m tests.support.fake_upstream --port 8101 --chunks 500 --delay 0.002
 """
 
+import argparse
+import itertools
 import json
+import socket
+import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Optional
 
-import pytest
+from tests.support.servers import free_port, running_process
 
 CREATED = 1_700_000_000
 UPSTREAM_KEY = "sk-upstream-0123456789abcdef"
@@ -41,8 +52,8 @@ class FakeUpstream:
         default_factory=lambda: ["llama-test:latest", "embed-test:latest"]
     )
     reply_words: list[str] = field(default_factory=lambda: ["Hello", " from", " upstream"])
-    chunk_delay: float = 0.0
-    hang_seconds: float = 5.0
+    chunk_delay: float = 0.0  # seconds between the pieces of a stream
+    hang_seconds: float = 3.0  # how long 'hang' and 'stall' wait
     required_key: Optional[str] = None  # when set, /v1/… needs "Authorization: Bearer <key>"
     requests: list[Recorded] = field(default_factory=list)
     stream_aborted: threading.Event = field(default_factory=threading.Event)
@@ -75,15 +86,16 @@ class FakeUpstream:
     def reply_text(self) -> str:
         return "".join(self.reply_words)
 
-    def openai_chunks(self, model: str, include_usage: bool) -> list[dict]:
+    def openai_chunks(self, model: str, include_usage: bool) -> Iterator[dict]:
+        """One chunk per reply word, then the finishing chunk (with usage when asked)."""
         base = {
             "id": "chatcmpl-test",
             "object": "chat.completion.chunk",
             "created": CREATED,
             "model": model,
         }
-        chunks = [
-            {
+        for word in self.reply_words:
+            yield {
                 **base,
                 "choices": [
                     {
@@ -93,12 +105,10 @@ class FakeUpstream:
                     }
                 ],
             }
-            for word in self.reply_words
-        ]
         last = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         if include_usage:
             last["usage"] = self.usage()
-        return chunks + [last]
+        yield last
 
     def usage(self) -> dict:
         return {
@@ -159,12 +169,54 @@ class FakeUpstream:
         return parts
 
 
+class UpstreamServer(ThreadingHTTPServer):
+    """Serves one FakeUpstream; remembers its open connections so that stopping it closes
+    them too (a kept-alive connection must not outlive the test that opened it)."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, upstream: FakeUpstream):
+        self.upstream = upstream
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), Handler)
+
+    def process_request_thread(self, request, client_address):
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is normal
+            super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            for connection in self._open:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "FakeUpstream/1"
-    upstream: FakeUpstream  # set on the subclass made per server
+    protocol_version = "HTTP/1.1"
+    # Model servers (uvicorn, Go's net/http) send each token at once; without TCP_NODELAY
+    # Nagle holds a chunk back until the previous one is acknowledged (up to 40 ms).
+    disable_nagle_algorithm = True
+    server: UpstreamServer
 
-    def log_message(self, *args):  # keep test output quiet
+    def log_message(self, *args):  # keep test output quiet; the benchmark reads its own figures
         pass
+
+    @property
+    def upstream(self) -> FakeUpstream:
+        return self.server.upstream
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -192,30 +244,33 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _stream(self, content_type: str, pieces: list[bytes], stall: bool = False) -> None:
+    def _stream(self, content_type: str, pieces: Iterable[bytes], stall: bool = False) -> None:
+        """Chunked transfer encoding, one HTTP chunk per piece, each sent at once."""
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.close_connection = True  # the body ends when the connection does
         up = self.upstream
         try:
             for number, piece in enumerate(pieces):
-                self.wfile.write(piece)
-                self.wfile.flush()
-                if stall and number == 0:
+                if number and up.chunk_delay:
+                    time.sleep(up.chunk_delay)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if stall:  # the first piece, then nothing: the body never ends
+                    self.close_connection = True
                     time.sleep(up.hang_seconds)
                     return
-                if up.chunk_delay:
-                    time.sleep(up.chunk_delay)
-        except (BrokenPipeError, ConnectionResetError):
+            self.wfile.write(b"0\r\n\r\n")
+        except ConnectionError:  # BrokenPipeError, ConnectionResetError: the reader hung up
+            self.close_connection = True
             up.stream_aborted.set()
         else:
             up.stream_finished.set()
 
     def _handle(self, method: str) -> None:
         up = self.upstream
-        body = self._body() if method in ("POST", "DELETE") else None
+        body = self._body()  # always read: the connection is kept alive for the next request
         up.requests.append(
             Recorded(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         )
@@ -238,8 +293,8 @@ class Handler(BaseHTTPRequestHandler):
     def _handle_quietly(self, method: str) -> None:
         try:
             self._handle(method)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the app gave up waiting (a timeout test); nothing to answer
+        except ConnectionError:  # the app gave up waiting (a timeout test); nothing to answer
+            self.close_connection = True
 
     def do_GET(self):
         self._handle_quietly("GET")
@@ -269,11 +324,11 @@ class Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             return self._send(200, up.openai_completion(model))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        events = [
+        events = (
             b"data: " + json.dumps(chunk).encode() + b"\n\n"
             for chunk in up.openai_chunks(model, include_usage)
-        ]
-        self._stream("text/event-stream", events + [b"data: [DONE]\n\n"], stall)
+        )
+        self._stream("text/event-stream", itertools.chain(events, [b"data: [DONE]\n\n"]), stall)
 
     def ollama_tags(self, _body, _stall):
         self._send(
@@ -348,38 +403,39 @@ ROUTES = {
 
 
 @contextmanager
-def running_upstream(port: int = 0, **options):
+def running_upstream(port: int = 0, **options) -> Iterator[FakeUpstream]:
     """Serve a FakeUpstream on 127.0.0.1 (a free port unless given) during the block."""
     upstream = FakeUpstream(**options)
-    handler = type("BoundHandler", (Handler,), {"upstream": upstream})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
+    server = UpstreamServer(port, upstream)
     upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits up to one interval, at the end of every test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield upstream
     finally:
         server.shutdown()
+        server.close_connections()
         server.server_close()
 
 
-def serve_forever(openai_port: int, ollama_port: int) -> None:
-    """Run an OpenAI-like and an Ollama-like upstream until interrupted (for trying the docs)."""
-    with running_upstream(openai_port, required_key=UPSTREAM_KEY) as openai, running_upstream(
-        ollama_port
-    ) as ollama:
-        print(f"OpenAI-compatible: {openai.url}/v1 (key {UPSTREAM_KEY})", flush=True)
-        print(f"Ollama: {ollama.url}", flush=True)
-        threading.Event().wait()
-
-
-@pytest.fixture
-def upstream_server():
-    with running_upstream() as upstream:
-        yield upstream
-
-
+def upstream_process(
+    workdir: Path,
+    chunks: Optional[int] = None,
+    delay: float = 0.0,
+    key: Optional[str] = None,
+    models: Optional[list[str]] = None,
+):
+    """The fake upstream in a process of its own (see ``main``), as a context manager yielding
+    a LiveServer whose url is the server's root."""
+    port = free_port()
+    command = [sys.executable, "-m", "tests.support.fake_upstream", "--port", str(port)]
+    command += ["--delay", str(delay)]
+    command += ["--chunks", str(chunks)] if chunks is not None else []
+    command += ["--key", key] if key is not None else []
+    command += ["--models", *models] if models else []
+    log_path = workdir / f"upstream-{port}.log"
+    return running_process(command, f"http://127.0.0.1:{port}", "/api/tags", log_path)
 
 
 def connection_settings(
@@ -399,7 +455,33 @@ def connection_settings(
     }
 
 
-if __name__ == "__main__":
-    import sys
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="A fake OpenAI- and Ollama-compatible model server on 127.0.0.1."
+    )
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        help="words in a streamed answer, one event each, then the finishing event and [DONE] "
+        '(default: the three of "Hello from upstream")',
+    )
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds between stream events")
+    parser.add_argument("--key", help="the API key /v1/… requires (default: none)")
+    parser.add_argument("--models", nargs="+", help="the model ids /v1/models lists")
+    args = parser.parse_args(argv)
+    options: dict[str, Any] = {"chunk_delay": args.delay, "required_key": args.key}
+    if args.chunks is not None:
+        options["reply_words"] = [f" w{index}" for index in range(args.chunks)]
+    if args.models:
+        options["openai_models"] = args.models
+    with running_upstream(args.port, **options) as upstream:
+        print(f"fake upstream on {upstream.url} (OpenAI under /v1, Ollama under /api)", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
 
-    serve_forever(int(sys.argv[1]), int(sys.argv[2]))
+
+if __name__ == "__main__":
+    main()

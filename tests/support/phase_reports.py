@@ -1,6 +1,6 @@
 """A pytest plugin: each test phase's report is kept on the test item, so a fixture's
 teardown can see that its test failed (and, say, save screenshots).
-Load it with ``pytest_plugins = ["phase_reports"]``."""
+conftest.py loads it with ``pytest_plugins``."""
 
 import pytest
 

@@ -1,15 +1,17 @@
-"""Chromium through Playwright for the walk-through tests: people in separate browser
-contexts, the pages they fill in, and screenshots under test-artifacts/ when a test fails."""
+"""Chromium through Playwright for the tests in a real browser: launching it, people in
+separate browser contexts, the pages they fill in, and screenshots under test-artifacts/ when a
+test fails. The ``browser`` and ``crowd`` fixtures in conftest.py are built on these."""
 
 import os
 import re
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
+
+from tests.support.accounts import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -36,6 +38,13 @@ def require_browser():
     if missing:
         pytest.skip(missing)
     return sync_api
+
+
+def launch(playwright):
+    """Headless Chromium, the Debian package's binary."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+    )
 
 
 class Crowd:
@@ -78,7 +87,7 @@ class Crowd:
 
 
 def failed_in_call(node) -> bool:
-    """Needs the plugin ``phase_reports`` (load it with ``pytest_plugins``)."""
+    """Needs the plugin ``tests.support.phase_reports`` (conftest.py loads it)."""
     report = getattr(node, "report_call", None)
     return report is None or report.failed
 

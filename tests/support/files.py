@@ -1,28 +1,15 @@
-"""Helpers the files, knowledge and retrieval tests share: the people, real PDFs, raw
-multipart bodies, and direct looks at the database and the upload folder."""
+"""What the files, knowledge and retrieval tests upload and look at: real PDFs, uploads
+through the API, raw multipart bodies, and direct looks at the database and the upload folder."""
 
 import io
 import os
 
 import sqlalchemy as sa
-from conftest import bearer
 
 from webui.extensions import db
 from webui.models import File, FileChunk
 
 BOUNDARY = "rag-test-boundary"
-
-
-def people_with_keys(make_user, make_key, save_settings, *names: str, **grants) -> dict:
-    """Keys switched on and granted (plus ``grants``); an admin ("admin") and users called
-    ``names`` (``alice`` is alice@example.com), each with an API key as a Bearer header
-    under "<name>_key"."""
-    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True, **grants)
-    people = {"admin": make_user("root@example.com", role="admin")}
-    people.update((name, make_user(f"{name}@example.com")) for name in names)
-    for name, user_id in list(people.items()):
-        people[f"{name}_key"] = bearer(make_key(user_id, f"{name} bot"))
-    return people
 
 
 def make_pdf(*lines: str) -> bytes:
