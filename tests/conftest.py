@@ -7,6 +7,7 @@ in which case every test starts from an empty schema there.
 """
 
 import os
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
@@ -108,12 +109,35 @@ def auth(client):
 # --- direct set-up helpers: what a test is not about is made without HTTP ----------
 
 
+# Real hashes of PASSWORD, made by the app's own User.set_password once per test session:
+# hashing costs 0.1 s, and tests make accounts by the hundred.
+PASSWORD_HASHES: list[str] = []
+
+
 @pytest.fixture
 def make_user(app):
-    """Create an account; the first one made is admin unless a role is given."""
+    """Create an account through accounts.create_user; the first one made is admin unless a
+    role is given. Its password is PASSWORD under a hash made earlier in the session (the
+    n-th account of a test gets the n-th hash, so no two share a salt); signing in checks it
+    for real."""
+    made = 0
+    hash_password = User.set_password
+
+    def set_known_password(user: User, password: str) -> None:
+        nonlocal made
+        assert password == PASSWORD
+        if made == len(PASSWORD_HASHES):
+            hashed = User()
+            hash_password(hashed, PASSWORD)
+            PASSWORD_HASHES.append(hashed.password_hash)
+        user.password_hash = PASSWORD_HASHES[made]
+        made += 1
 
     def make(email: str, role: str | None = "user", name: str | None = None) -> str:
-        with app.app_context():
+        with (
+            app.app_context(),
+            mock.patch.object(User, "set_password", set_known_password),
+        ):
             user = accounts.create_user(
                 name or email.split("@")[0].title(), email, PASSWORD, role=role
             )
