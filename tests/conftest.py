@@ -112,7 +112,8 @@ def auth(client):
 
 @pytest.fixture
 def make_user(app):
-    """Create an account; the first one made is admin unless a role is given."""
+    """Create an account through users.create_user; the first one made is admin unless a
+    role is given. Its password is PASSWORD."""
 
     def make(email: str, role: str | None = "user", name: str | None = None) -> str:
         with app.app_context():
