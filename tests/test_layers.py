@@ -22,6 +22,7 @@ LAYERS = {
     "webui.services": 4,
     "webui.forms": 5,
     "webui.transfers": 5,
+    "webui.signin": 5,
     "webui.templating": 5,
     "webui.cli": 5,
 }

@@ -2,7 +2,6 @@ import calendar
 import datetime
 
 from flask import flash, g, make_response, redirect, render_template, url_for
-from flask_login import login_user
 
 from webui.account import bp
 from webui.account.forms import ApiKeyForm, PasswordForm, ProfileForm
@@ -12,6 +11,7 @@ from webui.models import now
 from webui.security.permissions import keys_unusable_reason, permissions_of, session_only
 from webui.services import api_keys, users
 from webui.services.usage import usage_by_key
+from webui.signin import this_session
 
 DAY = 86400
 
@@ -75,11 +75,10 @@ def profile():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
-        user = users.change_password(
-            g.principal.id, form.current_password.data, form.new_password.data
+        changed = users.change_password(
+            g.principal.id, form.current_password.data, form.new_password.data, this_session()
         )
-        if user is not None:
-            login_user(user)  # this browser stays signed in; every other session ends
+        if changed:
             flash("Password changed. Other browsers signed in as you are signed out.", "success")
             return redirect(url_for("account.index"))
         form.current_password.errors.append("This is not your current password.")

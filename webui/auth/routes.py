@@ -1,7 +1,6 @@
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
 
 from webui.auth import bp
 from webui.auth.forms import LoginForm, SignupForm
@@ -10,6 +9,7 @@ from webui.forms import EmptyForm
 from webui.security.permissions import allow_pending, public
 from webui.security.ratelimit import TooManyAttempts
 from webui.services import users
+from webui.signin import sign_in, sign_out
 
 
 def safe_next(target: str | None) -> str:
@@ -33,7 +33,7 @@ def signup():
         except ServiceError as error:
             flash(error.detail, "error")
         else:
-            login_user(user)
+            sign_in(user)
             if user.is_pending:
                 return redirect(url_for("auth.pending"))
             flash(f"Welcome, {user.name}. Your role is {user.role}.", "success")
@@ -54,7 +54,7 @@ def login():
         if user is None:
             flash("Wrong email or password.", "error")
         else:
-            login_user(user)
+            sign_in(user)
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -63,7 +63,7 @@ def login():
 @public
 def logout():
     if EmptyForm().validate_on_submit():
-        logout_user()
+        sign_out()
         flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"))
 

@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per area; import them from here."""
 
-from webui.models.accounts import ROLES, Group, User, group_members
+from webui.models.accounts import ROLES, BrowserSession, Group, User, group_members
 from webui.models.audit import AuditEvent
 from webui.models.base import new_id, now
 from webui.models.files import File, FileChunk, Knowledge, knowledge_files, knowledge_groups
@@ -12,6 +12,7 @@ from webui.models.usage import Usage
 __all__ = [
     "ROLES",
     "ApiKey",
+    "BrowserSession",
     "AuditEvent",
     "File",
     "FileChunk",

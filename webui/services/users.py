@@ -18,7 +18,7 @@ from webui.extensions import db
 from webui.models import ROLES, User
 from webui.models.accounts import normalize_email
 from webui.security import ratelimit
-from webui.services import files
+from webui.services import files, sessions
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -95,15 +95,15 @@ def rename(user_id: str, name: str) -> None:
     db.session.commit()
 
 
-def change_password(user_id: str, current: str, new: str) -> Optional[User]:
-    """The user with the new password, or None (nothing changed) when ``current`` is wrong.
-    The new password changes the session stamp, which ends every other session."""
+def change_password(user_id: str, current: str, new: str, this_session: str) -> bool:
+    """Set a new password and sign the person out of every other browser; False (nothing
+    changed) when ``current`` is wrong. ``this_session`` is the cookie value that stays."""
     user = get_user_or_404(user_id)
     if not user.check_password(current):
-        return None
+        return False
     user.set_password(new)
-    db.session.commit()
-    return user
+    sessions.close_other_sessions(user.id, this_session)  # commits both
+    return True
 
 
 def change_role(user: User, role: Any) -> User:
