@@ -85,8 +85,19 @@ def password_matches(account: Optional[User], password: Any) -> bool:
     return account.check_password(password)
 
 
-def _admin_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).where(User.role == "admin"))
+def _unless_last_admin(statement, user: User) -> bool:
+    """Run ``statement`` (an UPDATE or DELETE of ``user``'s row) only if another administrator
+    remains: the check is part of the statement, so two admins demoting each other at once
+    cannot both succeed. PostgreSQL also locks the admin rows first, so the second waits and
+    then sees the first's change. Returns whether the row changed."""
+    db.session.execute(sa.select(User.id).where(User.role == "admin").with_for_update())
+    other = sa.orm.aliased(User)
+    another_admin = sa.exists().where(other.role == "admin", other.id != user.id)
+    result = db.session.execute(
+        statement.where(User.id == user.id, sa.or_(User.role != "admin", another_admin))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def rename(user_id: str, name: str) -> None:
@@ -109,20 +120,23 @@ def change_password(user_id: str, current: str, new: str, this_session: str) -> 
 def change_role(user: User, role: Any) -> User:
     if role not in ROLES:
         raise ServiceError(400, f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
-    if user.role == "admin" and role != "admin" and _admin_count() <= 1:
-        raise ServiceError(409, "This is the last administrator; promote someone else first.")
     audit.role_changed(user, role)
-    user.role = role
+    if role != "admin" and not _unless_last_admin(sa.update(User).values(role=role), user):
+        db.session.rollback()
+        raise ServiceError(409, "This is the last administrator; promote someone else first.")
+    if role == "admin":
+        user.role = role
     db.session.commit()
     return user
 
 
 def delete_user(user: User) -> None:
-    if user.role == "admin" and _admin_count() <= 1:
-        raise ServiceError(409, "This is the last administrator and cannot be deleted.")
     audit.user_deleted(user)
     uploads = files.stored_paths_of(user)
-    db.session.delete(user)  # the database cascades to keys, files, chunks and collections
+    # The database cascades to keys, files, chunks, collections and sessions.
+    if not _unless_last_admin(sa.delete(User), user):
+        db.session.rollback()
+        raise ServiceError(409, "This is the last administrator and cannot be deleted.")
     db.session.commit()
     for path in uploads:
         files.remove_quietly(path)
