@@ -94,8 +94,9 @@ def _unless_last_admin(statement, user: User) -> bool:
     other = sa.orm.aliased(User)
     another_admin = sa.exists().where(other.role == "admin", other.id != user.id)
     result = db.session.execute(
-        statement.where(User.id == user.id, sa.or_(User.role != "admin", another_admin))
-        .execution_options(synchronize_session=False)
+        statement.where(
+            User.id == user.id, sa.or_(User.role != "admin", another_admin)
+        ).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
