@@ -1,5 +1,4 @@
 import calendar
-import datetime
 
 from flask import flash, g, make_response, redirect, render_template, url_for
 
@@ -21,8 +20,9 @@ def expiry_from_form(form: ApiKeyForm) -> int | None:
     if form.expiry.data == "never":
         return None
     if form.expiry.data == "date":
-        day_after = form.expiry_date.data + datetime.timedelta(days=1)
-        return calendar.timegm(day_after.timetuple())
+        # The end of the chosen day; added in seconds, as the last day a date can hold has no
+        # day after it (the key service then refuses a date too far ahead).
+        return calendar.timegm(form.expiry_date.data.timetuple()) + DAY
     return now() + int(form.expiry.data) * DAY
 
 
