@@ -12,6 +12,9 @@ from pathlib import Path
 from webui.core.parsers import parse_bool, parse_whole_number
 
 
+MIB = 1024 * 1024
+
+
 def env_bool(name: str, default: bool) -> bool:
     """A true/false environment variable; a bad value stops the app with its name."""
     raw = os.environ.get(name)
@@ -83,7 +86,9 @@ def default_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
         "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0, maximum=10),
-        "MAX_CONTENT_LENGTH": None,
+        # Every request body is capped (413) before anything reads it; only the upload routes
+        # raise their own limit to FILE_MAX_SIZE_MB.
+        "MAX_CONTENT_LENGTH": env_int("MAX_REQUEST_BODY_BYTES", MIB, 1024, 64 * MIB),
         # Seconds to wait for a model server (Open WebUI's names).
         "AIOHTTP_CLIENT_TIMEOUT": os.environ.get("AIOHTTP_CLIENT_TIMEOUT"),
         "AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST": os.environ.get("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST"),
