@@ -9,8 +9,9 @@ import os
 import secrets
 from pathlib import Path
 
-from webui.core.parsers import parse_bool, parse_whole_number
+import sqlalchemy as sa
 
+from webui.core.parsers import parse_bool, parse_whole_number
 
 MIB = 1024 * 1024
 
@@ -47,6 +48,24 @@ def pool_options(database_url: str) -> dict:
         "pool_size": env_int("DATABASE_POOL_SIZE", env_int("GUNICORN_THREADS", 8, 1), 1),
         "max_overflow": env_int("DATABASE_POOL_MAX_OVERFLOW", 10),
     }
+
+
+def private_folder(path: str) -> None:
+    """A folder only the app's own user can enter (uploads, the database, the secret key)."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def private_sqlite_file(database_url: str) -> None:
+    """Create the SQLite file owner-only before SQLite creates it under the umask (0644);
+    SQLite gives its -wal and -shm files the same mode."""
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    try:
+        os.close(os.open(url.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        os.chmod(url.database, 0o600)
 
 
 def load_secret_key(instance_path: str) -> str:

@@ -108,11 +108,16 @@ def remove_quietly(path: str) -> None:
         log.warning("could not remove %s", path, exc_info=True)
 
 
+def owner_only(path: str, flags: int) -> int:
+    """An ``open`` opener: a new file readable by the app's own user alone."""
+    return os.open(path, flags, 0o600)
+
+
 def copy_limited(source: IO[bytes], target_path: str, limit: int) -> tuple[int, str]:
     """Copy to target_path; returns (size, sha256). 413 as soon as the limit is passed."""
     digest = hashlib.sha256()
     size = 0
-    with open(target_path, "xb") as target:
+    with open(target_path, "xb", opener=owner_only) as target:
         while block := source.read(COPY_BLOCK):
             size += len(block)
             if size > limit:
