@@ -9,6 +9,7 @@ import secrets
 from typing import Any, Optional
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from werkzeug.security import generate_password_hash
 
 from webui.core import audit
@@ -27,18 +28,29 @@ def find_user_by_email(email: str) -> Optional[User]:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
+def clean_email(email: Any) -> str:
+    """A real address (name@domain.tld, checked by email-validator without any network
+    lookup), trimmed and lower-cased as accounts compare them."""
+    if not isinstance(email, str) or len(email.strip()) > 254:
+        raise ServiceError(400, "Email must be a valid email address.")
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ServiceError(400, f"Email must be a valid email address: {error}") from None
+    return normalize_email(checked.normalized)
+
+
 def validate_new_account(name: Any, email: Any, password: Any) -> tuple[str, str, str]:
     if not isinstance(name, str) or not name.strip():
         raise ServiceError(400, "Name is required.")
     if len(name.strip()) > 100:
         raise ServiceError(400, "Name must be at most 100 characters.")
-    if not isinstance(email, str) or "@" not in email.strip() or len(email.strip()) > 254:
-        raise ServiceError(400, "Email must be a valid email address.")
+    email = clean_email(email)
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(400, f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
     if find_user_by_email(email) is not None:
         raise ServiceError(400, "An account with this email already exists.")
-    return name.strip(), normalize_email(email), password
+    return name.strip(), email, password
 
 
 def create_user(name: Any, email: Any, password: Any, role: Optional[str] = None) -> User:
