@@ -10,6 +10,7 @@
 
 import logging
 import time
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, redirect, request, url_for
@@ -38,6 +39,17 @@ INVALID_KEY = (
     "Not authenticated: send a valid API key as 'Authorization: Bearer sk-…' "
     "(create one in Settings > Account) or sign in."
 )
+
+
+def is_cross_site(req) -> bool:
+    """Whether a browser says this request comes from another site. Browsers send Origin (and
+    Sec-Fetch-Site) on writes; scripts and SDKs send neither and are not affected. The host is
+    compared, not the scheme, so a proxy that ends TLS does not make the app's own pages look
+    foreign."""
+    origin = req.headers.get("Origin")
+    if origin is None:
+        return req.headers.get("Sec-Fetch-Site") == "cross-site"
+    return origin == "null" or urlsplit(origin).netloc != req.host
 
 
 def _has_bearer(req) -> bool:
@@ -202,6 +214,11 @@ def guard():
         if refusal is not None:
             return refuse_key(token, refusal)
     else:
+        if request.method not in READ_METHODS and is_cross_site(request):
+            return forbidden(
+                "Cross-site request refused: this server accepts browser writes (sign-in "
+                "included) only from its own pages."
+            )
         if current_app.config.get("WTF_CSRF_ENABLED", True) and not (
             access.public and is_api_path(request.path)
         ):
