@@ -18,6 +18,7 @@ from webui.config import default_config, private_folder, private_sqlite_file
 from webui.core.settings import initial_values
 from webui.errors import register_error_handlers
 from webui.extensions import csrf, db, login_manager, migrate
+from webui.headers import register_security_headers
 from webui.security.guard import init_guard
 from webui.security.identity import principal_for_session
 from webui.templating import register_template_helpers
@@ -46,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_extensions(app)
     init_guard(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_template_helpers(app)
     app.config.setdefault("SETTINGS_INITIAL", initial_values())
