@@ -115,4 +115,12 @@ def default_config(instance_path: str) -> dict:
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "webui"),
         # Configuration, not a saved setting: judging a bad key must not read the database.
         "RATELIMIT_FAILED_AUTH": os.environ.get("RATELIMIT_FAILED_AUTH") or "20 per minute",
+        # --- Bounds on extracting an upload's text (services/extract_process.py) ---------
+        # Extraction runs in a child process; a file that reaches one of these is stored
+        # and marked failed with a sentence that names the limit.
+        "EXTRACT_MAX_CHARACTERS": env_int("EXTRACT_MAX_CHARACTERS", 5_000_000, 1, 10**9),
+        "EXTRACT_MAX_CHUNKS": env_int("EXTRACT_MAX_CHUNKS", 10_000, 1),
+        "EXTRACT_CPU_SECONDS": env_int("EXTRACT_CPU_SECONDS", 10, 1, 3600),
+        "EXTRACT_TIMEOUT_SECONDS": env_int("EXTRACT_TIMEOUT_SECONDS", 30, 1, 3600),
+        "EXTRACT_MEMORY_MB": env_int("EXTRACT_MEMORY_MB", 1024, 128),
     }
