@@ -111,7 +111,6 @@ def default_config(instance_path: str) -> dict:
         # Seconds to wait for a model server (Open WebUI's names).
         "AIOHTTP_CLIENT_TIMEOUT": os.environ.get("AIOHTTP_CLIENT_TIMEOUT"),
         "AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST": os.environ.get("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "webui"),
         # Configuration, not a saved setting: judging a bad key must not read the database.
         "RATELIMIT_FAILED_AUTH": os.environ.get("RATELIMIT_FAILED_AUTH") or "20 per minute",
@@ -123,4 +122,10 @@ def default_config(instance_path: str) -> dict:
         "EXTRACT_CPU_SECONDS": env_int("EXTRACT_CPU_SECONDS", 10, 1, 3600),
         "EXTRACT_TIMEOUT_SECONDS": env_int("EXTRACT_TIMEOUT_SECONDS", 30, 1, 3600),
         "EXTRACT_MEMORY_MB": env_int("EXTRACT_MEMORY_MB", 1024, 128),
+        # --- rate limits every worker shares ---
+        # Empty: counters in the app's database, one limit for every worker and host on it;
+        # redis://… keeps them in Redis; memory:// counts in each process (tests only).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip(),
+        # Sign-ups per client address, counted like failed sign-ins.
+        "RATELIMIT_SIGNUPS": os.environ.get("RATELIMIT_SIGNUPS") or "10 per hour",
     }

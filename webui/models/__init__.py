@@ -6,6 +6,7 @@ from webui.models.base import new_id, now
 from webui.models.files import File, FileChunk, Knowledge, knowledge_files, knowledge_groups
 from webui.models.keys import ApiKey
 from webui.models.model_access import ModelAccess
+from webui.models.rate_limits import RateLimitCounter
 from webui.models.settings import SettingRow
 from webui.models.usage import Usage
 
@@ -19,6 +20,7 @@ __all__ = [
     "Group",
     "Knowledge",
     "ModelAccess",
+    "RateLimitCounter",
     "SettingRow",
     "Usage",
     "User",

@@ -5,14 +5,14 @@ session for good in every worker. Cookies from before this revision name no row:
 browsers sign in again once.
 
 Revision ID: 7c2e5d1a0b93
-Revises: 3b1f0c2a9d47
+Revises: 0003_rate_limit_counters
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "7c2e5d1a0b93"
-down_revision = "3b1f0c2a9d47"
+down_revision = "0003_rate_limit_counters"
 branch_labels = None
 depends_on = None
 
