@@ -59,7 +59,8 @@ def test_a_token_planted_before_sign_in_stops_working(app, make_user):
     client = app.test_client()
     planted = page_token(client)  # what an attacker could have fixed in the victim's cookie
     client.post(
-        "/auth/login", data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": planted}
+        "/auth/login",
+        data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": planted},
     )
     stale = client.post("/account/profile", data={"profile-name": "Eve", "csrf_token": planted})
     assert stale.status_code == 400
