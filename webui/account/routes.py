@@ -1,5 +1,4 @@
 import calendar
-import datetime
 
 from flask import flash, g, make_response, redirect, render_template, url_for
 from flask_login import login_user
@@ -21,8 +20,8 @@ def expiry_from_form(form: ApiKeyForm) -> int | None:
     if form.expiry.data == "never":
         return None
     if form.expiry.data == "date":
-        day_after = form.expiry_date.data + datetime.timedelta(days=1)
-        return calendar.timegm(day_after.timetuple())
+        # Seconds, not dates: the day after 9999-12-31 is no date (the service refuses it).
+        return calendar.timegm(form.expiry_date.data.timetuple()) + DAY
     return now() + int(form.expiry.data) * DAY
 
 
