@@ -20,8 +20,7 @@ def expiry_from_form(form: ApiKeyForm) -> int | None:
     if form.expiry.data == "never":
         return None
     if form.expiry.data == "date":
-        # The end of the chosen day; added in seconds, as the last day a date can hold has no
-        # day after it (the key service then refuses a date too far ahead).
+        # Seconds, not dates: the day after 9999-12-31 is no date (the service refuses it).
         return calendar.timegm(form.expiry_date.data.timetuple()) + DAY
     return now() + int(form.expiry.data) * DAY
 

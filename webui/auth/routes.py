@@ -1,3 +1,4 @@
+import re
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -11,14 +12,23 @@ from webui.security.ratelimit import TooManyAttempts
 from webui.services import users
 from webui.signin import sign_in, sign_out
 
+# Browsers drop or rewrite these inside URLs ('/\\evil' and '/\t/evil' both lead to another
+# site), and CR/LF would end the Location header.
+NOT_IN_NEXT = re.compile(r"[\\\s\x00-\x1f\x7f]")
+
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths: '/x' yes; '//evil', 'https://evil', '/\\evil' no."""
-    if not target:
+    """Where to go after signing in: a path on this site ('/x', '/x?y=1'), or the account page.
+    Refused: '//evil', 'https://evil', '/\\evil', and any backslash, space or control character."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or NOT_IN_NEXT.search(target)
+    ):
         return url_for("account.index")
     parts = urlsplit(target)
-    elsewhere = parts.scheme or parts.netloc or target.startswith(("//", "/\\"))
-    if elsewhere or not target.startswith("/"):
+    if parts.scheme or parts.netloc:
         return url_for("account.index")
     return target
 

@@ -30,6 +30,7 @@ from webui.security.allowlist import is_path_allowed
 from webui.security.identity import principal_for_key
 from webui.security.permissions import Access, access_of, has_permission, keys_unusable_reason
 from webui.security.principal import KeyInfo, Principal
+from webui.security.text_input import refuse_unstorable_text
 
 log = logging.getLogger(__name__)
 
@@ -238,3 +239,4 @@ def init_guard(app: Flask) -> None:
     app.session_interface = KeyAwareSessionInterface()
     ratelimit.init_app(app)
     app.before_request(guard)
+    app.before_request(refuse_unstorable_text)  # after the guard: callers it let through
