@@ -53,3 +53,9 @@ def test_reads_and_keys_are_not_affected(client, make_user, make_key, save_setti
     assert created.status_code == 200  # a key is no browser: its writes carry no ambient cookie
     assert client.get("/api/v1/auths/", headers=key).status_code == 200
     assert client.get("/auth/login", headers={"Origin": "https://evil.example"}).status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1", "https://%zz", "\x7f"])
+def test_an_unreadable_origin_counts_as_another_site(client, origin):
+    body = {"email": "ada@example.com", "password": PASSWORD}
+    assert client.post(SIGNIN, json=body, headers={"Origin": origin}).status_code == 403

@@ -50,7 +50,10 @@ def is_cross_site(req) -> bool:
     origin = req.headers.get("Origin")
     if origin is None:
         return req.headers.get("Sec-Fetch-Site") == "cross-site"
-    return origin == "null" or urlsplit(origin).netloc != req.host
+    try:
+        return urlsplit(origin).netloc != req.host  # "null" has no host: foreign too
+    except ValueError:
+        return True  # not an origin any browser sends
 
 
 def _has_bearer(req) -> bool:
