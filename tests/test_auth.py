@@ -228,3 +228,31 @@ def test_a_wrong_current_password_changes_nothing(app, make_user):
     assert response.status_code == 400 and b"This is not your current password" in response.data
     assert browser.get("/api/v1/auths/").status_code == 200
     assert login_client(app, "ada@example.com")  # the old password still works
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a@b",
+        "@example.com",
+        "ada@",
+        "ada@@example.com",
+        "ada@exa mple.com",
+        "ada@.com",
+        "a\nb@x.io",
+    ],
+)
+def test_sign_up_needs_a_real_email_address(client, email):
+    response = client.post(
+        "/api/v1/auths/signup", json={"name": "Ada", "email": email, "password": PASSWORD}
+    )
+    assert response.status_code == 400
+    assert "valid email" in response.get_json()["detail"]
+
+
+def test_sign_up_stores_the_address_trimmed_and_lower_case(client):
+    response = client.post(
+        "/api/v1/auths/signup",
+        json={"name": "Ada", "email": " Ada@Example.COM ", "password": PASSWORD},
+    )
+    assert response.status_code == 200 and response.get_json()["email"] == "ada@example.com"

@@ -281,3 +281,46 @@ def test_user_builds_a_knowledge_collection_and_queries_it(
         )
         assert answer.status_code == 200, answer.text
         assert any("restore.sh" in text for text in answer.json()["documents"][0])
+
+
+def test_pages_run_their_scripts_under_the_content_security_policy(
+    crowd, signed_in, openai_upstream
+):
+    admin, _ = signed_in("ada@example.com", role="admin")
+    admin.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    errors = []
+    admin.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    admin.on("pageerror", lambda error: errors.append(str(error)))
+
+    page = admin.goto("/account/")
+    policy = page.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy, policy
+
+    # The copy button and the confirm dialog of app.js, wired by data-* attributes.
+    secret = user_generates_key(admin, "CSP Bot")
+    admin.get_by_role("button", name="Copy").click()
+    expect(admin.get_by_role("button", name="Copied")).to_be_visible()
+    assert admin.evaluate("navigator.clipboard.readText()") == secret
+    user_deletes_key(admin, "CSP Bot")
+    confirmed = any("Delete the API key CSP Bot?" in message for message in crowd.dialogs)
+    assert confirmed, (crowd.dialogs, errors)
+
+    # The chat page streams an answer through chat.js.
+    admin.locator("header nav").get_by_role("link", name="Chat").click()
+    admin.get_by_label("Message").fill("Hello")
+    admin.get_by_role("button", name="Send").click()
+    answer = admin.locator(".message-assistant .message-text")
+    # A loaded CI machine can take seconds to start the stream; the check is that it arrives.
+    expect(answer).to_have_text(openai_upstream.reply_text(), timeout=20_000)
+    expect(answer).to_have_class("message-text")  # the stream ended
+    assert errors == [], errors
+
+    # The policy is enforced, and a violation would have been seen: inline script is refused.
+    with admin.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        ran = admin.evaluate(
+            """() => { const probe = document.createElement("script");
+                       probe.textContent = "window.inlineRan = true";
+                       document.body.append(probe);
+                       return window.inlineRan === true; }"""
+        )
+    assert ran is False

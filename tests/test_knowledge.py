@@ -201,7 +201,7 @@ def test_someone_elses_file_cannot_be_added_to_ones_collection(client, people):
 
 
 def test_sharing_with_a_group_gives_its_members_read_access_only(app, client, people, make_group):
-    team = make_group("Team", people["bob"])
+    team = make_group("Team", people["alice"], people["bob"])
     file_id = upload_ok(client, "faq.txt", b"The office opens at nine.", people["alice_key"])["id"]
     kid = create(
         client,
@@ -245,7 +245,7 @@ def test_sharing_with_a_group_gives_its_members_read_access_only(app, client, pe
 
 
 def test_deleting_the_group_ends_its_access(app, client, people, make_group):
-    team = make_group("Team", people["bob"])
+    team = make_group("Team", people["alice"], people["bob"])
     kid = create(client, people["alice_key"], access_control={"read": {"group_ids": [team]}})["id"]
     assert client.get(f"/api/v1/knowledge/{kid}", headers=people["bob_key"]).status_code == 200
     with app.app_context():
@@ -333,3 +333,40 @@ def test_knowledge_page_keeps_the_form_on_errors(app, people, save_settings):
     save_settings(USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=False)
     assert browser.post("/workspace/knowledge", data={"name": "x"}).status_code == 403
     assert b"lacks the Knowledge collections permission" in browser.get("/workspace/knowledge").data
+
+
+def test_only_admins_share_with_groups_they_are_not_in(client, people, make_group):
+    """The page offers only your own groups; the API and the form hold to the same rule."""
+    outsiders = make_group("Outsiders", people["carol"])
+    own = make_group("Own", people["alice"])
+    refused = client.post(
+        "/api/v1/knowledge/create",
+        json={"name": "Leak", "access_control": {"read": {"group_ids": [outsiders]}}},
+        headers=people["alice_key"],
+    )
+    assert refused.status_code == 400 and "Outsiders" in refused.get_json()["detail"]
+    assert client.get("/api/v1/knowledge/", headers=people["alice_key"]).get_json()["total"] == 0
+
+    kid = create(client, people["alice_key"], access_control={"read": {"group_ids": [own]}})["id"]
+    moved = client.post(
+        f"/api/v1/knowledge/{kid}/update",
+        json={"access_control": {"read": {"group_ids": [own, outsiders]}}},
+        headers=people["alice_key"],
+    )
+    assert moved.status_code == 400
+    assert client.get(f"/api/v1/knowledge/{kid}", headers=people["carol_key"]).status_code == 404
+
+    # An admin may share it with any group, and its owner may keep that choice.
+    by_admin = client.post(
+        f"/api/v1/knowledge/{kid}/update",
+        json={"access_control": {"read": {"group_ids": [own, outsiders]}}},
+        headers=people["admin_key"],
+    )
+    assert by_admin.status_code == 200
+    renamed = client.post(
+        f"/api/v1/knowledge/{kid}/update",
+        json={"name": "Shared", "access_control": {"read": {"group_ids": [own, outsiders]}}},
+        headers=people["alice_key"],
+    )
+    assert renamed.status_code == 200
+    assert client.get(f"/api/v1/knowledge/{kid}", headers=people["carol_key"]).status_code == 200

@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "webui"
 LAYERS = {
     "webui.extensions": 0,
     "webui.errors": 0,
+    "webui.headers": 0,
     "webui.config": 0,
     "webui.sql_trace": 0,
     "webui.core.parsers": 0,  # pure functions: config reads the environment with them
@@ -22,6 +23,7 @@ LAYERS = {
     "webui.services": 4,
     "webui.forms": 5,
     "webui.transfers": 5,
+    "webui.signin": 5,
     "webui.templating": 5,
     "webui.cli": 5,
 }

@@ -14,10 +14,11 @@ from webui.auth import bp as auth_bp
 from webui.chat import bp as chat_bp
 from webui.chat import models_bp
 from webui.cli import register_commands
-from webui.config import default_config
+from webui.config import default_config, private_folder, private_sqlite_file
 from webui.core.settings import initial_values
 from webui.errors import register_error_handlers
 from webui.extensions import csrf, db, login_manager, migrate
+from webui.headers import register_security_headers
 from webui.security.guard import init_guard
 from webui.security.identity import principal_for_session
 from webui.templating import register_template_helpers
@@ -29,13 +30,14 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migra
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.json.sort_keys = False
-    os.makedirs(app.instance_path, exist_ok=True)
+    private_folder(app.instance_path)
     app.config.from_mapping(default_config(app.instance_path))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
-    os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
+    private_folder(app.config["UPLOAD_DIR"])
+    private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
     if app.config["TRUSTED_PROXY_COUNT"]:
         # X-Forwarded-For is trusted only for the configured number of proxies.
@@ -45,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_extensions(app)
     init_guard(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_template_helpers(app)
     app.config.setdefault("SETTINGS_INITIAL", initial_values())

@@ -9,7 +9,11 @@ import os
 import secrets
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from webui.core.parsers import parse_bool, parse_whole_number
+
+MIB = 1024 * 1024
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -44,6 +48,24 @@ def pool_options(database_url: str) -> dict:
         "pool_size": env_int("DATABASE_POOL_SIZE", env_int("GUNICORN_THREADS", 8, 1), 1),
         "max_overflow": env_int("DATABASE_POOL_MAX_OVERFLOW", 10),
     }
+
+
+def private_folder(path: str) -> None:
+    """A folder only the app's own user can enter (uploads, the database, the secret key)."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def private_sqlite_file(database_url: str) -> None:
+    """Create the SQLite file owner-only before SQLite creates it under the umask (0644);
+    SQLite gives its -wal and -shm files the same mode."""
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    try:
+        os.close(os.open(url.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        os.chmod(url.database, 0o600)
 
 
 def load_secret_key(instance_path: str) -> str:
@@ -83,12 +105,27 @@ def default_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
         "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0, maximum=10),
-        "MAX_CONTENT_LENGTH": None,
+        # Every request body is capped (413) before anything reads it; only the upload routes
+        # raise their own limit to FILE_MAX_SIZE_MB.
+        "MAX_CONTENT_LENGTH": env_int("MAX_REQUEST_BODY_BYTES", MIB, 1024, 64 * MIB),
         # Seconds to wait for a model server (Open WebUI's names).
         "AIOHTTP_CLIENT_TIMEOUT": os.environ.get("AIOHTTP_CLIENT_TIMEOUT"),
         "AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST": os.environ.get("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "webui"),
         # Configuration, not a saved setting: judging a bad key must not read the database.
         "RATELIMIT_FAILED_AUTH": os.environ.get("RATELIMIT_FAILED_AUTH") or "20 per minute",
+        # --- Bounds on extracting an upload's text (services/extract_process.py) ---------
+        # Extraction runs in a child process; a file that reaches one of these is stored
+        # and marked failed with a sentence that names the limit.
+        "EXTRACT_MAX_CHARACTERS": env_int("EXTRACT_MAX_CHARACTERS", 5_000_000, 1, 10**9),
+        "EXTRACT_MAX_CHUNKS": env_int("EXTRACT_MAX_CHUNKS", 10_000, 1),
+        "EXTRACT_CPU_SECONDS": env_int("EXTRACT_CPU_SECONDS", 10, 1, 3600),
+        "EXTRACT_TIMEOUT_SECONDS": env_int("EXTRACT_TIMEOUT_SECONDS", 30, 1, 3600),
+        "EXTRACT_MEMORY_MB": env_int("EXTRACT_MEMORY_MB", 1024, 128),
+        # --- rate limits every worker shares ---
+        # Empty: counters in the app's database, one limit for every worker and host on it;
+        # redis://… keeps them in Redis; memory:// counts in each process (tests only).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip(),
+        # Sign-ups per client address, counted like failed sign-ins.
+        "RATELIMIT_SIGNUPS": os.environ.get("RATELIMIT_SIGNUPS") or "10 per hour",
     }

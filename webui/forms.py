@@ -1,5 +1,6 @@
-"""Forms every blueprint uses."""
+"""Forms every blueprint uses, and the base class of every form."""
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -7,7 +8,21 @@ from wtforms.validators import DataRequired, Length
 from webui.services.users import MIN_PASSWORD_LENGTH
 
 
-class EmptyForm(FlaskForm):
+class Form(FlaskForm):
+    """The base of every page's form: it reads submitted form fields and nothing else.
+
+    Flask-WTF would also read a JSON body as the form's data, unchecked; JSON belongs to the
+    API, which reads it in one place (``api/payloads.py``). A page posted JSON sees an empty
+    form and answers with the form and its messages."""
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            if request.is_json and not hasattr(formdata, "getlist"):
+                return None
+            return super().wrap_formdata(form, formdata)
+
+
+class EmptyForm(Form):
     """A POST-only button (delete, revoke): nothing but its CSRF token."""
 
     submit = SubmitField("Submit")

@@ -30,9 +30,13 @@ ADMIN_NAV = [
 
 
 def timestamp(value: int | None, empty: str = "never") -> str:
+    """A stored time for people; never fails, whatever a row holds."""
     if not value:
         return empty
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(value))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(value))
+    except (OverflowError, OSError, ValueError, TypeError):
+        return f"{value} (epoch seconds)"
 
 
 def page_url(endpoint: str, page: int) -> str:

@@ -1,8 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
-from webui.forms import new_password_field
+from webui.forms import Form, new_password_field
 from webui.services.api_keys import MAX_NAME_LENGTH, allowed_expiry_choices
 
 EXPIRY_CHOICES = [
@@ -14,18 +13,18 @@ EXPIRY_CHOICES = [
 ]
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     submit = SubmitField("Save profile")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = new_password_field("New password")
     submit = SubmitField("Change password")
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(Form):
     name = StringField(
         "Name",
         validators=[

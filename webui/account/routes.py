@@ -1,8 +1,6 @@
 import calendar
-import datetime
 
 from flask import flash, g, make_response, redirect, render_template, url_for
-from flask_login import login_user
 
 from webui.account import bp
 from webui.account.forms import ApiKeyForm, PasswordForm, ProfileForm
@@ -12,6 +10,7 @@ from webui.models import now
 from webui.security.permissions import keys_unusable_reason, permissions_of, session_only
 from webui.services import api_keys, users
 from webui.services.usage import usage_by_key
+from webui.signin import this_session
 
 DAY = 86400
 
@@ -21,8 +20,8 @@ def expiry_from_form(form: ApiKeyForm) -> int | None:
     if form.expiry.data == "never":
         return None
     if form.expiry.data == "date":
-        day_after = form.expiry_date.data + datetime.timedelta(days=1)
-        return calendar.timegm(day_after.timetuple())
+        # Seconds, not dates: the day after 9999-12-31 is no date (the service refuses it).
+        return calendar.timegm(form.expiry_date.data.timetuple()) + DAY
     return now() + int(form.expiry.data) * DAY
 
 
@@ -75,11 +74,10 @@ def profile():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
-        user = users.change_password(
-            g.principal.id, form.current_password.data, form.new_password.data
+        changed = users.change_password(
+            g.principal.id, form.current_password.data, form.new_password.data, this_session()
         )
-        if user is not None:
-            login_user(user)  # this browser stays signed in; every other session ends
+        if changed:
             flash("Password changed. Other browsers signed in as you are signed out.", "success")
             return redirect(url_for("account.index"))
         form.current_password.errors.append("This is not your current password.")

@@ -1,6 +1,5 @@
 """Forms of Admin Panel > Settings > Connections and Admin Panel > Models."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -14,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from webui.core.catalog import clean_base_url
+from webui.forms import Form
 from webui.services.connections import KIND_LABELS
 
 
@@ -24,13 +24,13 @@ def valid_base_url(_form, field) -> None:
         raise ValidationError(str(error).capitalize() + ".") from None
 
 
-class ApiSwitchesForm(FlaskForm):
+class ApiSwitchesForm(Form):
     ENABLE_OLLAMA_API = BooleanField("Ollama API")
     ENABLE_OPENAI_API = BooleanField("OpenAI API")
     submit = SubmitField("Save")
 
 
-class ConnectionForm(FlaskForm):
+class ConnectionForm(Form):
     """Edit one connection; an empty API key field keeps the saved key."""
 
     base_url = StringField("Base URL", validators=[DataRequired(), Length(max=500), valid_base_url])
@@ -44,7 +44,7 @@ class NewConnectionForm(ConnectionForm):
     submit = SubmitField("Add connection")
 
 
-class ModelAccessForm(FlaskForm):
+class ModelAccessForm(Form):
     model_id = HiddenField(validators=[DataRequired(), Length(max=255)])
     access = RadioField(
         "Access",

@@ -1,14 +1,14 @@
 from flask import flash, g
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from webui.core.settings import SettingError
+from webui.forms import Form
 from webui.models import ROLES
 from webui.services import configuration
 
 
-class AuthenticationSettingsForm(FlaskForm):
+class AuthenticationSettingsForm(Form):
     ENABLE_SIGNUP = BooleanField("Enable new sign-ups")
     DEFAULT_USER_ROLE = SelectField("Default user role", choices=[(r, r) for r in ROLES])
     ENABLE_API_KEYS = BooleanField("Enable API Keys")
@@ -17,18 +17,18 @@ class AuthenticationSettingsForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField("Role", choices=[(role, role) for role in ROLES])
     submit = SubmitField("Change role")
 
 
-class GroupForm(FlaskForm):
+class GroupForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     description = TextAreaField("Description", validators=[Length(max=500)])
     submit = SubmitField("Save")
 
 
-def save_settings_form(form: FlaskForm, names: list[str]) -> bool:
+def save_settings_form(form: Form, names: list[str]) -> bool:
     """Save the named settings from a validated form; on a refused value, mark the field,
     flash why and save nothing."""
     changes = {name: getattr(form, name).data for name in names}

@@ -1,7 +1,6 @@
 """Admin Panel > API Keys: every user's keys, revocation, and the key policy."""
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length
 
@@ -9,7 +8,7 @@ from webui.admin import bp
 from webui.admin.forms import save_settings_form
 from webui.core.settings import get_setting
 from webui.errors import ServiceError
-from webui.forms import EmptyForm
+from webui.forms import EmptyForm, Form
 from webui.security import ratelimit
 from webui.security.permissions import require_role
 from webui.services import key_inventory, users
@@ -17,14 +16,14 @@ from webui.services import key_inventory, users
 POLICY_SETTINGS = ["API_KEYS_MAX_LIFETIME_DAYS"]
 
 
-class KeyPolicyForm(FlaskForm):
+class KeyPolicyForm(Form):
     API_KEYS_MAX_LIFETIME_DAYS = StringField(
         "Maximum key lifetime (days)", validators=[Length(max=10)]
     )
     submit = SubmitField("Save policy")
 
 
-class RevokeEveryKeyForm(FlaskForm):
+class RevokeEveryKeyForm(Form):
     expected = StringField()  # the count the admin was shown
     confirm = StringField("Type the number of keys to confirm", validators=[Length(max=20)])
     submit = SubmitField("Revoke every key")

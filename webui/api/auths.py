@@ -1,7 +1,6 @@
 """/api/v1/auths: sign-up, sign-in, who am I, API keys, the admin's auth settings."""
 
 from flask import g, jsonify
-from flask_login import login_user
 
 from webui.api import bp
 from webui.api.payloads import json_object, user_json
@@ -16,6 +15,7 @@ from webui.security.permissions import (
     user_permissions,
 )
 from webui.services import api_keys, configuration, users
+from webui.signin import sign_in
 
 ADMIN_CONFIG_FIELDS = [
     "ENABLE_SIGNUP",
@@ -42,7 +42,7 @@ def no_store(response):
 def signup():
     body = json_object()
     user = users.sign_up(body.get("name"), body.get("email"), body.get("password"))
-    login_user(user)
+    sign_in(user)
     return jsonify(user_json(user, user_permissions(user)))
 
 
@@ -53,7 +53,7 @@ def signin():
     user = users.authenticate(body.get("email"), body.get("password"))
     if user is None:
         raise ServiceError(400, "Wrong email or password.")
-    login_user(user)
+    sign_in(user)
     return jsonify(user_json(user, user_permissions(user)))
 
 

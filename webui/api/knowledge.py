@@ -94,7 +94,9 @@ def get_knowledge(knowledge_id: str):
 @bp.post("/api/v1/knowledge/<knowledge_id>/update")
 def update_knowledge(knowledge_id: str):
     collection = knowledge.get_changeable(g.principal, knowledge_id)
-    return jsonify(knowledge_json(knowledge.update(collection, changes_from(json_object()))))
+    return jsonify(
+        knowledge_json(knowledge.update(g.principal, collection, changes_from(json_object())))
+    )
 
 
 @bp.post("/api/v1/knowledge/<knowledge_id>/file/add")

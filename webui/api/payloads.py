@@ -4,16 +4,34 @@ from typing import Any
 
 from flask import abort, request
 
+from webui.core.parsers import parse_json
 from webui.models import Group, User
 from webui.security.permissions import nest
 from webui.security.principal import Principal
 
+NOT_AN_OBJECT = "The request body must be a JSON object (Content-Type: application/json)."
+
 
 def json_object() -> dict[str, Any]:
-    """The request body as a JSON object, or 400 saying what was expected."""
-    body = request.get_json(silent=True, force=True)
+    """The request body as a JSON object: the one place the API reads a body.
+
+    415 unless it is sent as JSON (so a form on another site cannot post it), 400 saying
+    what is wrong with it otherwise (``parse_json``: invalid, too deep, not text)."""
+    if not request.is_json:
+        abort(
+            415,
+            "The request body must be JSON, sent with the header Content-Type: application/json "
+            f"(this request says {request.mimetype or 'nothing'}).",
+        )
+    data = request.get_data(cache=True)
+    if not data.strip():
+        abort(400, NOT_AN_OBJECT)
+    try:
+        body = parse_json(data)
+    except ValueError as error:
+        abort(400, str(error))
     if not isinstance(body, dict):
-        abort(400, "The request body must be a JSON object (Content-Type: application/json).")
+        abort(400, NOT_AN_OBJECT)
     return body
 
 

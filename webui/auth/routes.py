@@ -1,7 +1,7 @@
+import re
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
 
 from webui.auth import bp
 from webui.auth.forms import LoginForm, SignupForm
@@ -10,15 +10,25 @@ from webui.forms import EmptyForm
 from webui.security.permissions import allow_pending, public
 from webui.security.ratelimit import TooManyAttempts
 from webui.services import users
+from webui.signin import sign_in, sign_out
+
+# Browsers drop or rewrite these inside URLs ('/\\evil' and '/\t/evil' both lead to another
+# site), and CR/LF would end the Location header.
+NOT_IN_NEXT = re.compile(r"[\\\s\x00-\x1f\x7f]")
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths: '/x' yes; '//evil', 'https://evil', '/\\evil' no."""
-    if not target:
+    """Where to go after signing in: a path on this site ('/x', '/x?y=1'), or the account page.
+    Refused: '//evil', 'https://evil', '/\\evil', and any backslash, space or control character."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or NOT_IN_NEXT.search(target)
+    ):
         return url_for("account.index")
     parts = urlsplit(target)
-    elsewhere = parts.scheme or parts.netloc or target.startswith(("//", "/\\"))
-    if elsewhere or not target.startswith("/"):
+    if parts.scheme or parts.netloc:
         return url_for("account.index")
     return target
 
@@ -33,7 +43,7 @@ def signup():
         except ServiceError as error:
             flash(error.detail, "error")
         else:
-            login_user(user)
+            sign_in(user)
             if user.is_pending:
                 return redirect(url_for("auth.pending"))
             flash(f"Welcome, {user.name}. Your role is {user.role}.", "success")
@@ -54,7 +64,7 @@ def login():
         if user is None:
             flash("Wrong email or password.", "error")
         else:
-            login_user(user)
+            sign_in(user)
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -63,7 +73,7 @@ def login():
 @public
 def logout():
     if EmptyForm().validate_on_submit():
-        logout_user()
+        sign_out()
         flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"))
 

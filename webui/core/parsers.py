@@ -4,8 +4,13 @@ act on; callers add the name of the field.
 
 Only ASCII digits are numbers: ``"²"``, ``"１２"`` and ``"٣"`` pass ``str.isdigit`` and
 ``int()`` but are not what anyone typed on purpose, so they are refused.
+
+Text is held to what every part of the app can store and send on: no lone surrogates
+(``"\\ud800"``: not Unicode, cannot be encoded) and no NUL characters (PostgreSQL refuses them).
 """
 
+import json
+import math
 from collections.abc import Callable
 from typing import Any, Optional
 
@@ -14,6 +19,8 @@ from webui.errors import ServiceError
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 MAX_DIGITS = 18  # more than any limit here needs; keeps int() of a huge string off the CPU
+MAX_JSON_DEPTH = 64  # arrays and objects inside each other; far more than any request needs
+MAX_JSON_INTEGER_DIGITS = 19  # a 64-bit integer has at most 19 digits
 
 
 def is_ascii_digits(text: str) -> bool:
@@ -128,3 +135,110 @@ def query_number(args, name: str, default: int, low: int, high: int) -> int:
     if raw is None or raw == "":
         return default
     return parse_field(name, whole_number(low, high), raw)
+
+
+# --- text and JSON bodies -------------------------------------------------------------------
+
+
+def text_problem(text: str) -> Optional[str]:
+    """Why ``text`` cannot be stored or sent on, or None when it can."""
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "holds a lone surrogate (such as \\ud800), which is not a Unicode character"
+    return None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"The request body holds {name}, which is not a JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"The request body holds the number {text[:20]}, which is too large.")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_INTEGER_DIGITS:
+        raise ValueError(
+            f"The request body holds a whole number of more than {MAX_JSON_INTEGER_DIGITS} digits."
+        )
+    return int(text)
+
+
+def _place(path: tuple) -> str:
+    """``("messages", 0, "content")`` → ``messages[0].content``, printable whatever the keys."""
+    place = ""
+    for step in path:
+        if isinstance(step, int):
+            place += f"[{step}]"
+        else:
+            step = (
+                step.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+            )
+            place += f".{step}" if place else step
+    return place
+
+
+def parse_json(data: bytes | str) -> Any:
+    """A JSON document from a client, or ValueError with a sentence saying what is wrong.
+
+    Beyond the grammar: no NaN or Infinity, numbers that fit in 64 bits, nesting at most
+    MAX_JSON_DEPTH deep, and text (keys and values) that ``text_problem`` accepts; the
+    sentence names the field, such as ``messages[0].content``."""
+    try:
+        value = json.loads(
+            data,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
+    except RecursionError:
+        raise ValueError(
+            f"The request body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep."
+        ) from None
+    except UnicodeDecodeError:
+        raise ValueError(
+            "The request body is not UTF-8 text; send JSON encoded as UTF-8."
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"The request body is not valid JSON ({error}); send a JSON object."
+        ) from None
+    check_json_value(value)
+    return value
+
+
+def check_json_value(value: Any) -> None:
+    """Depth and text of a parsed JSON value, without recursion (see ``parse_json``)."""
+    pending: list[tuple[Any, tuple]] = [(value, ())]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                where = f"The field {_place(path)}" if path else "The request body"
+                raise ValueError(f"{where} {problem}.")
+            continue
+        if isinstance(item, dict):
+            children = item.items()
+        elif isinstance(item, list):
+            children = enumerate(item)
+        else:
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            raise ValueError(
+                f"The request body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep."
+            )
+        for key, child in children:
+            if isinstance(key, str):
+                problem = text_problem(key)
+                if problem:
+                    where = f"in {_place(path)}" if path else "at the top level"
+                    raise ValueError(f"A field name {where} {problem}.")
+            pending.append((child, (*path, key)))

@@ -1,11 +1,6 @@
 """People and the groups they belong to."""
 
-import hashlib
-import hmac
-
 import sqlalchemy as sa
-from flask import current_app
-from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,13 +20,6 @@ group_members = sa.Table(
     ),
     sa.Index("ix_group_members_user_id", "user_id"),
 )
-
-
-def session_stamp(password_hash: str) -> str:
-    """Changes whenever the password does: a session signed in before then is ended.
-    Keyed with SECRET_KEY, so the cookie (readable, though signed) reveals nothing."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, password_hash.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def normalize_email(email: str) -> str:
@@ -55,7 +43,7 @@ class HasRole:
         return self.role not in ("admin", "user")
 
 
-class User(HasRole, UserMixin, db.Model):
+class User(HasRole, db.Model):
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
@@ -74,10 +62,6 @@ class User(HasRole, UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
-
-    def get_id(self) -> str:
-        """What Flask-Login keeps in the session cookie: the id and the session stamp."""
-        return f"{self.id}.{session_stamp(self.password_hash)}"
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
@@ -99,3 +83,16 @@ class Group(db.Model):
         passive_deletes=True,
         order_by=User.email,
     )
+
+
+class BrowserSession(db.Model):
+    """A signed-in browser. The cookie holds a random token; only its digest is stored, and
+    deleting the row ends that browser's session for good, whatever copies of the cookie exist."""
+
+    __tablename__ = "browser_sessions"
+
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now)

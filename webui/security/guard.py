@@ -10,6 +10,7 @@
 
 import logging
 import time
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, redirect, request, url_for
@@ -29,6 +30,7 @@ from webui.security.allowlist import is_path_allowed
 from webui.security.identity import principal_for_key
 from webui.security.permissions import Access, access_of, has_permission, keys_unusable_reason
 from webui.security.principal import KeyInfo, Principal
+from webui.security.text_input import refuse_unstorable_text
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,20 @@ INVALID_KEY = (
     "Not authenticated: send a valid API key as 'Authorization: Bearer sk-…' "
     "(create one in Settings > Account) or sign in."
 )
+
+
+def is_cross_site(req) -> bool:
+    """Whether a browser says this request comes from another site. Browsers send Origin (and
+    Sec-Fetch-Site) on writes; scripts and SDKs send neither and are not affected. The host is
+    compared, not the scheme, so a proxy that ends TLS does not make the app's own pages look
+    foreign."""
+    origin = req.headers.get("Origin")
+    if origin is None:
+        return req.headers.get("Sec-Fetch-Site") == "cross-site"
+    try:
+        return urlsplit(origin).netloc != req.host  # "null" has no host: foreign too
+    except ValueError:
+        return True  # not an origin any browser sends
 
 
 def _has_bearer(req) -> bool:
@@ -202,6 +218,11 @@ def guard():
         if refusal is not None:
             return refuse_key(token, refusal)
     else:
+        if request.method not in READ_METHODS and is_cross_site(request):
+            return forbidden(
+                "Cross-site request refused: this server accepts browser writes (sign-in "
+                "included) only from its own pages."
+            )
         if current_app.config.get("WTF_CSRF_ENABLED", True) and not (
             access.public and is_api_path(request.path)
         ):
@@ -221,3 +242,4 @@ def init_guard(app: Flask) -> None:
     app.session_interface = KeyAwareSessionInterface()
     ratelimit.init_app(app)
     app.before_request(guard)
+    app.before_request(refuse_unstorable_text)  # after the guard: callers it let through

@@ -1,14 +1,14 @@
 """Who is asking: one SQL statement per request builds the ``Principal``.
 
 For a Bearer key the statement brings the key, its owner, the owner's groups and the
-settings version; for a session it brings the same for the user id in the cookie. Every
+settings version; for a browser it brings the same for the open session its cookie names. Every
 scripted call pays for this, so it skips what the ORM and Core add per execution (session,
 execution context, result objects): each statement is compiled once per engine and runs
 on a pooled DB-API connection, its rows decoded with the same per-column result
 processors SQLAlchemy would use.
 """
 
-import hmac
+import hashlib
 import weakref
 from typing import Any, Optional
 
@@ -16,12 +16,11 @@ import sqlalchemy as sa
 
 from webui.core.version_cache import version_column
 from webui.extensions import db
-from webui.models import ApiKey, Group, User, group_members
-from webui.models.accounts import session_stamp
+from webui.models import ApiKey, BrowserSession, Group, User, group_members
 from webui.security.key_format import key_digest
 from webui.security.principal import KeyInfo, Principal, frozen_groups
 
-_USER_COLUMNS = (User.id, User.name, User.email, User.role, User.password_hash)
+_USER_COLUMNS = (User.id, User.name, User.email, User.role)
 _KEY_COLUMNS = (
     ApiKey.id,
     ApiKey.user_id,
@@ -51,7 +50,11 @@ BY_KEY = (
     .join(ApiKey, ApiKey.user_id == User.id)
     .where(ApiKey.digest == sa.bindparam("value"))
 )
-BY_USER_ID = _with_groups(*_USER_COLUMNS).where(User.id == sa.bindparam("value"))
+BY_SESSION = (
+    _with_groups(*_USER_COLUMNS)
+    .join(BrowserSession, BrowserSession.user_id == User.id)
+    .where(BrowserSession.digest == sa.bindparam("value"))
+)
 
 
 class _Compiled:
@@ -82,7 +85,7 @@ class _Compiled:
 # Per (statement, engine); weak, so apps made and dropped (tests) take theirs with them.
 _compiled: dict[int, "weakref.WeakKeyDictionary[sa.Engine, _Compiled]"] = {
     id(BY_KEY): weakref.WeakKeyDictionary(),
-    id(BY_USER_ID): weakref.WeakKeyDictionary(),
+    id(BY_SESSION): weakref.WeakKeyDictionary(),
 }
 
 
@@ -107,7 +110,7 @@ def _rows(statement: sa.Select, value: str) -> list[list]:
 
 def _principal(rows: list[list], user_start: int, key: Optional[KeyInfo]) -> Principal:
     """Rows of [key columns…, user columns…, group id, grants, version] as a Principal."""
-    user_id, name, email, role, _password_hash = rows[0][user_start : user_start + 5]
+    user_id, name, email, role = rows[0][user_start : user_start + 4]
     return Principal(
         id=user_id,
         name=name,
@@ -130,14 +133,21 @@ def principal_for_key(token: str) -> Optional[Principal]:
     return _principal(rows, len(_KEY_COLUMNS), KeyInfo(*values))
 
 
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def split_cookie_value(value: str) -> tuple[str, str]:
+    """(user id, session token) from what the session cookie holds; ("", "") otherwise."""
+    user_id, dot, token = value.partition(".")
+    return (user_id, token) if dot and user_id and token else ("", "")
+
+
 def principal_for_session(value: str) -> Optional[Principal]:
-    """The user a session cookie names, unless their password changed since it began."""
-    user_id, _, stamp = value.partition(".")
-    rows = _rows(BY_USER_ID, user_id) if user_id else []
-    if not rows:
-        return None
-    password_hash = rows[0][4]
-    if not hmac.compare_digest(stamp, session_stamp(password_hash)):
+    """The person whose open browser session the cookie names; None once it was closed."""
+    user_id, token = split_cookie_value(value)
+    rows = _rows(BY_SESSION, token_digest(token)) if token else []
+    if not rows or rows[0][0] != user_id:
         return None
     return _principal(rows, 0, None)
 

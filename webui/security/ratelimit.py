@@ -1,17 +1,22 @@
-"""Rate limits: failed authentication per client address, and optional per-key limits.
+"""Rate limits: failed authentication and sign-ups per client address, and optional
+per-key limits.
 
 Only failures are counted, after the credential was checked, so a valid key is served
 even from an address over the limit and successful requests never touch the counter.
 Sign-ins are the exception that proves the rule: a password can be guessed, so while an
 address is over the limit its sign-ins are refused before the password is checked
-(otherwise 200 vs 429 would still answer the guess).
+(otherwise 200 vs 429 would still answer the guess). Sign-ups are counted per address
+too, whether or not they succeed.
 
-Counters live in a ``limits`` storage (``RATELIMIT_STORAGE_URI``: in memory by
-default, Redis to share one limit between workers and hosts) behind a fixed-window
-strategy. No per-request hook is installed: only the guard and the sign-in form count.
+Counters use fixed windows and are shared by every worker: by default they are rows in
+the app's database (``core/counters.py``, one statement per count on its own
+connection), so one limit holds for every worker and every host on that database.
+``RATELIMIT_STORAGE_URI`` picks a ``limits`` storage instead: ``redis://…``, or
+``memory://`` (each process counts on its own; for tests). No per-request hook is
+installed: only the guard and the sign-in and sign-up services count.
 When the storage is unreachable, failed-authentication counting fails closed (429)
-while valid credentials keep working, and per-key limits fail open; the log says so
-once, and again on recovery.
+while valid credentials keep working, and per-key and sign-up limits fail open; the log
+says so once, and again on recovery.
 """
 
 import contextlib
@@ -20,13 +25,15 @@ import math
 import threading
 import time
 from functools import lru_cache
-from typing import Optional
+from typing import Optional, Union
 
 import limits
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, request
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from webui.core import counters
 from webui.errors import ServiceError, json_error
 from webui.security.principal import KeyInfo
 
@@ -34,6 +41,7 @@ log = logging.getLogger(__name__)
 
 KEY_FAILURES = "key"
 SIGNIN_FAILURES = "signin"
+LIMIT_SETTINGS = ("RATELIMIT_FAILED_AUTH", "RATELIMIT_SIGNUPS")
 
 
 @lru_cache(maxsize=64)
@@ -55,27 +63,82 @@ class TooManyAttempts(ServiceError):
         self.retry_after = retry_after
 
 
+# --- the counters -------------------------------------------------------------------
+
+
+class DatabaseCounters:
+    """Counters in the app's database (the default), shared by every worker and host."""
+
+    @classmethod
+    def for_database(cls, database_url: str) -> "DatabaseCounters":
+        backend = sa.make_url(database_url).get_backend_name()
+        if backend not in counters.SUPPORTED_DATABASES:
+            raise ValueError(
+                f"rate-limit counters cannot be kept in a {backend} database: "
+                "set RATELIMIT_STORAGE_URI (e.g. redis://host:6379/0)"
+            )
+        return cls()
+
+    def hit(self, item: limits.RateLimitItem, ids: tuple[str, ...]) -> Optional[int]:
+        """Count one; the seconds left in the window when now over the limit, else None."""
+        count, seconds = counters.hit("/".join(ids), item.get_expiry())
+        return seconds if count > item.amount else None
+
+    def check(self, item: limits.RateLimitItem, ids: tuple[str, ...]) -> Optional[int]:
+        """The seconds left in the window when already at the limit (counts nothing)."""
+        count, seconds = counters.peek("/".join(ids))
+        return seconds if count >= item.amount else None
+
+
+class StorageCounters:
+    """Counters in a ``limits`` storage: Redis, or this process's memory."""
+
+    def __init__(self, uri: str, options: dict):
+        self._limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
+        # The in-memory storage of `limits` is not thread-safe (its expiry timer can start
+        # twice under gthread workers); Redis needs no lock.
+        self._lock = threading.Lock() if uri.startswith("memory") else contextlib.nullcontext()
+
+    def hit(self, item: limits.RateLimitItem, ids: tuple[str, ...]) -> Optional[int]:
+        with self._lock:
+            return None if self._limiter.hit(item, *ids) else self._seconds_left(item, ids)
+
+    def check(self, item: limits.RateLimitItem, ids: tuple[str, ...]) -> Optional[int]:
+        with self._lock:
+            return None if self._limiter.test(item, *ids) else self._seconds_left(item, ids)
+
+    def _seconds_left(self, item: limits.RateLimitItem, ids: tuple[str, ...]) -> int:
+        reset_time = self._limiter.get_window_stats(item, *ids).reset_time
+        return max(1, math.ceil(reset_time - time.time()))
+
+
+Counters = Union[DatabaseCounters, StorageCounters]
+
+
 # --- set-up -------------------------------------------------------------------------
 
 
 def init_app(app: Flask) -> None:
-    """One counter storage and strategy per app (RATELIMIT_ENABLED=false: none)."""
-    try:
-        parse_limit(app.config["RATELIMIT_FAILED_AUTH"])
-    except ValueError as error:
-        raise ValueError(f"RATELIMIT_FAILED_AUTH {error}") from None
-    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis", "rediss")):
+    """The app's counters: RATELIMIT_STORAGE_URI's storage, else the app's database
+    (RATELIMIT_ENABLED=false: none)."""
+    for name in LIMIT_SETTINGS:
+        try:
+            parse_limit(app.config[name])
+        except ValueError as error:
+            raise ValueError(f"{name} {error}") from None
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    if uri.startswith(("redis", "rediss")):
         # A down Redis must cost a request seconds, not minutes.
         app.config.setdefault(
             "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2}
         )
-    strategy = None
+    store: Optional[Counters] = None
     if app.config.setdefault("RATELIMIT_ENABLED", True):
-        storage = storage_from_string(
-            app.config["RATELIMIT_STORAGE_URI"], **app.config.get("RATELIMIT_STORAGE_OPTIONS", {})
-        )
-        strategy = FixedWindowRateLimiter(storage)
-    app.extensions["webui_ratelimit"] = strategy
+        if uri:
+            store = StorageCounters(uri, app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+        else:
+            store = DatabaseCounters.for_database(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.extensions["webui_ratelimit"] = store
 
 
 def client_ip() -> str:
@@ -111,31 +174,35 @@ def _storage_ok() -> None:
 
 def _storage_name() -> str:
     uri = current_app.config["RATELIMIT_STORAGE_URI"]
+    if not uri:
+        return "(the database)"
     return uri.split("@")[-1]  # never log a password from the URI
 
 
-def _strategy() -> Optional[FixedWindowRateLimiter]:
-    """The app's counting strategy, or None when rate limits are disabled."""
+def _counters() -> Optional[Counters]:
+    """The app's counters, or None when rate limits are disabled."""
     return current_app.extensions["webui_ratelimit"]
-
-
-# The in-memory storage of `limits` is not thread-safe (its expiry timer can start twice
-# under gthread workers); Redis needs no lock.
-_MEMORY_LOCK = threading.Lock()
-
-
-def _serialised():
-    uri = current_app.config["RATELIMIT_STORAGE_URI"]
-    return _MEMORY_LOCK if uri.startswith("memory") else contextlib.nullcontext()
 
 
 def _identifiers(*parts: str) -> tuple[str, ...]:
     return (current_app.config["RATELIMIT_KEY_PREFIX"], *parts)
 
 
-def _seconds_left(strategy, item: limits.RateLimitItem, ids: tuple[str, ...]) -> int:
-    reset_time = strategy.get_window_stats(item, *ids).reset_time
-    return max(1, math.ceil(reset_time - time.time()))
+def _wait(
+    item: limits.RateLimitItem, ids: tuple[str, ...], count: bool, what: str, fail_closed: bool
+) -> Optional[int]:
+    """The seconds to wait when over ``item``, else None; ``count``: add one first.
+    Storage down: the limit's whole window when ``fail_closed``, else None."""
+    store = _counters()
+    if store is None:
+        return None
+    try:
+        wait = store.hit(item, ids) if count else store.check(item, ids)
+    except Exception:  # any storage error: redis.ConnectionError, timeouts, SQLAlchemyError…
+        _storage_failed(what)
+        return item.get_expiry() if fail_closed else None
+    _storage_ok()
+    return wait
 
 
 # --- failed authentication per client address ------------------------------------------
@@ -149,20 +216,9 @@ def _failed_auth_wait(kind: str, count: bool) -> Optional[int]:
     """The seconds the client must wait for ``kind`` of failed authentication, else None.
     ``count``: add this failure first. Storage down: counting fails closed (the limit's
     whole window), checking fails open (valid credentials keep working)."""
-    strategy = _strategy()
-    if strategy is None:
-        return None
-    item = failed_auth_limit()
+    what = ("counting" if count else "checking") + " failed authentications"
     ids = _identifiers("failed-auth", kind, client_ip())
-    try:
-        with _serialised():
-            allowed = strategy.hit(item, *ids) if count else strategy.test(item, *ids)
-            wait = None if allowed else _seconds_left(strategy, item, ids)
-    except Exception:  # any storage error: redis.ConnectionError, timeouts, …
-        _storage_failed(("counting" if count else "checking") + " failed authentications")
-        return item.get_expiry() if count else None
-    _storage_ok()
-    return wait
+    return _wait(failed_auth_limit(), ids, count, what, fail_closed=count)
 
 
 def count_failure(kind: str) -> Optional[int]:
@@ -216,22 +272,52 @@ def key_limit_refusal(api_key: KeyInfo) -> Optional[Response]:
     """A 429 response when this key used up its own requests for the minute, else None.
     Keys without a limit never touch the storage; storage down: served (fail open)."""
     per_minute = api_key.rate_limit_per_minute
-    strategy = _strategy() if per_minute else None
-    if strategy is None:
+    if not per_minute:
         return None
     item = limits.RateLimitItemPerMinute(per_minute)
     ids = _identifiers("key", api_key.id)
-    try:
-        with _serialised():
-            if strategy.hit(item, *ids):
-                _storage_ok()
-                return None
-            seconds = _seconds_left(strategy, item, ids)
-    except Exception:
-        _storage_failed("counting a key's requests")
+    seconds = _wait(item, ids, True, "counting a key's requests", fail_closed=False)
+    if seconds is None:
         return None
     detail = (
         f"This API key is limited to {per_minute} requests a minute; "
         f"try again in {seconds} seconds."
     )
     return json_error(429, detail, {"Retry-After": str(seconds)})
+
+
+# --- sign-ups per client address ----------------------------------------------------------------
+
+
+def signup_limit() -> limits.RateLimitItem:
+    return parse_limit(current_app.config["RATELIMIT_SIGNUPS"])
+
+
+def _signup_wait(count: bool) -> Optional[int]:
+    """Storage down: sign-ups are served (fail open); a sign-up is not a failure."""
+    what = ("counting" if count else "checking") + " sign-ups"
+    return _wait(signup_limit(), _identifiers("signup", client_ip()), count, what, False)
+
+
+def _signup_refusal(seconds: int) -> TooManyAttempts:
+    detail = (
+        f"Too many sign-ups from your address (the limit is {signup_limit()}); "
+        f"try again in {seconds} seconds."
+    )
+    return TooManyAttempts(detail, seconds)
+
+
+def refuse_signup_if_blocked() -> None:
+    """Before a sign-up: raise TooManyAttempts while the address has used up its sign-ups."""
+    seconds = _signup_wait(count=False)
+    if seconds is not None:
+        log.info("sign-up from %s refused with 429: over the sign-up limit", client_ip())
+        raise _signup_refusal(seconds)
+
+
+def count_signup() -> None:
+    """Count one sign-up from the client's address; raise TooManyAttempts when that
+    crossed the limit."""
+    seconds = _signup_wait(count=True)
+    if seconds is not None:
+        raise _signup_refusal(seconds)

@@ -23,7 +23,7 @@ from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import File, FileChunk, User, new_id
 from webui.security.principal import Principal
-from webui.services import extract, fulltext
+from webui.services import extract, extract_process, fulltext
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,16 @@ def remove_quietly(path: str) -> None:
         log.warning("could not remove %s", path, exc_info=True)
 
 
+def owner_only(path: str, flags: int) -> int:
+    """An ``open`` opener: a new file readable by the app's own user alone."""
+    return os.open(path, flags, 0o600)
+
+
 def copy_limited(source: IO[bytes], target_path: str, limit: int) -> tuple[int, str]:
     """Copy to target_path; returns (size, sha256). 413 as soon as the limit is passed."""
     digest = hashlib.sha256()
     size = 0
-    with open(target_path, "xb") as target:
+    with open(target_path, "xb", opener=owner_only) as target:
         while block := source.read(COPY_BLOCK):
             size += len(block)
             if size > limit:
@@ -143,7 +148,7 @@ def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> 
             raise ServiceError(400, "The file is empty; there is nothing to upload.")
         if process:
             with open(temp_path, "rb") as handle:
-                index_file(file, handle.read())
+                index_file(file, handle)
         db.session.add(file)
         db.session.flush()
         os.replace(temp_path, final_path)
@@ -159,48 +164,72 @@ def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> 
 # --- extraction ---------------------------------------------------------------------------
 
 
-def index_file(file: File, data: bytes) -> None:
-    """Give a file without chunks its chunks and status; never raises for bad content."""
-    file.error = None
+def extraction_limits() -> extract_process.ExtractionLimits:
+    config = current_app.config
+    return extract_process.ExtractionLimits(
+        max_characters=config["EXTRACT_MAX_CHARACTERS"],
+        max_chunks=config["EXTRACT_MAX_CHUNKS"],
+        cpu_seconds=config["EXTRACT_CPU_SECONDS"],
+        timeout_seconds=config["EXTRACT_TIMEOUT_SECONDS"],
+        memory_mb=config["EXTRACT_MEMORY_MB"],
+    )
+
+
+def read_chunks(file: File, source: IO[bytes]) -> tuple[list[str], str | None]:
+    """The chunks of the file open as ``source`` and None, or no chunks and the reason why.
+
+    The text is read in a child process within the extraction limits; this writes nothing,
+    so a file that is slow to read holds no database lock meanwhile."""
     kind = extract.kind_of(file.filename, file.content_type)
     if kind is None:
-        file.status = "failed"
-        file.error = (
+        return [], (
             f"Stored but not indexed: files of type {file.content_type} cannot be searched "
             f"(only {extract.SUPPORTED_DESCRIPTION})."
         )
-        return
     try:
-        text = extract.extract_text(data, kind)
+        chunks = extract_process.extract_chunks(
+            source,
+            kind,
+            get_setting("CHUNK_SIZE"),
+            get_setting("CHUNK_OVERLAP"),
+            extraction_limits(),
+        )
     except extract.ExtractionError as error:
-        file.status, file.error = "failed", str(error)
-        return
+        return [], str(error)
     except Exception:  # a parser bug must not lose the upload
         log.exception("extracting text from file %s failed", file.id)
-        file.status, file.error = "failed", "The file's text could not be read."
-        return
-    pieces = extract.split_into_chunks(
-        text, get_setting("CHUNK_SIZE"), get_setting("CHUNK_OVERLAP")
-    )
-    file.chunks = [FileChunk(chunk_index=i, text=piece) for i, piece in enumerate(pieces)]
-    file.status = "completed"
+        return [], "The file's text could not be read."
+    return chunks, None
+
+
+def set_chunks(file: File, chunks: list[str], error: str | None) -> None:
+    """Give a file without chunks these chunks and its status: failed when there is an error."""
+    file.chunks = [FileChunk(chunk_index=i, text=chunk) for i, chunk in enumerate(chunks)]
+    file.status = "failed" if error else "completed"
+    file.error = error
+
+
+def index_file(file: File, source: IO[bytes]) -> None:
+    """Give a file without chunks its chunks and status; never raises for bad content."""
+    set_chunks(file, *read_chunks(file, source))
 
 
 def reprocess(file: File) -> File:
     """Extract and chunk a stored file again (one uploaded with process=false, or a retry)."""
     fulltext.ensure_index()
     try:
-        with open(absolute_path(file), "rb") as handle:
-            data = handle.read()
+        handle = open(absolute_path(file), "rb")
     except OSError:
         log.exception("stored bytes of file %s are unreadable", file.id)
         raise ServiceError(
             500, "The stored file could not be read; the error was logged."
         ) from None
+    with handle:
+        chunks, error = read_chunks(file, handle)
     # Delete the old chunks first: the new ones reuse their (file_id, chunk_index) keys.
     db.session.execute(sa.delete(FileChunk).where(FileChunk.file_id == file.id))
     db.session.expire(file, ["chunks"])
-    index_file(file, data)
+    set_chunks(file, chunks, error)
     db.session.commit()
     return file
 

@@ -79,6 +79,24 @@ def clean_description(description: Any) -> str:
     return description.strip()
 
 
+def groups_to_share_with(
+    user: Principal, group_ids: Any, already: Iterable[Group] = ()
+) -> list[Group]:
+    """The groups a collection is to be shared with. Admins may choose any group; others only
+    groups they belong to, besides those it is already shared with (which they may keep)."""
+    groups = groups_by_id(group_ids)
+    if not user.is_admin:
+        allowed = user.group_ids | {group.id for group in already}
+        foreign = [group for group in groups if group.id not in allowed]
+        if foreign:
+            raise ServiceError(
+                400,
+                f"You can share a collection only with groups you belong to; you are not in "
+                f"{foreign[0].name!r}.",
+            )
+    return groups
+
+
 def groups_by_id(group_ids: Any) -> list[Group]:
     if not isinstance(group_ids, list) or not all(isinstance(i, str) for i in group_ids):
         raise ServiceError(400, "group_ids must be a list of group ids.")
@@ -99,13 +117,13 @@ def create(user: Principal, name: Any, description: Any = None, group_ids: Any =
     knowledge = Knowledge(
         user_id=user.id, name=clean_name(name), description=clean_description(description)
     )
-    knowledge.groups = groups_by_id(group_ids or [])
+    knowledge.groups = groups_to_share_with(user, group_ids or [])
     db.session.add(knowledge)
     db.session.commit()
     return knowledge
 
 
-def update(knowledge: Knowledge, changes: dict[str, Any]) -> Knowledge:
+def update(user: Principal, knowledge: Knowledge, changes: dict[str, Any]) -> Knowledge:
     """Apply any of name, description, group_ids; all are checked before anything is saved."""
     name = clean_name(changes["name"]) if "name" in changes else knowledge.name
     description = (
@@ -113,7 +131,11 @@ def update(knowledge: Knowledge, changes: dict[str, Any]) -> Knowledge:
         if "description" in changes
         else knowledge.description
     )
-    groups = groups_by_id(changes["group_ids"]) if "group_ids" in changes else None
+    groups = (
+        groups_to_share_with(user, changes["group_ids"], knowledge.groups)
+        if "group_ids" in changes
+        else None
+    )
     knowledge.name, knowledge.description = name, description
     if groups is not None:
         knowledge.groups = groups

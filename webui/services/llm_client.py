@@ -137,7 +137,9 @@ def json_answer(conn: Connection, response: httpx.Response, require: Optional[st
 def ollama_tags(conn: Connection, timeout: float) -> list[dict]:
     answer = json_answer(conn, send(conn, "GET", "/api/tags", timeout=timeout), "models")
     tags = answer["models"]
-    if not isinstance(tags, list) or not all(isinstance(t, dict) and t.get("name") for t in tags):
+    if not isinstance(tags, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("name"), str) and t["name"] for t in tags
+    ):
         raise UpstreamError(502, f"{conn.label} answered a malformed model list.")
     return tags
 

@@ -9,6 +9,7 @@ import secrets
 from typing import Any, Optional
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from werkzeug.security import generate_password_hash
 
 from webui.core import audit
@@ -18,7 +19,7 @@ from webui.extensions import db
 from webui.models import ROLES, User
 from webui.models.accounts import normalize_email
 from webui.security import ratelimit
-from webui.services import files
+from webui.services import files, sessions
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -27,18 +28,29 @@ def find_user_by_email(email: str) -> Optional[User]:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
+def clean_email(email: Any) -> str:
+    """A real address (name@domain.tld, checked by email-validator without any network
+    lookup), trimmed and lower-cased as accounts compare them."""
+    if not isinstance(email, str) or len(email.strip()) > 254:
+        raise ServiceError(400, "Email must be a valid email address.")
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ServiceError(400, f"Email must be a valid email address: {error}") from None
+    return normalize_email(checked.normalized)
+
+
 def validate_new_account(name: Any, email: Any, password: Any) -> tuple[str, str, str]:
     if not isinstance(name, str) or not name.strip():
         raise ServiceError(400, "Name is required.")
     if len(name.strip()) > 100:
         raise ServiceError(400, "Name must be at most 100 characters.")
-    if not isinstance(email, str) or "@" not in email.strip() or len(email.strip()) > 254:
-        raise ServiceError(400, "Email must be a valid email address.")
+    email = clean_email(email)
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(400, f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
     if find_user_by_email(email) is not None:
         raise ServiceError(400, "An account with this email already exists.")
-    return name.strip(), normalize_email(email), password
+    return name.strip(), email, password
 
 
 def create_user(name: Any, email: Any, password: Any, role: Optional[str] = None) -> User:
@@ -55,9 +67,13 @@ def create_user(name: Any, email: Any, password: Any, role: Optional[str] = None
 
 
 def sign_up(name: Any, email: Any, password: Any) -> User:
+    """Every attempt counts toward the client address's sign-up limit; over it,
+    ``ratelimit.TooManyAttempts`` (429)."""
+    ratelimit.refuse_signup_if_blocked()
     has_users = db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
     if has_users and not get_setting("ENABLE_SIGNUP"):
         raise ServiceError(403, "Sign-up is disabled; ask an administrator to create your account.")
+    ratelimit.count_signup()
     return create_user(name, email, password)
 
 
@@ -85,8 +101,20 @@ def password_matches(account: Optional[User], password: Any) -> bool:
     return account.check_password(password)
 
 
-def _admin_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).where(User.role == "admin"))
+def _unless_last_admin(statement, user: User) -> bool:
+    """Run ``statement`` (an UPDATE or DELETE of ``user``'s row) only if another administrator
+    remains: the check is part of the statement, so two admins demoting each other at once
+    cannot both succeed. PostgreSQL also locks the admin rows first, so the second waits and
+    then sees the first's change. Returns whether the row changed."""
+    db.session.execute(sa.select(User.id).where(User.role == "admin").with_for_update())
+    other = sa.orm.aliased(User)
+    another_admin = sa.exists().where(other.role == "admin", other.id != user.id)
+    result = db.session.execute(
+        statement.where(
+            User.id == user.id, sa.or_(User.role != "admin", another_admin)
+        ).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def rename(user_id: str, name: str) -> None:
@@ -95,34 +123,37 @@ def rename(user_id: str, name: str) -> None:
     db.session.commit()
 
 
-def change_password(user_id: str, current: str, new: str) -> Optional[User]:
-    """The user with the new password, or None (nothing changed) when ``current`` is wrong.
-    The new password changes the session stamp, which ends every other session."""
+def change_password(user_id: str, current: str, new: str, this_session: str) -> bool:
+    """Set a new password and sign the person out of every other browser; False (nothing
+    changed) when ``current`` is wrong. ``this_session`` is the cookie value that stays."""
     user = get_user_or_404(user_id)
     if not user.check_password(current):
-        return None
+        return False
     user.set_password(new)
-    db.session.commit()
-    return user
+    sessions.close_other_sessions(user.id, this_session)  # commits both
+    return True
 
 
 def change_role(user: User, role: Any) -> User:
     if role not in ROLES:
         raise ServiceError(400, f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
-    if user.role == "admin" and role != "admin" and _admin_count() <= 1:
-        raise ServiceError(409, "This is the last administrator; promote someone else first.")
     audit.role_changed(user, role)
-    user.role = role
+    if role != "admin" and not _unless_last_admin(sa.update(User).values(role=role), user):
+        db.session.rollback()
+        raise ServiceError(409, "This is the last administrator; promote someone else first.")
+    if role == "admin":
+        user.role = role
     db.session.commit()
     return user
 
 
 def delete_user(user: User) -> None:
-    if user.role == "admin" and _admin_count() <= 1:
-        raise ServiceError(409, "This is the last administrator and cannot be deleted.")
     audit.user_deleted(user)
     uploads = files.stored_paths_of(user)
-    db.session.delete(user)  # the database cascades to keys, files, chunks and collections
+    # The database cascades to keys, files, chunks, collections and sessions.
+    if not _unless_last_admin(sa.delete(User), user):
+        db.session.rollback()
+        raise ServiceError(409, "This is the last administrator and cannot be deleted.")
     db.session.commit()
     for path in uploads:
         files.remove_quietly(path)

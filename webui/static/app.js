@@ -1,3 +1,5 @@
+// Behaviour every page shares, wired by data-* attributes (the CSP allows no inline script).
+
 // Copy buttons: <button data-copy="#selector"> copies that input's value.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
@@ -11,4 +13,10 @@ document.addEventListener("click", async (event) => {
     document.execCommand("copy");
   }
   button.textContent = "Copied";
+});
+
+// Confirmed forms: <form data-confirm="Delete …?"> is sent only if the person agrees.
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
 });

@@ -1,18 +1,18 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from webui.forms import Form
 from webui.services.knowledge import MAX_DESCRIPTION, MAX_NAME
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField("File")
     extract = BooleanField("Extract and index the text for retrieval", default=True)
     submit = SubmitField("Upload")
 
 
-class KnowledgeForm(FlaskForm):
+class KnowledgeForm(Form):
     name = StringField(
         "Name",
         validators=[DataRequired(message="Give the collection a name."), Length(max=MAX_NAME)],
@@ -21,6 +21,6 @@ class KnowledgeForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-class AddFileForm(FlaskForm):
+class AddFileForm(Form):
     file_id = SelectField("File", choices=[], validate_choice=False)
     submit = SubmitField("Add file")

@@ -190,7 +190,7 @@ def update_knowledge(knowledge_id: str):
         "group_ids": request.form.getlist("group"),
     }
     try:
-        knowledge.update(collection, changes)
+        knowledge.update(g.principal, collection, changes)
     except ServiceError as error:
         flash(f"Nothing was saved: {error.detail}", "error")
         return render_knowledge_detail(collection, error.status, form)
