@@ -4,11 +4,9 @@ failed with a sentence that names the limit; re-processing goes through the same
 
 The limits are lowered here so that reaching them is quick."""
 
-import io
-
 import pytest
 
-from tests.support.files import chunk_texts, stored_names, upload_ok
+from tests.support.files import chunk_texts, pdf_of, stored_names, upload_ok
 from webui.services import extract
 
 MAX_CHARACTERS = 100_000
@@ -82,18 +80,7 @@ def shared_stream_pdf(pages: int, operations: bytes) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         *[page] * pages,
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
-    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+    return pdf_of(objects)
 
 
 # --- caps on characters and chunks -------------------------------------------------------
