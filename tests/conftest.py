@@ -11,14 +11,13 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client
+from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client, principal_of
 from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, running_upstream
 from tests.support.servers import gunicorn_server
 from webui import create_app
 from webui.core.catalog import SETTINGS
 from webui.extensions import db
 from webui.models import Group, User
-from webui.security.identity import principal_of
 from webui.services import api_keys, configuration, users
 
 pytest_plugins = ["tests.support.phase_reports"]  # lets the crowd fixture see a failed test

@@ -4,12 +4,12 @@ import json
 
 import pytest
 
+from tests.support.accounts import principal_of
 from tests.support.fake_upstream import connection_settings
 from tests.support.files import make_pdf, upload_ok
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import User
-from webui.security.identity import principal_of
 from webui.services import fulltext, retrieval
 
 TARGET = (

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.support.accounts import PASSWORD, bearer
+from tests.support.accounts import PASSWORD, bearer, principal_of
 from tests.support.servers import gunicorn_server
 from webui.extensions import db
 from webui.models import User
-from webui.security.identity import principal_of
 from webui.services import api_keys, groups
 
 pytestmark = pytest.mark.slow  # live gunicorn under load

@@ -10,7 +10,7 @@ processors SQLAlchemy would use.
 
 import hashlib
 import weakref
-from typing import Any, Optional
+from typing import Optional
 
 import sqlalchemy as sa
 
@@ -150,15 +150,3 @@ def principal_for_session(value: str) -> Optional[Principal]:
     if not rows or rows[0][0] != user_id:
         return None
     return _principal(rows, 0, None)
-
-
-def principal_of(user: User, **extra: Any) -> Principal:
-    """A principal for an ORM user already in hand (tests, commands)."""
-    return Principal(
-        id=user.id,
-        name=user.name,
-        email=user.email,
-        role=user.role,
-        groups=frozen_groups((group.id, group.permissions) for group in user.groups),
-        **extra,
-    )
