@@ -4,9 +4,11 @@ import time
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for
+from markupsafe import Markup, escape
 
 from webui.core.catalog import PERMISSIONS, SECTION_LABELS
 from webui.security.permissions import permissions_of
+from webui.services import users
 
 # (endpoint, label): the main navigation; links whose blueprint is absent are skipped.
 NAV_LINKS = [
@@ -29,14 +31,27 @@ ADMIN_NAV = [
 ]
 
 
-def timestamp(value: int | None, empty: str = "never") -> str:
-    """A stored time for people; never fails, whatever a row holds."""
+def timestamp(value: int | None, empty: str = "never") -> Markup:
+    """A stored time for people: ``<time>`` with the UTC text, which static/times.js turns
+    into the viewer's local time and a relative hint; never fails, whatever a row holds."""
     if not value:
-        return empty
+        return escape(empty)
     try:
-        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(value))
+        moment = time.gmtime(value)
     except (OverflowError, OSError, ValueError, TypeError):
-        return f"{value} (epoch seconds)"
+        return escape(f"{value} (epoch seconds)")
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", moment)
+    full = time.strftime("%Y-%m-%d %H:%M:%S UTC", moment)
+    text = time.strftime("%Y-%m-%d %H:%M UTC", moment)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(iso, full, text)
+
+
+def pending_count() -> int:
+    """How many accounts wait for approval (for the admin's navigation); counted once a
+    request, and only when a template asks."""
+    if "pending_count" not in g:
+        g.pending_count = users.count_pending()
+    return g.pending_count
 
 
 def page_url(endpoint: str, page: int) -> str:
@@ -66,6 +81,7 @@ def template_globals() -> dict:
         "admin_nav": _existing(ADMIN_NAV),
         "catalog_sections": catalog_sections(),
         "page_url": page_url,
+        "pending_count": pending_count,
     }
 
 
