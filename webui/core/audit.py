@@ -266,6 +266,7 @@ def user_deleted(user: User) -> None:
 
 def signed_up(user: User) -> None:
     """A new account from the sign-up page or API; its owner is the actor."""
+    db.session.flush()  # the new row's id, to name it as the actor
     record("user.signed_up", user, {"email": user.email, "role": user.role}, actor_id=user.id)
 
 
