@@ -411,6 +411,9 @@ def world(
     save_settings(**settings)
     admin_id = make_user(ADMIN_EMAIL, role="admin")
     alice_id = make_user("alice@example.com")
+    # The fuzzed email's account exists, with another password: adding it (POST
+    # /api/v1/auths/add) is refused and signing in as it fails, so no caller changes identity.
+    make_user(SANE_JSON["email"])
     admin_key, alice_key = make_key(admin_id, "admin bot"), make_key(alice_id, "alice bot")
     group_id = make_group("Fuzzers", alice_id)
     admin = login_client(app, ADMIN_EMAIL)
