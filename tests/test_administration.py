@@ -389,3 +389,32 @@ def test_a_key_on_the_add_user_page_is_refused(app, people_with_keys):
     people = people_with_keys()
     response = app.test_client().post("/admin/users/add", data=NEW, headers=people["admin_key"])
     assert response.status_code == 403
+
+
+def test_events_without_a_sentence_of_their_own_still_read_well(app, admin_client):
+    with app.app_context():
+        root = admin_id(app)
+        db.session.add_all(
+            [
+                AuditEvent(
+                    action="key.rotated",
+                    actor_id=root,
+                    target="gone-key",
+                    detail={"name": "deploy", "prefix": "sk-webui_Ab12", "owner_id": root},
+                ),
+                AuditEvent(action="user.role_changed", target=root, detail=["an", "odd", "row"]),
+                AuditEvent(action="group.updated", detail={"changes": {"members": "odd"}}),
+            ]
+        )
+        db.session.commit()
+    response = admin_client.get("/admin/audit")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    rotated = row_of(html, "key.rotated")
+    assert "Root (root@example.com)</a> — rotated: the API key " in rotated
+    assert "deploy (sk-webui_Ab12…)</a> (name: deploy)." in rotated
+    odd = row_of(html, "user.role_changed")
+    assert "Someone not signed in changed the role of " in odd and "None" not in odd
+    assert "Someone not signed in — updated (changes: members: odd)." in row_of(
+        html, "group.updated"
+    )

@@ -151,12 +151,23 @@ class Directory:
 def _mentioned_ids(events: list[AuditEvent]) -> set[str]:
     ids: set[str] = set()
     for event in events:
-        detail = event.detail or {}
-        ids.update(filter(None, (event.actor_id, event.target, detail.get("owner_id"))))
-        members = (detail.get("changes") or {}).get("members") or {}
-        for side in ("added", "removed"):
-            ids.update(member for member in members.get(side) or [] if isinstance(member, str))
+        detail = _detail_of(event)
+        owner = detail.get("owner_id")
+        ids.update(filter(None, (event.actor_id, event.target, owner if _is_id(owner) else None)))
+        changes = detail.get("changes")
+        members = changes.get("members") if isinstance(changes, dict) else None
+        for side in ("added", "removed") if isinstance(members, dict) else ():
+            ids.update(filter(_is_id, members.get(side) or []))
     return ids
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 36
+
+
+def _detail_of(event: AuditEvent) -> dict:
+    """The event's detail; a row of another shape reads as no detail."""
+    return event.detail if isinstance(event.detail, dict) else {}
 
 
 def directory_for(events: list[AuditEvent]) -> Directory:
@@ -294,23 +305,21 @@ def _role_changed(event, d, detail) -> Sentence:
         _actor(event, d),
         " changed the role of ",
         person,
-        f" from {detail.get('old')} to {detail.get('new')}.",
+        f" from {shown(detail.get('old'))} to {shown(detail.get('new'))}.",
     ]
 
 
 def _user_deleted(event, d, detail) -> Sentence:
     keys = detail.get("keys_deleted") or []
     with_keys = f" and {len(keys)} API key{'' if len(keys) == 1 else 's'}" if keys else ""
-    return [
-        _actor(event, d),
-        f" deleted the account {detail.get('email')} ({detail.get('role')}){with_keys}.",
-    ]
+    email, role = shown(detail.get("email")), shown(detail.get("role"))
+    return [_actor(event, d), f" deleted the account {email} ({role}){with_keys}."]
 
 
 def _signed_up(event, d, detail) -> Sentence:
     return [
         d.person(event.target, detail.get("email")),
-        f" signed up and got the role {detail.get('role')}.",
+        f" signed up and got the role {shown(detail.get('role'))}.",
     ]
 
 
@@ -320,7 +329,7 @@ def _user_created(event, d, detail) -> Sentence:
         _actor(event, d),
         " created the account ",
         person,
-        f" with the role {detail.get('role')}.",
+        f" with the role {shown(detail.get('role'))}.",
     ]
 
 
@@ -409,7 +418,7 @@ def _any_event(event, d, detail) -> Sentence:
 
 def describe(event: AuditEvent, d: Directory) -> Sentence:
     """The event in words, with the people, keys and groups it names as mentions."""
-    detail = event.detail if isinstance(event.detail, dict) else {}
+    detail = _detail_of(event)
     try:
         return SENTENCES.get(event.action, _any_event)(event, d, detail)
     except (AttributeError, TypeError, KeyError):
