@@ -7,6 +7,7 @@ from flask import Flask, current_app, g, request, url_for
 
 from webui.core.catalog import PERMISSIONS, SECTION_LABELS
 from webui.security.permissions import permissions_of
+from webui.services.users import signups_open
 
 # (endpoint, label): the main navigation; links whose blueprint is absent are skipped.
 NAV_LINKS = [
@@ -50,6 +51,11 @@ def _existing(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label in links if endpoint in known]
 
 
+def admin_nav_links() -> list[tuple[str, str]]:
+    """The admin tabs; a Jinja global, so macros imported without context see it too."""
+    return _existing(ADMIN_NAV)
+
+
 def catalog_sections() -> list[tuple[str, list]]:
     sections: dict[str, list] = {}
     for name, permission in PERMISSIONS.items():
@@ -63,7 +69,6 @@ def template_globals() -> dict:
         "viewer": principal,
         "viewer_permissions": permissions_of(principal) if principal is not None else {},
         "nav_links": _existing(NAV_LINKS),
-        "admin_nav": _existing(ADMIN_NAV),
         "catalog_sections": catalog_sections(),
         "page_url": page_url,
     }
@@ -72,3 +77,4 @@ def template_globals() -> dict:
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(timestamp, "timestamp")
     app.context_processor(template_globals)
+    app.jinja_env.globals.update(admin_nav_links=admin_nav_links, signups_open=signups_open)
