@@ -33,6 +33,8 @@ MISSING_PAGE = "/no-such-page"
 # Links the walk does not follow: signing out, the API (downloads, JSON), static files.
 NOT_FOLLOWED = ("/auth/logout", "/api/", "/api", "/ollama/", "/static/")
 PYTHON_REPRS = ("<built-in", "<bound method", " object at 0x", "<function ")
+# A model's repr, such as "<User ada@example.com user>", printed instead of one of its fields.
+MODEL_REPR = re.compile(r"<[A-Z][A-Za-z]+ [^<>\n]*>")
 
 # Measures WCAG contrast of every visible text on the page (see the file's comment).
 CONTRAST_SCRIPT = (Path(__file__).parent / "support" / "contrast.js").read_text()
@@ -159,6 +161,8 @@ class Walk:
         for repr_start in PYTHON_REPRS:
             if repr_start in text:
                 self.problems.append(f"{where}: Python repr {repr_start!r} in the text")
+        for found in MODEL_REPR.findall(text):
+            self.problems.append(f"{where}: a model's repr in the text: {found}")
         if path.startswith("/admin") and self.role == "admin":
             if self.page.locator("main nav.tabs").count() != 1:
                 self.problems.append(f"{where}: no admin tab bar")

@@ -51,9 +51,16 @@ def _existing(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label in links if endpoint in known]
 
 
-def admin_nav_links() -> list[tuple[str, str]]:
-    """The admin tabs; a Jinja global, so macros imported without context see it too."""
-    return _existing(ADMIN_NAV)
+def admin_nav_links() -> list[tuple[str, str, bool]]:
+    """The admin tabs as (url, label, current); a Jinja global, so macros imported without
+    context see it too. The current tab is the one whose URL the request's path starts with
+    most closely, so sub-pages (a group, revoking every key) mark their section."""
+    links = [(url_for(endpoint), label) for endpoint, label in _existing(ADMIN_NAV)]
+    matching = [
+        url for url, _ in links if request.path == url or request.path.startswith(url + "/")
+    ]
+    current = max(matching, key=len, default=None)
+    return [(url, label, url == current) for url, label in links]
 
 
 def catalog_sections() -> list[tuple[str, list]]:
