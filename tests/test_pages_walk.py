@@ -246,6 +246,8 @@ def test_menu_button_folds_the_navigation_and_the_theme_is_remembered(
         assert not settings.is_visible()
         menu.click()
         assert settings.is_visible() and menu.get_attribute("aria-expanded") == "true"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "admin-360-light-menu-open.png"))
         menu.click()
         assert not settings.is_visible()
 
