@@ -65,6 +65,18 @@ def _existing(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label in links if endpoint in known]
 
 
+def admin_nav_links() -> list[tuple[str, str, bool]]:
+    """The admin tabs as (url, label, current); a Jinja global, so macros imported without
+    context see it too. The current tab is the one whose URL the request's path starts with
+    most closely, so sub-pages (a group, revoking every key) mark their section."""
+    links = [(url_for(endpoint), label) for endpoint, label in _existing(ADMIN_NAV)]
+    matching = [
+        url for url, _ in links if request.path == url or request.path.startswith(url + "/")
+    ]
+    current = max(matching, key=len, default=None)
+    return [(url, label, url == current) for url, label in links]
+
+
 def catalog_sections() -> list[tuple[str, list]]:
     sections: dict[str, list] = {}
     for name, permission in PERMISSIONS.items():
@@ -78,13 +90,16 @@ def template_globals() -> dict:
         "viewer": principal,
         "viewer_permissions": permissions_of(principal) if principal is not None else {},
         "nav_links": _existing(NAV_LINKS),
-        "admin_nav": _existing(ADMIN_NAV),
         "catalog_sections": catalog_sections(),
         "page_url": page_url,
-        "pending_count": pending_count,
     }
 
 
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(timestamp, "timestamp")
     app.context_processor(template_globals)
+    app.jinja_env.globals.update(
+        admin_nav_links=admin_nav_links,
+        signups_open=users.signups_open,
+        pending_count=pending_count,
+    )

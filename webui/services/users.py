@@ -77,12 +77,18 @@ def create_user(
     return user
 
 
+def signups_open() -> bool:
+    """Whether anyone may sign up: the first account always, later ones if ENABLE_SIGNUP."""
+    if get_setting("ENABLE_SIGNUP"):
+        return True
+    return not db.session.scalar(sa.select(sa.func.count()).select_from(User))
+
+
 def sign_up(name: Any, email: Any, password: Any) -> User:
     """Every attempt counts toward the client address's sign-up limit; over it,
     ``ratelimit.TooManyAttempts`` (429)."""
     ratelimit.refuse_signup_if_blocked()
-    has_users = db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
-    if has_users and not get_setting("ENABLE_SIGNUP"):
+    if not signups_open():
         raise ServiceError(403, "Sign-up is disabled; ask an administrator to create your account.")
     ratelimit.count_signup()
     return create_user(name, email, password, record=audit.signed_up)
