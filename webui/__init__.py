@@ -16,6 +16,7 @@ from webui.chat import models_bp
 from webui.cli import register_commands
 from webui.config import (
     default_config,
+    instance_path_from_environment,
     private_folder,
     private_sqlite_file,
     require_shared_secret,
@@ -34,7 +35,9 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migra
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=instance_path_from_environment()
+    )
     app.json.sort_keys = False
     private_folder(app.instance_path)
     app.config.from_mapping(default_config(app.instance_path))

@@ -77,6 +77,12 @@ def private_sqlite_file(database_url: str) -> None:
         os.chmod(url.database, 0o600)
 
 
+def instance_path_from_environment() -> str | None:
+    """WEBUI_INSTANCE_PATH moves the instance folder (an absolute path), e.g. one per app
+    instance on a machine; unset, Flask's default (instance/ beside the package) holds."""
+    return os.environ.get("WEBUI_INSTANCE_PATH") or None
+
+
 def secret_key_from_environment() -> str | None:
     return os.environ.get("SECRET_KEY") or os.environ.get("WEBUI_SECRET_KEY") or None
 

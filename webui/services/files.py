@@ -24,7 +24,14 @@ from flask import current_app
 from werkzeug.datastructures import FileStorage
 
 from webui.core.settings import get_setting
-from webui.core.storage import MissingObject, StorageUnavailable, StoredObject, current_storage
+from webui.core.storage import (
+    LocalStorage,
+    MissingObject,
+    Storage,
+    StorageUnavailable,
+    StoredObject,
+    current_storage,
+)
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import File, FileChunk, User, new_id
@@ -346,3 +353,44 @@ def served_content_type(file: File) -> str:
     if file.content_type in PASSIVE_CONTENT_TYPES:
         return file.content_type
     return "application/octet-stream"
+
+
+# --- moving the bytes to another storage ---------------------------------------------------------
+
+
+def digest_of(storage: Storage, name: str) -> tuple[int, str]:
+    """Size and SHA-256 of stored bytes, read as a stream."""
+    stored = storage.open(name)
+    digest = hashlib.sha256()
+    size = 0
+    with closing(stored.stream):
+        while block := stored.stream.read(COPY_BLOCK):
+            size += len(block)
+            digest.update(block)
+    return size, digest.hexdigest()
+
+
+def holds_copy(storage: Storage, file: File) -> bool:
+    """True when the storage holds exactly the bytes the row describes."""
+    try:
+        return digest_of(storage, file.path) == (file.size, file.sha256)
+    except MissingObject:
+        return False
+
+
+def copy_stored(file: File, source: LocalStorage, target: Storage) -> str:
+    """Copy one file's bytes from the local folder to ``target`` and read them back; the outcome
+    in a word: copied, present (already there, verified), missing (not in the folder) or
+    mismatch (stored but read back different). StorageUnavailable passes through."""
+    if holds_copy(target, file):
+        return "present"
+    if not source.exists(file.path):
+        return "missing"
+    target.put(file.path, source.path(file.path))
+    return "copied" if holds_copy(target, file) else "mismatch"
+
+
+def all_files() -> Iterator[File]:
+    """Every file row, oldest first, read in batches."""
+    query = sa.select(File).order_by(File.created_at, File.id).execution_options(yield_per=500)
+    yield from db.session.scalars(query)
