@@ -169,6 +169,7 @@ def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> 
     file.path = file.id
     storage = current_storage()
     staged = os.path.join(storage.staging_folder, f".{file.id}.part")
+    sent = False  # once the bytes may have reached the storage, a failure must remove them
     try:
         file.size, file.sha256 = copy_limited(upload.stream, staged, max_upload_bytes())
         if file.size == 0:
@@ -178,6 +179,7 @@ def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> 
                 index_file(file, handle)
         db.session.add(file)
         db.session.flush()
+        sent = True
         try:
             storage.put(file.path, staged)
         except StorageUnavailable as error:
@@ -185,7 +187,8 @@ def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> 
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        forget_bytes(file.path)
+        if sent:
+            forget_bytes(file.path)
         raise
     finally:
         remove_quietly(staged)
