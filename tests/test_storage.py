@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.support.files import upload_ok
 from tests.support.servers import REPO, environment
 from webui import create_app
 from webui.core.storage import LocalStorage, MissingObject, StorageConfigError
@@ -34,6 +35,19 @@ def test_the_local_folder_puts_opens_and_deletes_by_name(tmp_path):
     assert not storage.exists("abc")
     with pytest.raises(MissingObject):
         storage.open("abc")
+
+
+def test_a_local_download_keeps_ranges_and_its_etag_is_the_sha256(client, people_with_keys):
+    key = people_with_keys("alice")["alice_key"]
+    data = bytes(range(256)) * 10
+    body = upload_ok(client, "a.bin", data, key)
+    url = f"/api/v1/files/{body['id']}/content"
+    part = client.get(url, headers={**key, "Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.data == data[10:20]
+    assert part.headers["ETag"] == f'"{body["hash"]}"'
+    assert (
+        client.get(url, headers={**key, "If-None-Match": part.headers["ETag"]}).status_code == 304
+    )
 
 
 @pytest.mark.parametrize("name", ["../secret", "a/b", "", ".hidden"])

@@ -7,6 +7,7 @@ import hashlib
 import os
 
 import pytest
+import sqlalchemy as sa
 
 from tests.support.accounts import ADMIN_EMAIL, login_client
 from tests.support.files import chunk_texts, file_rows, upload, upload_ok
@@ -109,6 +110,21 @@ def test_an_outage_on_upload_is_503_with_no_row_and_no_bytes(
     assert response.status_code == 503
     assert "file storage cannot be reached" in response.get_json()["detail"]
     assert file_rows(app) == [] and bucket.keys() == [] and staged(app_config) == []
+
+
+def test_a_row_that_cannot_be_committed_leaves_no_bytes_in_the_bucket(app, client, people, bucket):
+    """The database fails after the bytes reached the bucket: they are removed again."""
+
+    def database_gone(_session):
+        raise RuntimeError("the database connection was lost")
+
+    sa.event.listen(sa.orm.Session, "before_commit", database_gone)
+    try:
+        response = upload(client, "a.txt", b"hello", people["alice_key"])
+    finally:
+        sa.event.remove(sa.orm.Session, "before_commit", database_gone)
+    assert response.status_code == 500
+    assert file_rows(app) == [] and bucket.keys() == []
 
 
 def test_an_outage_on_download_and_delete_is_503_and_keeps_both(
