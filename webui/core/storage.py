@@ -28,6 +28,7 @@ from webui.config import private_folder
 
 try:  # the optional extra: pip install -e '.[s3]'
     import boto3
+    import boto3.exceptions
     import botocore.config
     import botocore.exceptions
 except ImportError:  # pragma: no cover - depends on the install
@@ -187,9 +188,11 @@ class S3Storage:
         try:
             # upload_file sends large files in parts, read from disk part by part.
             self.client().upload_file(path, self.settings.bucket, self.key(name))
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-            raise self._failed("store", name, error) from None
-        except boto3.exceptions.S3UploadFailedError as error:
+        except (
+            botocore.exceptions.BotoCoreError,
+            botocore.exceptions.ClientError,
+            boto3.exceptions.S3UploadFailedError,
+        ) as error:
             raise self._failed("store", name, error) from None
 
     def open(self, name: str) -> StoredObject:

@@ -168,6 +168,7 @@ def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> 
     )
     file.path = file.id
     storage = current_storage()
+    os.makedirs(storage.staging_folder, mode=0o700, exist_ok=True)  # in case it was cleaned away
     staged = os.path.join(storage.staging_folder, f".{file.id}.part")
     sent = False  # once the bytes may have reached the storage, a failure must remove them
     try:
