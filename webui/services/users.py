@@ -195,14 +195,13 @@ def change_role(user: User, role: Any) -> User:
 
 def delete_user(user: User) -> None:
     audit.user_deleted(user)
-    uploads = files.stored_paths_of(user)
+    uploads = files.stored_names_of(user)
     # The database cascades to keys, files, chunks, collections and sessions.
     if not _unless_last_admin(sa.delete(User), user):
         db.session.rollback()
         raise ServiceError(409, "This is the last administrator and cannot be deleted.")
+    files.remove_stored(uploads)  # an outage rolls back: the user and their files stay
     db.session.commit()
-    for path in uploads:
-        files.remove_quietly(path)
 
 
 def get_user_or_404(user_id: str) -> User:
