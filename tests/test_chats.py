@@ -163,13 +163,21 @@ def test_keys_act_as_their_owner(app, client, people, alice):
 
 def test_key_allowlist_and_read_only(client, people, make_key, alice):
     chat = create(alice, conversation("Kept", "hello"))
-    only_chats = {"Authorization": "Bearer " + make_key(people["alice"], "chats", allowed_endpoints=["/api/v1/chats"])}
-    no_chats = {"Authorization": "Bearer " + make_key(people["alice"], "models", allowed_endpoints=["/api/models"])}
+    only_chats = {
+        "Authorization": "Bearer "
+        + make_key(people["alice"], "chats", allowed_endpoints=["/api/v1/chats"])
+    }
+    no_chats = {
+        "Authorization": "Bearer "
+        + make_key(people["alice"], "models", allowed_endpoints=["/api/models"])
+    }
     reader = {"Authorization": "Bearer " + make_key(people["alice"], "reader", read_only=True)}
 
     assert client.get("/api/v1/chats/", headers=only_chats).status_code == 200
     assert client.get(f"/api/v1/chats/{chat['id']}", headers=only_chats).status_code == 200
-    assert client.post("/api/v1/chats/new", json={"chat": {}}, headers=only_chats).status_code == 200
+    assert (
+        client.post("/api/v1/chats/new", json={"chat": {}}, headers=only_chats).status_code == 200
+    )
     assert client.get("/api/models", headers=only_chats).status_code == 403
 
     assert client.get("/api/v1/chats/", headers=no_chats).status_code == 403

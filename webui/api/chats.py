@@ -61,8 +61,8 @@ def optional_page() -> int | None:
     return page_number() if request.args.get("page") not in (None, "") else None
 
 
+@bp.get("/api/v1/chats/list", endpoint="list_chats_alias")
 @bp.get("/api/v1/chats/")
-@bp.get("/api/v1/chats/list")
 def list_chats():
     return jsonify([title_json(chat) for chat in chats.list_chats(g.principal, optional_page())])
 

@@ -140,7 +140,7 @@ def update(user: Principal, chat_id: str, changes: Any) -> Chat:
     """Merge ``changes`` into the stored chat object (top-level keys replace), as Open WebUI."""
     chat = get_own(user, chat_id)
     if not isinstance(changes, dict):
-        raise ServiceError(400, 'chat is required: an object with the fields to change.')
+        raise ServiceError(400, "chat is required: an object with the fields to change.")
     merged = clean_chat({**chat.chat, **changes})
     title = clean_title(merged["title"]) if "title" in merged else chat.title
     _store(chat, merged, title)
@@ -152,3 +152,20 @@ def update(user: Principal, chat_id: str, changes: Any) -> Chat:
 def delete(user: Principal, chat_id: str) -> None:
     db.session.delete(get_own(user, chat_id))
     db.session.commit()
+
+
+# --- the chat page's model picker ---------------------------------------------------------
+
+EMBEDDING_FAMILIES = frozenset({"bert", "nomic-bert", "jina-bert-v2", "xlm-roberta"})
+
+
+def is_embedding_model(model: dict[str, Any]) -> bool:
+    """Models that only embed text: an Ollama family of encoders, or "embed" in the name."""
+    details = (model.get("ollama") or {}).get("details") or {}
+    listed = details.get("families") if isinstance(details.get("families"), list) else []
+    families = {name for name in [details.get("family"), *listed] if isinstance(name, str)}
+    return bool(families & EMBEDDING_FAMILIES) or "embed" in model["id"].lower()
+
+
+def chat_models(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [model for model in models if not is_embedding_model(model)]
