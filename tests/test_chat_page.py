@@ -108,6 +108,7 @@ def test_conversations_are_saved_rendered_safely_and_attached(crowd, upstreams, 
     upstreams.reply_words = ["The code word is pineapple."]
     page.get_by_role("link", name="New chat").click()
     expect(page.locator("#chat-log .message")).to_have_count(0)
+    page.get_by_label("Model").select_option("gpt-test")
     page.get_by_text("Attach files and collections").click()
     page.get_by_label("Upload a file").set_input_files(
         files=[
@@ -121,6 +122,9 @@ def test_conversations_are_saved_rendered_safely_and_attached(crowd, upstreams, 
     expect(page.locator("#chat-upload-status")).to_have_text("launch-notes.txt is attached.")
     expect(page.get_by_label("launch-notes.txt")).to_be_checked()
     send(page, "What is the secret code word?")
+    expect(page.locator(".message-assistant .message-text").last).to_have_text(
+        "The code word is pineapple."
+    )
     sources = page.locator(".message-assistant .message-sources").last
     expect(sources).to_contain_text("launch-notes.txt")
     sources.locator("summary").first.click()
@@ -140,6 +144,26 @@ def test_conversations_are_saved_rendered_safely_and_attached(crowd, upstreams, 
         rows = db.session.scalars(sa.select(Usage).where(Usage.api_key_id.is_(None))).all()
     assert len(rows) == 3
     assert all(row.status == 200 and row.total_tokens for row in rows), rows
+
+    # A stopped answer is marked so, and saved as far as it got.
+    upstreams.reply_words = [f"word{number} " for number in range(40)]
+    upstreams.chunk_delay = 0.25
+    page.get_by_label("Message").fill("Tell me a long story")
+    page.get_by_role("button", name="Send").click()
+    partial = page.locator(".message-assistant .message-text").last
+    expect(partial).to_contain_text("word1 ", timeout=20_000)
+    page.get_by_role("button", name="Stop").click()
+    stopped = page.locator(".message-assistant").last
+    expect(stopped.locator(".message-note")).to_contain_text("Stopped")
+    expect(page.locator("#chat-error")).to_be_hidden()
+    upstreams.chunk_delay = 0.0
+    page.wait_for_timeout(500)  # the save after the stop
+    page.reload()
+    expect(page.locator(".message-assistant").last.locator(".message-note")).to_contain_text(
+        "Stopped"
+    )
+    saved_text = page.locator(".message-assistant .message-text").last.inner_text()
+    assert saved_text.startswith("word0 word1") and "word39" not in saved_text, saved_text
 
     # At 360 px the sidebar folds away and nothing of the chat page reaches past the screen.
     # (The site header is the shared layout's, checked with the other pages.)
