@@ -4,7 +4,7 @@ keys acting as their owner, bounds, and full-text search (SQLite or PostgreSQL).
 import pytest
 
 from tests.support.accounts import login_client
-from webui.services.chats import MAX_CHAT_BYTES, MAX_TITLE, PAGE_SIZE
+from webui.services.chats import MAX_CHAT_BYTES, MAX_TITLE, PAGE_SIZE, is_embedding_model
 
 
 def conversation(title: str, *texts: str) -> dict:
@@ -78,9 +78,20 @@ def test_create_get_update_delete(alice, people):
     assert alice.get(f"/api/v1/chats/{created['id']}").status_code == 404
 
 
-def test_title_defaults_to_new_chat(alice):
+def test_titles_are_trimmed_and_default_to_new_chat(alice):
     assert create(alice, {"messages": []})["title"] == "New Chat"
     assert create(alice, {"title": "   "})["title"] == "New Chat"
+    assert create(alice, {"title": "\u202eevil\x07 \n <b>plan</b> "})["title"] == "evil <b>plan</b>"
+
+
+def test_the_chat_page_of_a_saved_chat_is_its_owners(app, alice, people):
+    chat = create(alice, {"title": "Mine"})
+    page = alice.get(f"/chat/{chat['id']}")
+    assert page.status_code == 200
+    assert f'data-chat-id="{chat["id"]}"'.encode() in page.data
+    assert alice.get("/chat/not-a-chat").status_code == 404
+    bob = login_client(app, "bob@example.com")
+    assert bob.get(f"/chat/{chat['id']}").status_code == 404
 
 
 def test_list_is_newest_first_and_pages_hold_sixty(alice):
@@ -236,3 +247,24 @@ def test_pages_use_the_same_session(alice):
     """The browser's chat page saves through the same API with its session (and CSRF)."""
     chat = create(alice, {"title": "From the page"})
     assert alice.get(f"/api/v1/chats/{chat['id']}").status_code == 200
+
+
+def test_the_chat_page_offers_chat_models_only(connected_upstreams, alice):
+    page = alice.get("/chat").get_data(as_text=True)
+    assert 'value="gpt-test"' in page and 'value="llama-test:latest"' in page
+    assert "embed-test" not in page
+
+
+@pytest.mark.parametrize(
+    ("model", "embeds"),
+    [
+        ({"id": "llama3:8b", "ollama": {"details": {"family": "llama"}}}, False),
+        ({"id": "gpt-4o-mini"}, False),
+        ({"id": "text-embedding-3-small"}, True),
+        ({"id": "mxbai:latest", "ollama": {"details": {"families": ["bert"]}}}, True),
+        ({"id": "nomic:latest", "ollama": {"details": {"family": "nomic-bert"}}}, True),
+        ({"id": "odd:latest", "ollama": {"details": {"families": [{"x": 1}], "family": 3}}}, False),
+    ],
+)
+def test_embedding_models_are_told_apart(model, embeds):
+    assert is_embedding_model(model) is embeds

@@ -8,6 +8,7 @@ To anyone but its owner a chat does not exist (404, like an unknown id).
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from typing import Any, Optional
 
@@ -18,6 +19,7 @@ from webui.extensions import db
 from webui.models import Chat, now
 from webui.security.principal import Principal
 from webui.services import fulltext
+from webui.services.files import BIDI_CONTROLS
 
 PAGE_SIZE = 60  # Open WebUI's page size
 MAX_CHAT_BYTES = 1024 * 1024  # the stored chat object as compact JSON
@@ -30,12 +32,17 @@ DEFAULT_TITLE = "New Chat"
 
 
 def clean_title(title: Any) -> str:
-    """A title on one line without surrounding space; empty gives "New Chat"."""
+    """A title on one line, without control characters or surrounding space, as other names
+    are; empty gives "New Chat"."""
     if title is None:
         return DEFAULT_TITLE
     if not isinstance(title, str):
         raise ServiceError(400, "chat.title must be a string.")
-    title = re.sub(r"\s+", " ", title).strip()
+    title = "".join(
+        ch
+        for ch in re.sub(r"\s+", " ", unicodedata.normalize("NFC", title))
+        if unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS
+    ).strip()
     if len(title) > MAX_TITLE:
         raise ServiceError(400, f"chat.title must be at most {MAX_TITLE} characters.")
     return title or DEFAULT_TITLE
