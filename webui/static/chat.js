@@ -136,6 +136,9 @@
     return box;
   }
 
+  const textOfParts = (parts) =>
+    Array.isArray(parts) ? parts.map((part) => (part && typeof part.text === "string" ? part.text : "")).join("\n") : "";
+
   // Draws one message; returns a function that redraws it as it changes.
   function messageView(message) {
     const item = document.createElement("div");
@@ -147,8 +150,10 @@
     item.append(who, body);
     log.append(item);
     return () => {
-      if (message.role === "user") body.textContent = message.content;
-      else renderMarkdown(body, message.content);
+      // Imported chats may hold OpenAI content parts instead of a string: show their text.
+      const text = typeof message.content === "string" ? message.content : textOfParts(message.content);
+      if (message.role === "user") body.textContent = text;
+      else renderMarkdown(body, text);
       body.classList.toggle("streaming", message.role === "assistant" && !message.done);
       item.querySelectorAll(".message-note, .message-sources").forEach((node) => node.remove());
       if (message.stopped) {
