@@ -31,6 +31,7 @@ HOSTILE_ANSWER = [
     '<img src="x" onerror="window.injected = 1">\n\n',
     "[click me](javascript:window.injected=2)\n\n",
     "<script>window.injected = 3</script>\n\n",
+    "![tracking pixel](https://example.com/pixel.png)\n\n",
     '<a href="javascript:window.injected=4">raw link</a> ',
     '<iframe src="/"></iframe> plain words',
 ]

@@ -2,9 +2,13 @@
 keys acting as their owner, bounds, and full-text search (SQLite or PostgreSQL)."""
 
 import pytest
+import sqlalchemy as sa
 
 from tests.support.accounts import login_client
+from webui.extensions import db
+from webui.models import Chat
 from webui.services.chats import MAX_CHAT_BYTES, MAX_TITLE, PAGE_SIZE, is_embedding_model
+from webui.services.fulltext import CHAT_FTS_TABLE
 
 
 def conversation(title: str, *texts: str) -> dict:
@@ -268,3 +272,14 @@ def test_the_chat_page_offers_chat_models_only(connected_upstreams, alice):
 )
 def test_embedding_models_are_told_apart(model, embeds):
     assert is_embedding_model(model) is embeds
+
+
+def test_deleting_a_person_deletes_their_chats_and_their_index(app, alice, people):
+    create(alice, conversation("Soon gone", "remember the lighthouse"))
+    admin = login_client(app, "root@example.com")
+    assert admin.delete(f"/api/v1/users/{people['alice']}").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Chat)) == 0
+        if db.engine.dialect.name == "sqlite":  # the FTS5 copy goes with the row (a trigger)
+            left = db.session.execute(sa.text(f"SELECT count(*) FROM {CHAT_FTS_TABLE}"))
+            assert left.scalar() == 0
