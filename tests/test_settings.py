@@ -6,7 +6,7 @@ from tests.support.accounts import bearer, login_client
 from webui import create_app
 from webui.core import parsers, settings
 from webui.core.catalog import SETTINGS
-from webui.services import configuration
+from webui.services import configuration, model_access
 
 
 def test_environment_gives_the_initial_value_and_a_saved_value_wins(
@@ -48,11 +48,25 @@ def test_a_saved_change_holds_for_another_app_instance_at_once(app, app_config, 
     assert response.status_code == 403
 
 
+def restrict_a_model(app) -> None:
+    """Any change that moves the version token (here a model access rule)."""
+    with app.app_context():
+        model_access.set_access("gpt-secret", False, [], None)
+
+
+@pytest.mark.parametrize(
+    "earlier_change",
+    [None, restrict_a_model],
+    ids=["only settings saved", "a model access rule saved before"],
+)
 def test_a_worker_that_cached_the_settings_sees_a_change_on_its_next_request(
-    app, app_config, make_user, save_settings, make_key
+    app, app_config, make_user, save_settings, make_key, earlier_change
 ):
-    """Workers keep saved values under a version token the key lookup reads every time."""
+    """Workers keep saved values under a version token the key lookup reads every time. Once
+    any change has set a token, workers cache under it: a settings save must move it too."""
     save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
+    if earlier_change:
+        earlier_change(app)
     make_user("root@example.com", role="admin")
     secret = make_key(make_user("ada@example.com"), "bot")
     other_worker = create_app(app_config).test_client()
