@@ -4,8 +4,9 @@ import pytest
 
 from tests.support.accounts import bearer, login_client
 from webui import create_app
-from webui.core import parsers, settings
+from webui.core import parsers, settings, version_cache
 from webui.core.catalog import SETTINGS
+from webui.extensions import db
 from webui.services import configuration, model_access
 
 
@@ -48,16 +49,23 @@ def test_a_saved_change_holds_for_another_app_instance_at_once(app, app_config, 
     assert response.status_code == 403
 
 
+def seed_the_version(app) -> None:
+    """What migration 0002 does: every migrated database holds a version from the start."""
+    with app.app_context():
+        version_cache.bump_version()
+        db.session.commit()
+
+
 def restrict_a_model(app) -> None:
-    """Any change that moves the version token (here a model access rule)."""
+    """Another change that moves the version token: a model access rule."""
     with app.app_context():
         model_access.set_access("gpt-secret", False, [], None)
 
 
 @pytest.mark.parametrize(
     "earlier_change",
-    [None, restrict_a_model],
-    ids=["only settings saved", "a model access rule saved before"],
+    [None, seed_the_version, restrict_a_model],
+    ids=["no version before", "version seeded by the migration", "version set by a model rule"],
 )
 def test_a_worker_that_cached_the_settings_sees_a_change_on_its_next_request(
     app, app_config, make_user, save_settings, make_key, earlier_change
