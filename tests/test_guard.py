@@ -183,11 +183,13 @@ KEY_WRITES = {
 
 @pytest.fixture
 def reader_and_writer(save_settings, bob_id, make_key):
-    """Bearer headers of bob's read-only key and of his writable one."""
+    """Headers of bob's read-only key and of his writable one; both ask, in vain, to be taken
+    for a GET."""
     save_settings(USER_PERMISSIONS_CHAT_FILE_UPLOAD=True, USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
+    override = {"X-HTTP-Method-Override": "GET"}
     return (
-        bearer(make_key(bob_id, "reader", read_only=True)),
-        bearer(make_key(bob_id, "writer")),
+        {**bearer(make_key(bob_id, "reader", read_only=True)), **override},
+        {**bearer(make_key(bob_id, "writer")), **override},
     )
 
 
