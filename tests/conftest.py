@@ -7,6 +7,7 @@ in which case every test starts from an empty schema there.
 """
 
 import os
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, runni
 from tests.support.s3 import new_bucket, require_s3_server
 from tests.support.servers import gunicorn_server, s3_server
 from webui import create_app
+from webui.core import counters
 from webui.core.catalog import SETTINGS
 from webui.extensions import db
 from webui.models import Group, User
@@ -193,6 +195,28 @@ def people_with_keys(make_user, make_key, save_settings):
         return people
 
     return make
+
+
+class FrozenClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, at: float):
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += seconds
+
+
+@pytest.fixture
+def frozen_counter_clock(monkeypatch):
+    """Rate-limit counters in this process keep time by this clock: a loop of requests always
+    falls in one window, however slow the machine; ``advance(seconds)`` ends a window."""
+    clock = FrozenClock(time.time())
+    monkeypatch.setattr(counters, "clock", clock)
+    return clock
 
 
 # --- fake model servers on loopback ports (in this process) ---------------------------------
