@@ -77,7 +77,19 @@ def download_response(file: File) -> Response:
     except FileNotFoundError:
         log.error("file %s has a row but no bytes at %s", file.id, files.absolute_path(file))
         raise ServiceError(404, f"The stored bytes of file {file.id} are missing.") from None
+    return hardened_download(response)
+
+
+def hardened_download(response: Response) -> Response:
+    """What every download carries: never sniffed, never run as a page, never cached."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def bytes_download(data: bytes, filename: str, mimetype: str) -> Response:
+    """Bytes made on the fly (an export) as an attachment, hardened like a stored file."""
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return hardened_download(response)

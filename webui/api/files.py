@@ -92,17 +92,30 @@ def delete_file(file_id: str):
 # --- the rest of Open WebUI's file routes ---------------------------------------------------
 
 
-@bp.get("/api/v1/files/search")
-@bp.get("/api/v1/files/user/search", defaults={"own_only": True})
-def search_files(own_only: bool = False):
+def files_found(own_only: bool):
     found = files.search_files(g.principal, request.args.get("filename"), own_only)
     return jsonify([file_json(file) for file in found])
 
 
+@bp.get("/api/v1/files/search")
+def search_files():
+    return files_found(own_only=False)
+
+
+@bp.get("/api/v1/files/user/search")
+def search_own_files():
+    """As /search, but an admin's own files only."""
+    return files_found(own_only=True)
+
+
 @bp.get("/api/v1/files/count")
-@bp.get("/api/v1/files/user/count", defaults={"own_only": True})
-def count_files(own_only: bool = False):
-    return jsonify(count=files.count_files(g.principal, own_only))
+def count_files():
+    return jsonify(count=files.count_files(g.principal))
+
+
+@bp.get("/api/v1/files/user/count")
+def count_own_files():
+    return jsonify(count=files.count_files(g.principal, own_only=True))
 
 
 @bp.delete("/api/v1/files/all")

@@ -2,8 +2,9 @@
 
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import g, jsonify, request
 
+from webui import transfers
 from webui.api import bp
 from webui.api.files import file_json
 from webui.api.payloads import json_array, json_object
@@ -180,11 +181,6 @@ def reset_knowledge(knowledge_id: str):
 @bp.get("/api/v1/knowledge/<knowledge_id>/export")
 def export_knowledge(knowledge_id: str):
     collection = knowledge.get_readable(g.principal, knowledge_id)
-    return Response(
-        knowledge.export_zip(collection),
-        mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="knowledge-{collection.id}.zip"',
-            "Cache-Control": "private, no-store",
-        },
+    return transfers.bytes_download(
+        knowledge.export_zip(collection), f"knowledge-{collection.id}.zip", "application/zip"
     )

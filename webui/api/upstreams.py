@@ -11,28 +11,7 @@ from webui.security.permissions import require_role, session_only
 from webui.services import connections, llm_client, model_access
 
 
-@bp.get("/openai/config")
-@bp.get("/ollama/config", defaults={"kind": OLLAMA})
-@require_role("admin")
-def read_connections_config(kind: str = OPENAI):
-    return jsonify(connections.open_webui_config(kind))
-
-
-@bp.post("/openai/config/update")
-@bp.post("/ollama/config/update", defaults={"kind": OLLAMA})
-@require_role("admin")
-@session_only
-def update_connections_config(kind: str = OPENAI):
-    connections.update_from_open_webui(kind, json_object(), g.principal.id)
-    model_access.forget_models()
-    return jsonify(connections.open_webui_config(kind))
-
-
-@bp.post("/openai/verify")
-@bp.post("/ollama/verify", defaults={"kind": OLLAMA})
-@require_role("admin")
-@session_only
-def verify_connection(kind: str = OPENAI):
+def verified_models(kind: str):
     """Ask a server (not yet saved, perhaps) for its models, as the admin page's Verify does."""
     body = json_object()
     url, key = body.get("url"), body.get("key", "")
@@ -45,3 +24,49 @@ def verify_connection(kind: str = OPENAI):
     conn = connections.Connection(kind, 0, base_url, key)
     models = llm_client.list_models(conn, llm_client.model_list_timeout())
     return jsonify(object="list", data=models)
+
+
+def saved_config(kind: str):
+    connections.update_from_open_webui(kind, json_object(), g.principal.id)
+    model_access.forget_models()
+    return jsonify(connections.open_webui_config(kind))
+
+
+@bp.get("/openai/config")
+@require_role("admin")
+def read_openai_config():
+    return jsonify(connections.open_webui_config(OPENAI))
+
+
+@bp.get("/ollama/config")
+@require_role("admin")
+def read_ollama_config():
+    return jsonify(connections.open_webui_config(OLLAMA))
+
+
+@bp.post("/openai/config/update")
+@require_role("admin")
+@session_only
+def update_openai_config():
+    return saved_config(OPENAI)
+
+
+@bp.post("/ollama/config/update")
+@require_role("admin")
+@session_only
+def update_ollama_config():
+    return saved_config(OLLAMA)
+
+
+@bp.post("/openai/verify")
+@require_role("admin")
+@session_only
+def verify_openai_connection():
+    return verified_models(OPENAI)
+
+
+@bp.post("/ollama/verify")
+@require_role("admin")
+@session_only
+def verify_ollama_connection():
+    return verified_models(OLLAMA)
