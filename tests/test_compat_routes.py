@@ -338,6 +338,9 @@ def test_process_text_is_queryable_and_can_join_a_collection(client, people):
     assert ok(alice.get(f"/api/v1/knowledge/{kb['id']}/files"))["total"] == 1
     empty = client.post("/api/v1/retrieval/process/text", json={"content": " "}, headers=key)
     assert empty.status_code == 400
+    listed = {"content": "x", "collection_name": [kb["id"]]}
+    wrong = client.post("/api/v1/retrieval/process/text", json=listed, headers=key)
+    assert wrong.status_code == 400 and "collection_name" in wrong.get_json()["detail"]
 
 
 def test_process_files_batch_indexes_pending_files(people):

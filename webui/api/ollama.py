@@ -200,7 +200,7 @@ def ollama_openai_models(url_idx: Optional[int] = None):
 
 def first_answer(path: str, url_idx: Optional[int]) -> Response:
     """A read the chosen connection (else the first enabled one) answers, passed through."""
-    conn = chosen_connection(url_idx, None)
+    conn = ollama_connections()[0] if url_idx is None else chosen_connection(url_idx, None)
     answer = llm_client.json_answer(conn, llm_client.send(conn, "GET", path))
     return jsonify(answer)
 

@@ -7,6 +7,7 @@ from webui.api.files import file_json
 from webui.api.payloads import json_object
 from webui.core.settings import get_setting
 from webui.errors import ServiceError
+from webui.models import Knowledge
 from webui.security.permissions import require_permission, require_role
 from webui.services import files, knowledge, retrieval
 
@@ -46,14 +47,23 @@ def process_file():
     return jsonify(file_json(files.reprocess(files.get_file_for(g.principal, file_id))))
 
 
+def target_collection(body: dict) -> Knowledge | None:
+    """The knowledge collection named by ``collection_name``, which the caller may change."""
+    target = body.get("collection_name")
+    if target is None or target == "":
+        return None
+    if not isinstance(target, str):
+        raise ServiceError(400, "collection_name must be the id of a knowledge collection.")
+    return knowledge.get_changeable(g.principal, target)
+
+
 @bp.post("/api/v1/retrieval/process/text")
 @require_permission("chat.file_upload")
 def process_text():
     """Index a piece of text: it is kept as a plain-text file of the caller's, whose id is the
     ``collection_name`` to query; a knowledge id in ``collection_name`` also gets the file."""
     body = json_object()
-    target = body.get("collection_name")
-    collection = knowledge.get_changeable(g.principal, target) if target else None
+    collection = target_collection(body)
     file = files.store_text(g.principal, body.get("name"), body.get("content"))
     if collection is not None and file.status == "completed":
         knowledge.add_file(collection, file)
@@ -75,8 +85,7 @@ def process_files_batch():
         raise ServiceError(400, 'files must be a list of file objects like {"id": "…"}.')
     if len(items) > MAX_BATCH:
         raise ServiceError(400, f"files may hold at most {MAX_BATCH} files at a time.")
-    target = body.get("collection_name")
-    collection = knowledge.get_changeable(g.principal, target) if target else None
+    collection = target_collection(body)
     results, errors = retrieval.process_files(g.principal, [item["id"] for item in items])
     if collection is not None:
         indexed = [r["file_id"] for r in results if r["status"] == "completed"]

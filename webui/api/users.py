@@ -22,31 +22,31 @@ from webui.services import configuration, groups, users
 PAGE_SIZE = 30  # Open WebUI's page of people
 
 
+def users_json(people: list) -> list[dict]:
+    return [user_json(user, user_permissions(user)) for user in people]
+
+
 @bp.get("/api/v1/users/")
 @require_role("admin")
 def list_users():
-    return jsonify(users=[user_json(user, user_permissions(user)) for user in users.all_users()])
-
-
-def users_page(text: object, page: int):
-    people, total = users.search_users(text, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-    return jsonify(users=[user_json(user, user_permissions(user)) for user in people], total=total)
+    return jsonify(users=users_json(users.all_users()))
 
 
 @bp.get("/api/v1/users/all")
 @require_role("admin")
 def all_users():
     every = users.all_users()
-    return jsonify(
-        users=[user_json(user, user_permissions(user)) for user in every], total=len(every)
-    )
+    return jsonify(users=users_json(every), total=len(every))
 
 
 @bp.get("/api/v1/users/search")
 @require_role("admin")
 def search_users():
     page = query_number(request.args, "page", 1, 1, 1_000_000)
-    return users_page(request.args.get("query", ""), page)
+    found, total = users.search_users(
+        request.args.get("query", ""), (page - 1) * PAGE_SIZE, PAGE_SIZE
+    )
+    return jsonify(users=users_json(found), total=total)
 
 
 @bp.get("/api/v1/users/permissions")
