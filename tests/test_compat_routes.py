@@ -492,3 +492,16 @@ def test_left_out_paths_answer_a_json_404_even_where_a_pattern_would_match(
     response = client.open(path, method=method, headers=people["admin_key"])
     assert response.status_code == 404
     assert f"{method} {path} is not provided by webui" in response.get_json()["detail"]
+
+
+def test_key_allowlists_and_read_only_hold_on_the_new_routes(client, people, make_key):
+    alice = people["alice_id"]
+    files_only = bearer(make_key(alice, "files bot", allowed_endpoints=["/api/v1/files"]))
+    assert ok(client.get("/api/v1/files/count", headers=files_only)) == {"count": 0}
+    for path in ("/openai/models", "/ollama/v1/models", "/api/v1/users/permissions"):
+        assert client.get(path, headers=files_only).status_code == 403, path
+    reader = bearer(make_key(alice, "reader bot", read_only=True))
+    assert ok(client.get("/openai/models", headers=reader))["data"]
+    body = {"model": "gpt-test", "input": "hi"}
+    assert client.post("/api/v1/embeddings", json=body, headers=reader).status_code == 403
+    assert client.delete("/api/v1/files/all", headers=reader).status_code == 403
