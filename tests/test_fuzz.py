@@ -443,6 +443,8 @@ def world(
         "index": ["0"],
         "url_idx": ["0"],
         "filename": ["style.css"],
+        "file_name": ["notes.pdf"],
+        "rest": ["v1/folders/"],
     }
     return World(callers, ids, settings)
 
@@ -450,7 +452,7 @@ def world(
 # --- the route table ----------------------------------------------------------------------------
 
 # Endpoints that delete or revoke what later requests need: fuzzed last.
-DESTRUCTIVE_WORDS = ("delete", "revoke", "remove", "logout")
+DESTRUCTIVE_WORDS = ("delete", "revoke", "remove", "logout", "signout")
 ARGUMENT = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 
