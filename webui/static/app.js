@@ -29,3 +29,14 @@ document.addEventListener("click", (event) => {
   const open = button.closest("header").classList.toggle("open");
   button.setAttribute("aria-expanded", String(open));
 });
+
+// Tables marked .stack become cards on narrow screens; each cell shows its column's name,
+// taken here from the header so templates need not repeat it (cells spanning columns get none).
+for (const table of document.querySelectorAll("table.stack")) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.cells].forEach((cell, index) => {
+      if (cell.colSpan === 1 && names[index] && !cell.dataset.label) cell.dataset.label = names[index];
+    });
+  }
+}
