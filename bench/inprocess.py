@@ -15,8 +15,8 @@ import argparse
 import cProfile
 import os
 import pstats
-import secrets
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -129,13 +129,18 @@ def standard_kinds(seeded, upload_dir: str) -> list[Kind]:
 
     ours = make_app(seeded.database_url, upload_dir)
     cookie = session_cookie(ours, seeded.session_email, PASSWORD)
-    keyed = [make_environ(MODELS_PATH, {"Authorization": f"Bearer {k}"}) for k in seeded.sample_keys]
+    keyed = [
+        make_environ(MODELS_PATH, {"Authorization": f"Bearer {k}"}) for k in seeded.sample_keys
+    ]
     return [
         Kind("bare Flask /health", create_bare_app(), [make_environ("/health", {})], []),
         Kind("our /health", ours, [make_environ("/health", {})], []),
         Kind("keyed /api/models", ours, keyed, []),
         Kind(
-            "session /api/models", ours, [make_environ(MODELS_PATH, {"Cookie": f"session={cookie}"})], []
+            "session /api/models",
+            ours,
+            [make_environ(MODELS_PATH, {"Cookie": f"session={cookie}"})],
+            [],
         ),
     ]
 

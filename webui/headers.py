@@ -22,22 +22,23 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 # On every response, whatever its type.
-ALWAYS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
-# On pages only: the policy describes what an HTML document may load and run.
-ON_PAGES = {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
+ALWAYS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+)
+# On pages also the policy, which describes what an HTML document may load and run.
+ON_PAGES = (*ALWAYS, ("Content-Security-Policy", CONTENT_SECURITY_POLICY))
 
 
 def add_security_headers(response: Response) -> Response:
-    """Set the policy's headers on a response, leaving any the view set itself."""
-    headers = dict(ALWAYS)
-    if response.mimetype == "text/html":
-        headers.update(ON_PAGES)
-    for name, value in headers.items():
-        response.headers.setdefault(name, value)
+    """Set the policy's headers on a response, leaving any the view set itself: one look
+    at the headers already there, one extend."""
+    policy = ON_PAGES if response.mimetype == "text/html" else ALWAYS
+    present = {name.lower() for name in response.headers.keys()}
+    response.headers.extend(
+        [(name, value) for name, value in policy if name.lower() not in present]
+    )
     return response
 
 
