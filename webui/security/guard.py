@@ -83,7 +83,7 @@ class KeyAwareSessionInterface(SecureCookieSessionInterface):
         if not session and not session.modified:
             # Nothing to set or delete; a response that read the session depends on the cookie.
             if session.accessed:
-                response.vary.add("Cookie")
+                vary_on_cookie(response)
             return None
         return super().save_session(app, session, response)
 
@@ -94,6 +94,14 @@ class KeyAwareSessionInterface(SecureCookieSessionInterface):
             serializer = super().get_signing_serializer(app)
             self._signer = (keys, serializer)
         return serializer
+
+
+def vary_on_cookie(response) -> None:
+    """Add Cookie to Vary, as Flask does, without parsing a Vary header that is not there."""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
 
 
 # --- rejections ------------------------------------------------------------------
@@ -278,8 +286,16 @@ def signed_in_principal() -> Optional[Principal]:
     return user if user.is_authenticated else None
 
 
+def check_request():
+    """The one ``before_request`` hook: the guard decides, then the text of a request it let
+    through is checked (one hook: Flask's per-hook dispatch costs more than the call)."""
+    refusal = guard()
+    if refusal is not None:
+        return refusal
+    return refuse_unstorable_text()
+
+
 def init_guard(app: Flask) -> None:
     app.session_interface = KeyAwareSessionInterface()
     ratelimit.init_app(app)
-    app.before_request(guard)
-    app.before_request(refuse_unstorable_text)  # after the guard: callers it let through
+    app.before_request(check_request)
