@@ -108,7 +108,9 @@ def cpu_per_request(kinds: list[Kind], requests: int, warm_up: int = 50) -> dict
 
 def session_cookie(app, email: str, password: str) -> str:
     """A real sign-in through the login form of ``app``; returns the session cookie's value."""
+    # The same User-Agent as the timed requests: Flask-Login's session protection compares it.
     client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
         r'value="([^"]+)"[^>]*name="csrf_token"', page

@@ -64,9 +64,10 @@ class KeySession(SecureCookieSession):
 
 class KeyAwareSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, doing only the work a request needs: a request with a
-    Bearer key neither reads nor sets the session cookie, a request without the cookie gets
-    an empty session without touching the signer, and a session nobody read or changed is
-    not looked at again on the way out. The signer is built once per secret key."""
+    Bearer key neither reads nor sets the session cookie, a request without cookies gets an
+    empty session without touching the signer, and a session that needs no new cookie only
+    adds ``Vary: Cookie`` on the way out (Flask's own decision, without its config
+    lookups). The signer is built once per secret key."""
 
     _signer: tuple = (None, None)  # (the keys it was built for, the serializer)
 
@@ -80,12 +81,13 @@ class KeyAwareSessionInterface(SecureCookieSessionInterface):
     def save_session(self, app, session, response):
         if isinstance(session, KeySession):
             return None
-        if not session and not session.modified:
-            # Nothing to set or delete; a response that read the session depends on the cookie.
-            if session.accessed:
-                vary_on_cookie(response)
-            return None
-        return super().save_session(app, session, response)
+        accessed = session.accessed  # before should_set_cookie reads the session
+        if session.modified or (session and self.should_set_cookie(app, session)):
+            return super().save_session(app, session, response)
+        # Nothing to set or delete; a response that read the session depends on the cookie.
+        if accessed:
+            vary_on_cookie(response)
+        return None
 
     def get_signing_serializer(self, app):
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
