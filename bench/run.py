@@ -385,6 +385,9 @@ def parse_args(argv=None):
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
+    parser.add_argument(
+        "--threads", type=int, help="GUNICORN_THREADS for every server (default: the config's)"
+    )
     parser.add_argument("--streams", type=int, help="streams timed each way")
     parser.add_argument("--chunks", type=int, default=500, help="chunks per streamed answer")
     parser.add_argument(
@@ -433,6 +436,7 @@ def run(args, wrk: str, workdir: Path) -> dict:
         "SECRET_KEY": secrets.token_hex(32),
         "UPLOAD_DIR": upload_dir,
         "GUNICORN_ACCESS_LOG": os.environ.get("GUNICORN_ACCESS_LOG", "-"),
+        **({"GUNICORN_THREADS": str(args.threads)} if args.threads else {}),
     }
     results: dict = {"args": vars(args).copy(), "load_before": load_average()}
     with ExitStack() as stack:
@@ -722,6 +726,7 @@ def machine() -> str:
 
 def record(path: Path, table: str, results: dict, args, argv) -> None:
     command = " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+    threads = args.threads or "the config's"
     section = (
         f"## {datetime.date.today().isoformat()}\n\n"
         f"- machine: {machine()}\n"
@@ -730,7 +735,7 @@ def record(path: Path, table: str, results: dict, args, argv) -> None:
         f"half of the rounds; the in-process rows alternate request by request\n"
         f"- load average (1, 5, 15 min) before the load phases: {results['load_before']}, "
         f"after: {results['load_after']}\n"
-        f"- setup: {args.workers} gunicorn workers × the config's threads, SQLite, wrk "
+        f"- setup: {args.workers} gunicorn workers × {threads} threads, SQLite, wrk "
         f"{args.wrk_threads} thread × {args.connections} connections, {args.rounds} interleaved "
         f"rounds of {args.seconds:g} s per figure (medians shown); {args.keys:,} keys seeded in "
         f"{results['seed_seconds']:.0f} s\n\n{table}\n"
