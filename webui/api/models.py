@@ -15,7 +15,7 @@ from webui.services import model_access
 # {identities of the listed model dicts: (the list, its JSON)}. Each entry keeps its list,
 # and so its dicts, alive: an id cannot be reused by another dict while it is part of a key.
 # Cached model dicts are never changed in place (they are shared between requests).
-_bodies: dict[tuple[int, ...], tuple[list[dict], str]] = {}
+_bodies: dict[tuple[int, ...], tuple[list[dict], bytes]] = {}
 _MOST_BODIES = 64  # listings differ by the groups people are in: few, but not bounded
 
 
@@ -27,12 +27,12 @@ def list_models():
     return current_app.response_class(models_json(models), mimetype="application/json")
 
 
-def models_json(models: list[dict]) -> str:
-    """``{"data": models}`` as jsonify writes it, encoded once per listing."""
+def models_json(models: list[dict]) -> bytes:
+    """``{"data": models}`` exactly as jsonify writes it, encoded once per listing."""
     key = tuple(map(id, models))
     entry = _bodies.get(key)
     if entry is None:
         if len(_bodies) >= _MOST_BODIES:
             _bodies.clear()
-        entry = _bodies[key] = (models, current_app.json.dumps({"data": models}) + "\n")
+        entry = _bodies[key] = (models, current_app.json.response(data=models).get_data())
     return entry[1]
