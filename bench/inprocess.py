@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -53,7 +53,7 @@ class Kind:
     label: str
     app: object  # a Flask app
     environs: list[dict]
-    spent_us: list[float]
+    spent_us: list[float] = field(default_factory=list)  # per timed request
 
     def environ(self, number: int) -> dict:
         return dict(self.environs[number % len(self.environs)])
@@ -135,14 +135,13 @@ def standard_kinds(seeded, upload_dir: str) -> list[Kind]:
         make_environ(MODELS_PATH, {"Authorization": f"Bearer {k}"}) for k in seeded.sample_keys
     ]
     return [
-        Kind("bare Flask /health", create_bare_app(), [make_environ("/health", {})], []),
-        Kind("our /health", ours, [make_environ("/health", {})], []),
-        Kind("keyed /api/models", ours, keyed, []),
+        Kind("bare Flask /health", create_bare_app(), [make_environ("/health", {})]),
+        Kind("our /health", ours, [make_environ("/health", {})]),
+        Kind("keyed /api/models", ours, keyed),
         Kind(
             "session /api/models",
             ours,
             [make_environ(MODELS_PATH, {"Cookie": f"session={cookie}"})],
-            [],
         ),
     ]
 

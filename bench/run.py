@@ -347,10 +347,10 @@ def cpu_per_request(large, small, upload_dir: str, requests: int) -> dict[str, f
     big, little = (make_app(seeded.database_url, upload_dir) for seeded in (large, small))
     health = [make_environ("/health", {})]
     kinds = [
-        Kind("bare", create_bare_app(), health, []),
-        Kind("health", big, health, []),
-        Kind("keyed", big, keyed_environs(large.sample_keys), []),
-        Kind("keyed_small", little, keyed_environs(small.sample_keys), []),
+        Kind("bare", create_bare_app(), health),
+        Kind("health", big, health),
+        Kind("keyed", big, keyed_environs(large.sample_keys)),
+        Kind("keyed_small", little, keyed_environs(small.sample_keys)),
     ]
     return cpu_per_request(kinds, requests)
 
