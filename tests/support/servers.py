@@ -1,7 +1,7 @@
 """Real servers in their own processes, on free loopback ports: gunicorn started exactly as the
-README deploys the app (``gunicorn -c gunicorn.conf.py wsgi:app``), and any other server command
-(the benchmark runs the fake upstream this way). Each logs to a file, is waited for until it
-answers, and is stopped with SIGTERM afterwards.
+README deploys the app (``gunicorn -c gunicorn.conf.py wsgi:app``), an S3-compatible server, and
+any other server command (the benchmark runs the fake upstream this way). Each logs to a file,
+is waited for until it answers, and is stopped with SIGTERM afterwards.
 
 Every process starts in this checkout with it first on PYTHONPATH, so it imports ``webui`` (and
 ``tests.support``) from here, whatever an editable install elsewhere points at.
@@ -91,6 +91,15 @@ def _wait_until_up(server: LiveServer, probe: str) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{server.url + probe} did not answer 200 in time:\n{server.log()}")
+
+
+def s3_server(workdir: Path, name: str = "s3"):
+    """An S3-compatible server on a loopback port (moto's server mode, from the ``test`` extra)
+    as a context manager yielding a LiveServer; it keeps its buckets in memory until stopped."""
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    log_path = workdir / f"{name}-{port}.log"
+    return running_process(command, f"http://127.0.0.1:{port}", "/moto-api/", log_path)
 
 
 def gunicorn_server(

@@ -237,13 +237,16 @@ def guard():
     req = request._get_current_object()
     app = current_app._get_current_object()
     g.principal = None
+    token = key_format.bearer_token(req.headers.get("Authorization"))
     if req.routing_exception is not None:
-        return None  # its 404/405/308 follows and no view runs
+        # Its 404/405/308 follows and no view runs; the error page still shows who is signed in.
+        if token is None:
+            g.principal = signed_in_principal()
+        return None
     if req.endpoint == "static":
         access = PUBLIC
     else:
         access = access_of(app.view_functions.get(req.endpoint))
-    token = key_format.bearer_token(req.headers.get("Authorization"))
 
     if token is not None:
         if not is_api_path(req.path):
