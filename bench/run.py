@@ -10,12 +10,15 @@ What it does, all on 127.0.0.1 and in a temporary directory:
    server with a 500-chunk stream) in its own process and, for each database, the app as the
    README deploys it, through the tests' own helper (``tests/support/servers.py``):
    ``gunicorn -c gunicorn.conf.py wsgi:app`` with HOST, PORT, WEB_CONCURRENCY, DATABASE_URL
-   and SECRET_KEY;
+   and SECRET_KEY; and the baseline, a bare Flask app with one /health route
+   (``bench/bare.py``), under the same gunicorn config;
 3. drives load with ``wrk`` (installed with apt-get when missing), in interleaved rounds so
    every ratio compares figures of the same run; the median round is reported;
 4. counts SQL statements per keyed request in-process (SQLAlchemy event hooks), real
    ``last_used_at`` writes with a trigger, times 500-chunk streams through the app and
-   straight from the upstream, and reads each worker's VmRSS from /proc.
+   straight from the upstream, and reads each worker's VmRSS from /proc;
+5. cross-checks in-process: CPU per request of bare Flask's /health, ours and keyed
+   /api/models, the kinds taking turns request by request (``bench/inprocess.py``).
 """
 
 import argparse
@@ -39,13 +42,14 @@ REPO = BENCH.parent
 sys.path[:0] = [str(REPO)] if str(REPO) not in sys.path else []  # webui and tests.support
 
 from tests.support.fake_upstream import upstream_process  # noqa: E402
-from tests.support.servers import gunicorn_server  # noqa: E402
+from tests.support.servers import free_port, gunicorn_server, running_process  # noqa: E402
 
 USER_AGENT = "webui-bench/1"
 UPSTREAM_KEY = "bench-upstream-key"
 MODELS_PATH = "/api/models"
 CHAT_PATH = "/api/chat/completions"
 TARGETS = {
+    "vs_bare": 0.60,
     "guard_ratio": 0.85,
     "lookup_scaling": 1.10,
     "sql_per_request": 2,
@@ -86,6 +90,16 @@ def app_server(name: str, database_url: str, env: dict, workers: int, workdir: P
     """Exactly the README's deployment (gunicorn -c gunicorn.conf.py wsgi:app, configured by
     the environment), started by the tests' helper; the config's own thread count."""
     return gunicorn_server(database_url, workdir, workers, threads=None, env=env, name=name)
+
+
+def bare_server(env: dict, workers: int, workdir: Path):
+    """The baseline: ``bench/bare.py`` (Flask and one /health route) served by the same
+    gunicorn config, workers and environment as the app."""
+    port = free_port()
+    settings = {**env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bench.bare:app"]
+    log_path = workdir / f"bare-{port}.log"
+    return running_process(command, f"http://127.0.0.1:{port}", "/health", log_path, settings)
 
 
 def upstream_server(args, workdir: Path):
@@ -175,7 +189,7 @@ def args_slack(load: Load) -> int:
 def round_order(targets: dict[str, "Target"], number: int) -> list["Target"]:
     """Figures compared with each other run back to back, in turns: first or second place
     in a round must not favour one of them."""
-    compared = [targets["health"], targets["keyed"], targets["keyed_small"]]
+    compared = [targets["bare"], targets["health"], targets["keyed"], targets["keyed_small"]]
     if number % 2 == 0:
         compared.reverse()
     return [*compared, targets["session"], targets["invalid"]]
@@ -320,40 +334,31 @@ def count_statements(database_url: str, upload_dir: str, key_list: list[str]) ->
     return counts
 
 
-@dataclass
-class CpuCost:
-    """CPU microseconds per request in-process, requests of each kind taking turns."""
-
-    health_us: float
-    keyed_us: float
-    keyed_small_us: float
-
-
-def cpu_per_request(large, small, upload_dir: str, requests: int) -> CpuCost:
+def cpu_per_request(large, small, upload_dir: str, requests: int) -> dict[str, float]:
     """The machine's speed drifts by half within seconds, so wrk's figures come from short
-    back-to-back runs. This cross-check alternates request by request instead, through the
-    Flask test client of one process per database (no gunicorn, no sockets): /health, keyed
-    /api/models on the large database, keyed /api/models on the small one, in turn."""
+    back-to-back runs. This cross-check alternates request by request instead, calling the
+    WSGI apps directly in this process (``bench/inprocess.py``: no gunicorn, no sockets):
+    bare Flask's /health, our /health, keyed /api/models on the large database and on the
+    small one, in turn; median CPU µs per request of each."""
+    from bare import create_bare_app
+    from inprocess import Kind, cpu_per_request, make_environ
     from seed import make_app
 
-    apps = [make_app(seeded.database_url, upload_dir).test_client() for seeded in (large, small)]
-    plans = [
-        (apps[0], "/health", [{}]),
-        (apps[0], MODELS_PATH, [{"Authorization": f"Bearer {k}"} for k in large.sample_keys]),
-        (apps[1], MODELS_PATH, [{"Authorization": f"Bearer {k}"} for k in small.sample_keys]),
+    big, little = (make_app(seeded.database_url, upload_dir) for seeded in (large, small))
+    health = [make_environ("/health", {})]
+    kinds = [
+        Kind("bare", create_bare_app(), health),
+        Kind("health", big, health),
+        Kind("keyed", big, keyed_environs(large.sample_keys)),
+        Kind("keyed_small", little, keyed_environs(small.sample_keys)),
     ]
-    spent = [0.0, 0.0, 0.0]
-    for number in range(requests + 50):  # the first 50 of each warm up
-        for index, (client, path, variants) in enumerate(plans):
-            started = time.process_time()
-            answer = client.get(path, headers=variants[number % len(variants)])
-            elapsed = time.process_time() - started
-            if answer.status_code != 200:
-                raise RuntimeError(f"in-process {path} answered {answer.status_code}")
-            if number >= 50:
-                spent[index] += elapsed
-    health, keyed, keyed_small = (total / requests * 1e6 for total in spent)
-    return CpuCost(health, keyed, keyed_small)
+    return cpu_per_request(kinds, requests)
+
+
+def keyed_environs(keys: list[str]) -> list[dict]:
+    from inprocess import make_environ
+
+    return [make_environ(MODELS_PATH, {"Authorization": f"Bearer {k}"}) for k in keys]
 
 
 def vm_rss_mb(pid: int) -> float:
@@ -380,6 +385,9 @@ def parse_args(argv=None):
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
+    parser.add_argument(
+        "--threads", type=int, help="GUNICORN_THREADS for every server (default: the config's)"
+    )
     parser.add_argument("--streams", type=int, help="streams timed each way")
     parser.add_argument("--chunks", type=int, default=500, help="chunks per streamed answer")
     parser.add_argument(
@@ -428,6 +436,7 @@ def run(args, wrk: str, workdir: Path) -> dict:
         "SECRET_KEY": secrets.token_hex(32),
         "UPLOAD_DIR": upload_dir,
         "GUNICORN_ACCESS_LOG": os.environ.get("GUNICORN_ACCESS_LOG", "-"),
+        **({"GUNICORN_THREADS": str(args.threads)} if args.threads else {}),
     }
     results: dict = {"args": vars(args).copy(), "load_before": load_average()}
     with ExitStack() as stack:
@@ -452,6 +461,7 @@ def run(args, wrk: str, workdir: Path) -> dict:
         small = seed(small_url, args.small_keys, upload_dir)
         results["seed_seconds"] = large.seconds
 
+        bare = stack.enter_context(bare_server(env, args.workers, workdir))
         big = stack.enter_context(app_server("large", large_url, env, args.workers, workdir))
         little = stack.enter_context(app_server("small", small_url, env, args.workers, workdir))
         cookie = sign_in(big.url, large.session_email, "bench-password-123")
@@ -461,6 +471,11 @@ def run(args, wrk: str, workdir: Path) -> dict:
         bad_keys = [key_format.generate_key() for _ in range(len(large.sample_keys))]
         bearer = lambda secret: {"Authorization": f"Bearer {secret}"}  # noqa: E731
         targets = {
+            "bare": Target(
+                "GET /health of a bare Flask app (bench/bare.py, same gunicorn config)",
+                bare.url + "/health",
+                headers_file(workdir, "bare", [{}]),
+            ),
             "health": Target(
                 "GET /health (no auth: the ceiling)",
                 big.url + "/health",
@@ -488,6 +503,7 @@ def run(args, wrk: str, workdir: Path) -> dict:
                 headers_file(workdir, "keyed_small", [bearer(k) for k in small.sample_keys]),
             ),
         }
+        expect_status(bare.url + "/health", {}, 200)
         expect_status(big.url + "/health", {}, 200)
         expect_status(big.url + MODELS_PATH, bearer(large.sample_keys[0]), 200)
         expect_status(big.url + MODELS_PATH, {"Cookie": f"session={cookie}"}, 200)
@@ -542,6 +558,24 @@ def render_table(results: dict, args) -> str:
                 "",
             )
         )
+    vs_bare = [k.rps / b.rps for k, b in zip(t["keyed"].rounds, t["bare"].rounds, strict=True)]
+    rows.append(
+        (
+            "vs bare Flask (keyed /api/models ÷ bare Flask /health, req/s)",
+            with_spread(statistics.median(vs_bare), vs_bare),
+            f"≥ {TARGETS['vs_bare']}",
+            verdict(statistics.median(vs_bare) >= TARGETS["vs_bare"]),
+        )
+    )
+    ours = [h.rps / b.rps for h, b in zip(t["health"].rounds, t["bare"].rounds, strict=True)]
+    rows.append(
+        (
+            "our /health ÷ bare Flask /health, req/s",
+            with_spread(statistics.median(ours), ours),
+            "",
+            "",
+        )
+    )
     ratios = [k.rps / h.rps for k, h in zip(t["keyed"].rounds, t["health"].rounds, strict=True)]
     guard = statistics.median(ratios)
     rows.append(
@@ -566,17 +600,19 @@ def render_table(results: dict, args) -> str:
     cpu = results["cpu"]
     rows.append(
         (
-            "in-process cross-check: CPU per request, kinds taking turns (µs)",
-            f"/health {cpu.health_us:.0f} · keyed {cpu.keyed_us:.0f} ({args.keys:,} keys) · "
-            f"keyed {cpu.keyed_small_us:.0f} ({args.small_keys} keys)",
+            "in-process cross-check: CPU per request, kinds taking turns (median µs)",
+            f"bare Flask /health {cpu['bare']:.0f} · /health {cpu['health']:.0f} · "
+            f"keyed {cpu['keyed']:.0f} ({args.keys:,} keys) · "
+            f"keyed {cpu['keyed_small']:.0f} ({args.small_keys} keys)",
             "",
             "",
         )
     )
     rows.append(
         (
-            "in-process guard ratio · lookup scaling",
-            f"{cpu.health_us / cpu.keyed_us:.2f} · {cpu.keyed_us / cpu.keyed_small_us:.2f}",
+            "in-process vs bare · guard ratio · lookup scaling · our /health ÷ bare (CPU)",
+            f"{cpu['bare'] / cpu['keyed']:.2f} · {cpu['health'] / cpu['keyed']:.2f} · "
+            f"{cpu['keyed'] / cpu['keyed_small']:.2f} · {cpu['health'] / cpu['bare']:.2f}",
             "",
             "",
         )
@@ -690,6 +726,7 @@ def machine() -> str:
 
 def record(path: Path, table: str, results: dict, args, argv) -> None:
     command = " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+    threads = args.threads or "the config's"
     section = (
         f"## {datetime.date.today().isoformat()}\n\n"
         f"- machine: {machine()}\n"
@@ -698,7 +735,7 @@ def record(path: Path, table: str, results: dict, args, argv) -> None:
         f"half of the rounds; the in-process rows alternate request by request\n"
         f"- load average (1, 5, 15 min) before the load phases: {results['load_before']}, "
         f"after: {results['load_after']}\n"
-        f"- setup: {args.workers} gunicorn workers × the config's threads, SQLite, wrk "
+        f"- setup: {args.workers} gunicorn workers × {threads} threads, SQLite, wrk "
         f"{args.wrk_threads} thread × {args.connections} connections, {args.rounds} interleaved "
         f"rounds of {args.seconds:g} s per figure (medians shown); {args.keys:,} keys seeded in "
         f"{results['seed_seconds']:.0f} s\n\n{table}\n"

@@ -73,6 +73,9 @@ def init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+    # Sign-in never sets Flask-Login's remember-me cookie (signin.py): its after-request hook,
+    # which refreshes or clears that cookie, would only read the session of every response.
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             sa.event.listen(db.engine, "connect", _tune_sqlite)

@@ -10,11 +10,12 @@
 
 import logging
 import time
+from typing import Optional
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, redirect, request, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -35,6 +36,7 @@ from webui.security.text_input import refuse_unstorable_text
 log = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC = Access(public=True)  # static files
 LAST_USED_INTERVAL = 60
 INVALID_KEY = (
     "Not authenticated: send a valid API key as 'Authorization: Bearer sk-…' "
@@ -56,22 +58,52 @@ def is_cross_site(req) -> bool:
         return True  # not an origin any browser sends
 
 
-def _has_bearer(req) -> bool:
-    return key_format.bearer_token(req.headers.get("Authorization")) is not None
+class KeySession(SecureCookieSession):
+    """The session of a request made with a Bearer key: not read from a cookie, never saved."""
 
 
 class KeyAwareSessionInterface(SecureCookieSessionInterface):
-    """A request that carries a Bearer key neither reads nor sets the session cookie."""
+    """Flask's signed-cookie session, doing only the work a request needs: a request with a
+    Bearer key neither reads nor sets the session cookie, a request without cookies gets an
+    empty session without touching the signer, and a session that needs no new cookie only
+    adds ``Vary: Cookie`` on the way out (Flask's own decision, without its config
+    lookups). The signer is built once per secret key."""
+
+    _signer: tuple = (None, None)  # (the keys it was built for, the serializer)
 
     def open_session(self, app, req):
-        if _has_bearer(req):
-            return self.session_class()
+        if key_format.bearer_token(req.headers.get("Authorization")) is not None:
+            return KeySession()
+        if app.secret_key and "HTTP_COOKIE" not in req.environ:
+            return self.session_class()  # no cookies at all: nothing to verify
         return super().open_session(app, req)
 
     def save_session(self, app, session, response):
-        if _has_bearer(request):
+        if isinstance(session, KeySession):
             return None
-        return super().save_session(app, session, response)
+        accessed = session.accessed  # before should_set_cookie reads the session
+        if session.modified or (session and self.should_set_cookie(app, session)):
+            return super().save_session(app, session, response)
+        # Nothing to set or delete; a response that read the session depends on the cookie.
+        if accessed:
+            vary_on_cookie(response)
+        return None
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        built_for, serializer = self._signer
+        if built_for != keys:
+            serializer = super().get_signing_serializer(app)
+            self._signer = (keys, serializer)
+        return serializer
+
+
+def vary_on_cookie(response) -> None:
+    """Add Cookie to Vary, as Flask does, without parsing a Vary header that is not there."""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
 
 
 # --- rejections ------------------------------------------------------------------
@@ -95,7 +127,7 @@ def sign_in_first():
 # --- the key path -------------------------------------------------------------------
 
 
-def authenticate_key(token: str):
+def authenticate_key(req, token: str):
     """Steps 2–4 for a Bearer credential; returns a response when it is refused."""
     if not token or not key_format.is_well_formed(token):
         return unauthorized()
@@ -116,7 +148,7 @@ def authenticate_key(token: str):
     reason = keys_unusable_reason(principal)
     if reason is not None:
         return forbidden(reason)
-    path = request.path
+    path = req.path
     if get_setting("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"):
         if not is_path_allowed(path, split_endpoints(get_setting("API_KEYS_ALLOWED_ENDPOINTS"))):
             return forbidden(
@@ -129,7 +161,7 @@ def authenticate_key(token: str):
         return forbidden(
             f"This API key may not call {path}: it is not in the key's allowed endpoints."
         )
-    if api_key.read_only and request.method not in READ_METHODS:
+    if api_key.read_only and req.method not in READ_METHODS:
         return forbidden("This API key is read-only: it may only use GET, HEAD and OPTIONS.")
     over_limit = ratelimit.key_limit_refusal(api_key)
     if over_limit is not None:
@@ -201,39 +233,46 @@ def authorize(access: Access):
 
 
 def guard():
+    # Each use of a context-local proxy (request, current_app) is a lookup: read them once.
+    req = request._get_current_object()
+    app = current_app._get_current_object()
     g.principal = None
-    if request.routing_exception is not None:
+    token = key_format.bearer_token(req.headers.get("Authorization"))
+    if req.routing_exception is not None:
         # Its 404/405/308 follows and no view runs; the error page still shows who is signed in.
-        if not _has_bearer(request) and current_user.is_authenticated:
-            g.principal = current_user._get_current_object()
+        if token is None:
+            g.principal = signed_in_principal()
         return None
-    view = current_app.view_functions.get(request.endpoint)
-    access = Access(public=True) if request.endpoint == "static" else access_of(view)
-    token = key_format.bearer_token(request.headers.get("Authorization"))
+    if req.endpoint == "static":
+        access = PUBLIC
+    else:
+        access = access_of(app.view_functions.get(req.endpoint))
 
     if token is not None:
-        if not is_api_path(request.path):
+        if not is_api_path(req.path):
             return json_error(
                 403,
                 "API keys work only on the API (/api/…, /ollama/…, /openai/…); pages need a "
                 "browser sign-in.",
             )
-        refusal = authenticate_key(token)
+        refusal = authenticate_key(req, token)
         if refusal is not None:
             return refuse_key(token, refusal)
     else:
-        if request.method not in READ_METHODS and is_cross_site(request):
-            return forbidden(
-                "Cross-site request refused: this server accepts browser writes (sign-in "
-                "included) only from its own pages."
-            )
-        if current_app.config.get("WTF_CSRF_ENABLED", True) and not (
-            access.public and is_api_path(request.path)
-        ):
-            csrf.protect()
-        if current_user.is_authenticated:
-            g.principal = current_user._get_current_object()
-            note_version(g.principal.settings_version)
+        if req.method not in READ_METHODS:
+            if is_cross_site(req):
+                return forbidden(
+                    "Cross-site request refused: this server accepts browser writes (sign-in "
+                    "included) only from its own pages."
+                )
+            if app.config.get("WTF_CSRF_ENABLED", True) and not (
+                access.public and is_api_path(req.path)
+            ):
+                csrf.protect()  # the token of the page the write comes from
+        principal = signed_in_principal()
+        if principal is not None:
+            g.principal = principal
+            note_version(principal.settings_version)
         elif not access.public:
             return sign_in_first()
 
@@ -242,8 +281,27 @@ def guard():
     return authorize(access)
 
 
+def signed_in_principal() -> Optional[Principal]:
+    """Who the session cookie signs in. An empty session (no cookie, or one whose signature
+    failed) signs in nobody, so Flask-Login is not asked: it would hash the client's address
+    for its session protection and then find nobody. (The app never sets Flask-Login's
+    remember-me cookie: the session is the only way a browser signs in.)"""
+    if not session:
+        return None
+    user = current_user._get_current_object()
+    return user if user.is_authenticated else None
+
+
+def check_request():
+    """The one ``before_request`` hook: the guard decides, then the text of a request it let
+    through is checked (one hook: Flask's per-hook dispatch costs more than the call)."""
+    refusal = guard()
+    if refusal is not None:
+        return refusal
+    return refuse_unstorable_text()
+
+
 def init_guard(app: Flask) -> None:
     app.session_interface = KeyAwareSessionInterface()
     ratelimit.init_app(app)
-    app.before_request(guard)
-    app.before_request(refuse_unstorable_text)  # after the guard: callers it let through
+    app.before_request(check_request)

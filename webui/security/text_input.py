@@ -20,18 +20,21 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def submitted_text() -> Iterator[tuple[str, str]]:
     """(where, text) for the path, every query parameter and form field, names included.
     Uploaded files' names are the files service's to clean (``services/files.py``)."""
-    yield "The path", request.path
-    for name, values in request.args.lists():
-        for text in (name, *values):
-            yield f"The query parameter {name!r}", text
-    if request.mimetype in FORM_TYPES:
-        for name, values in request.form.lists():
+    req = request._get_current_object()  # one context-local lookup, not one per use
+    yield "The path", req.path
+    if req.query_string:
+        for name, values in req.args.lists():
+            for text in (name, *values):
+                yield f"The query parameter {name!r}", text
+    if req.content_type and req.mimetype in FORM_TYPES:
+        for name, values in req.form.lists():
             for text in (name, *values):
                 yield f"The form field {name!r}", text
 
 
 def refuse_unstorable_text():
-    """A ``before_request`` hook, after the guard: 400 naming where the bad text is."""
+    """Run after the guard let a request through (``guard.check_request``): 400 naming where
+    the bad text is."""
     if request.routing_exception is not None:
         return None
     for where, text in submitted_text():
