@@ -444,7 +444,7 @@ def world(
 # --- the route table ----------------------------------------------------------------------------
 
 # Endpoints that delete or revoke what later requests need: fuzzed last.
-DESTRUCTIVE_WORDS = ("delete", "revoke", "remove", "logout")
+DESTRUCTIVE_WORDS = ("delete", "revoke", "remove", "logout", "rotate")  # rotate: a new secret
 ARGUMENT = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 

@@ -72,6 +72,7 @@ def site(app, people_with_keys, make_group):
         "file_id": file_id,
         "knowledge_id": created.get_json()["id"],
         "filename": "app.js",
+        "key_id": client.get("/api/v1/auths/api_keys").get_json()["items"][0]["id"],
     }
     return client, values
 
