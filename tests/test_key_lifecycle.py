@@ -2,6 +2,7 @@
 
 import time
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -260,3 +261,23 @@ def audit_events(app, key_id: str) -> list[AuditEvent]:
                 .order_by(AuditEvent.id)
             )
         )
+
+
+@pytest.mark.slow  # a live gunicorn with two workers
+def test_the_old_secret_is_refused_by_every_worker_at_once(bob, bobs_key, live_server):
+    path = f"{KEYS}/{bobs_key['id']}/rotate"
+    with httpx.Client(base_url=live_server.url, timeout=30.0) as script:
+
+        def statuses(secret: str) -> set[int]:
+            # Many requests on fresh connections, so both workers answer some of them.
+            return {
+                script.get(
+                    "/api/v1/auths/", headers={**bearer(secret), "Connection": "close"}
+                ).status_code
+                for _ in range(20)
+            }
+
+        assert statuses(bobs_key["key"]) == {200}
+        new_secret = bob.post(path).get_json()["key"]
+        assert statuses(bobs_key["key"]) == {401}
+        assert statuses(new_secret) == {200}
