@@ -40,6 +40,7 @@ def leaving_asks_first(page) -> bool:
 
 def copy_new_key(page) -> str:
     """Press Copy on the shown-once key; returns what reached the clipboard."""
+    page.wait_for_load_state()  # app.js, at the end of the page, has run
     assert leaving_asks_first(page)
     button = page.locator("#new-key-box button[data-copy]")
     expect(button).to_have_text("Copy")
