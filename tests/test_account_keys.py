@@ -156,6 +156,8 @@ def test_rename_restrict_and_extend_on_the_key_page(app, bob):
     assert changed["allowed_endpoints"] == ["/api/models", "/api/v1/files", "/api/v1/knowledge/abc"]
     assert changed["read_only"] is True and changed["rate_limit_per_minute"] == 12
     assert changed["prefix"] == key["prefix"] and works(app, key["secret"]) == 403
+    expiry_option = '<option selected value="keep">Keep: 2099-02-01 00:00 UTC</option>'
+    assert expiry_option in bob.get(f"/account/keys/{key['id']}").data.decode()
 
     # Keeping the expiry and clearing the restrictions.
     bob.post(f"/account/keys/{key['id']}", data={"name": "CI nightly", "expiry": "keep"})

@@ -1,4 +1,5 @@
 import calendar
+import time
 
 from flask import flash, g, make_response, redirect, render_template, session, url_for
 
@@ -18,7 +19,6 @@ from webui.security.permissions import (
 from webui.services import api_keys, api_routes, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
-from webui.templating import timestamp
 
 DAY = 86400
 NEW_KEY = "new_api_key"  # the session entry holding a new key's secret until it is shown
@@ -161,9 +161,19 @@ def render_key_page(api_key, form: EditKeyForm, status: int = 200):
     return no_store(make_response(html, status))
 
 
+def expiry_label(expires_at: int | None) -> str:
+    """A key's expiry as plain text for a select option (which holds no markup)."""
+    if expires_at is None:
+        return "never"
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires_at))
+    except (OverflowError, OSError, ValueError):
+        return f"{expires_at} (epoch seconds)"
+
+
 def edit_form(api_key, **kwargs) -> EditKeyForm:
     return EditKeyForm(
-        current_expiry=timestamp(api_key.expires_at, "never"),
+        current_expiry=expiry_label(api_key.expires_at),
         **key_form_options(),
         **kwargs,
     )
