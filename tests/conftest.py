@@ -7,14 +7,17 @@ in which case every test starts from an empty schema there.
 """
 
 import os
+import time
 
 import pytest
 import sqlalchemy as sa
 
 from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client, principal_of
 from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, running_upstream
-from tests.support.servers import gunicorn_server
+from tests.support.s3 import new_bucket, require_s3_server
+from tests.support.servers import gunicorn_server, s3_server
 from webui import create_app
+from webui.core import counters
 from webui.core.catalog import SETTINGS
 from webui.extensions import db
 from webui.models import Group, User
@@ -23,7 +26,7 @@ from webui.services import api_keys, configuration, users
 pytest_plugins = ["tests.support.phase_reports"]  # lets the crowd fixture see a failed test
 
 # Fixtures that start a real server or browser: a test using one must be marked slow.
-SLOW_FIXTURES = {"live_server", "browser", "crowd"}
+SLOW_FIXTURES = {"live_server", "browser", "crowd", "s3_endpoint", "bucket"}
 
 
 def pytest_collection_modifyitems(items):
@@ -194,6 +197,28 @@ def people_with_keys(make_user, make_key, save_settings):
     return make
 
 
+class FrozenClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, at: float):
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += seconds
+
+
+@pytest.fixture
+def frozen_counter_clock(monkeypatch):
+    """Rate-limit counters in this process keep time by this clock: a loop of requests always
+    falls in one window, however slow the machine; ``advance(seconds)`` ends a window."""
+    clock = FrozenClock(time.time())
+    monkeypatch.setattr(counters, "clock", clock)
+    return clock
+
+
 # --- fake model servers on loopback ports (in this process) ---------------------------------
 
 
@@ -229,6 +254,20 @@ def live_server(app, app_config, tmp_path):
     """gunicorn (2 workers, threaded) on a loopback port, sharing the ``app`` fixture's database."""
     with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """The URL of an S3-compatible server on loopback, one for the whole run."""
+    require_s3_server()
+    with s3_server(tmp_path_factory.mktemp("s3")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def bucket(s3_endpoint):
+    """An empty bucket of this test's own on the S3 server."""
+    return new_bucket(s3_endpoint)
 
 
 @pytest.fixture(scope="module")

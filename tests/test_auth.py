@@ -198,6 +198,12 @@ def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
 # --- changing the password ---------------------------------------------------------------
 
 
+def signed_in_email(client) -> str | None:
+    """Whom the session of this client belongs to (None: nobody)."""
+    response = client.get("/api/v1/auths/")
+    return response.get_json()["email"] if response.status_code == 200 else None
+
+
 def change_password(browser, current: str, new: str):
     return browser.post(
         "/account/password", data={"current_password": current, "new_password": new}
@@ -214,7 +220,8 @@ def test_changing_the_password_ends_every_other_session(app, make_user):
     assert here.get("/api/v1/auths/").status_code == 200  # this browser stays signed in
     assert elsewhere.get("/api/v1/auths/").status_code == 401
     assert elsewhere.get("/account/").status_code == 302  # to the sign-in page
-    assert login_client(app, "ada@example.com", "a brand new passphrase")
+    renewed = login_client(app, "ada@example.com", "a brand new passphrase")
+    assert signed_in_email(renewed) == "ada@example.com"
     old = app.test_client().post(
         "/api/v1/auths/signin", json={"email": "ada@example.com", "password": PASSWORD}
     )
@@ -227,7 +234,8 @@ def test_a_wrong_current_password_changes_nothing(app, make_user):
     response = change_password(browser, "not my password", "a brand new passphrase")
     assert response.status_code == 400 and b"This is not your current password" in response.data
     assert browser.get("/api/v1/auths/").status_code == 200
-    assert login_client(app, "ada@example.com")  # the old password still works
+    still = login_client(app, "ada@example.com")  # the old password still works
+    assert signed_in_email(still) == "ada@example.com"
 
 
 @pytest.mark.parametrize(

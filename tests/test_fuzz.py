@@ -411,6 +411,9 @@ def world(
     save_settings(**settings)
     admin_id = make_user(ADMIN_EMAIL, role="admin")
     alice_id = make_user("alice@example.com")
+    # The fuzzed email's account exists, with another password: adding it (POST
+    # /api/v1/auths/add) is refused and signing in as it fails, so no caller changes identity.
+    make_user(SANE_JSON["email"])
     admin_key, alice_key = make_key(admin_id, "admin bot"), make_key(alice_id, "alice bot")
     group_id = make_group("Fuzzers", alice_id)
     admin = login_client(app, ADMIN_EMAIL)
@@ -418,6 +421,8 @@ def world(
     file_id = upload_ok(alice, "notes.pdf", make_pdf("fuzzing notes"))["id"]
     created = alice.post("/api/v1/knowledge/create", json={"name": "Fuzz facts"})
     assert created.status_code == 200, created.get_json()
+    chat = alice.post("/api/v1/chats/new", json={"chat": {"title": "Fuzz talk", "messages": []}})
+    assert chat.status_code == 200, chat.get_json()
     with app.app_context():
         key_id = db.session.scalar(sa.select(ApiKey.id).where(ApiKey.user_id == alice_id))
     callers = [
@@ -433,6 +438,7 @@ def world(
         "group_id": [group_id],
         "file_id": [file_id],
         "knowledge_id": [created.get_json()["id"]],
+        "chat_id": [chat.get_json()["id"]],
         "kind": ["openai", "ollama"],
         "index": ["0"],
         "url_idx": ["0"],

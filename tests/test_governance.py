@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tests.support.accounts import bearer, login_client
 from webui.extensions import db
-from webui.models import ApiKey, User
+from webui.models import ApiKey, Usage, User
 from webui.models.audit import AuditEvent
 
 INVENTORY = "/api/v1/auths/admin/api_keys"
@@ -86,12 +86,11 @@ def test_inventory_lists_every_key_with_owner_usage_and_restrictions(app, people
 
 
 def test_request_count_comes_from_the_usage_records(app, people):
-    usage_module = pytest.importorskip("webui.models.usage")
     bot = key_row(app, "bob-bot", people)
     with app.app_context():
         for _ in range(3):
             db.session.add(
-                usage_module.Usage(
+                Usage(
                     user_id=people["bob"],
                     api_key_id=bot.id,
                     endpoint="/api/chat/completions",
@@ -100,7 +99,7 @@ def test_request_count_comes_from_the_usage_records(app, people):
                 )
             )
         db.session.add(
-            usage_module.Usage(
+            Usage(
                 user_id=people["bob"],
                 api_key_id=None,
                 endpoint="/api/chat/completions",

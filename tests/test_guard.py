@@ -5,7 +5,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from tests.support.accounts import bearer, login_client
+from tests.support.accounts import PASSWORD, bearer, login_client
+from tests.support.files import upload, upload_ok
 from webui.extensions import db
 from webui.models import ApiKey
 from webui.security import key_format
@@ -13,6 +14,7 @@ from webui.security.guard import INVALID_KEY, is_path_allowed
 from webui.sql_trace import traced_statements
 
 WHO = "/api/v1/auths/"
+HELLO = [{"role": "user", "content": "Hello"}]
 
 
 @pytest.fixture
@@ -138,8 +140,13 @@ def test_permission_removed_by_leaving_the_granting_group(admin, api, bob_id, bo
 
 def test_owner_demoted_to_pending_or_deleted(admin, api, bob_id, bob_key):
     admin.post(f"/api/v1/users/{bob_id}/update", json={"role": "pending"})
+    # WHO lets pending people in (they may ask who they are): only the key check refuses here,
+    # and its reason tells the owner what to wait for.
     demoted = api.get(WHO, headers=bearer(bob_key))
-    assert demoted.status_code == 403 and "approval" in demoted.get_json()["detail"]
+    assert demoted.status_code == 403
+    assert demoted.get_json()["detail"] == (
+        "The owner of this API key is waiting for an administrator's approval."
+    )
     admin.post(f"/api/v1/users/{bob_id}/update", json={"role": "user"})
     assert api.get(WHO, headers=bearer(bob_key)).status_code == 200
     admin.delete(f"/api/v1/users/{bob_id}")
@@ -154,17 +161,55 @@ def test_admin_demoted_loses_admin_routes_at_once(admin, api, make_user, make_ke
     assert api.get("/api/v1/users/", headers=bearer(secret)).status_code == 403
 
 
-def test_read_only_keys_may_only_read(api, bob_id, make_key):
+def test_read_only_keys_may_read(api, bob_id, make_key):
     secret = make_key(bob_id, "reader", read_only=True)
     assert api.get(WHO, headers=bearer(secret)).status_code == 200
     assert api.head(WHO, headers=bearer(secret)).status_code == 200
-    for method in ("post", "put", "patch", "delete"):
-        response = getattr(api, method)(
-            "/api/v1/auths/api_keys", headers={**bearer(secret), "X-HTTP-Method-Override": "GET"}
-        )
-        assert response.status_code in (403, 405)
-        if response.status_code == 403:
-            assert "read-only" in response.get_json()["detail"]
+    assert api.options(WHO, headers=bearer(secret)).status_code == 200
+
+
+# Writes a key may make: no session-only route, no role, a permission bob is granted. Each
+# is tried first with a read-only key, then with a writable key of the same owner.
+KEY_WRITES = {
+    "upload a file": lambda api, key: upload(api, "notes.txt", b"hello", headers=key),
+    "create a knowledge base": lambda api, key: api.post(
+        "/api/v1/knowledge/create", json={"name": "notes"}, headers=key
+    ),
+    "chat": lambda api, key: api.post(
+        "/api/chat/completions", json={"model": "none", "messages": HELLO}, headers=key
+    ),
+}
+
+
+@pytest.fixture
+def reader_and_writer(save_settings, bob_id, make_key):
+    """Headers of bob's read-only key and of his writable one; both ask, in vain, to be taken
+    for a GET."""
+    save_settings(USER_PERMISSIONS_CHAT_FILE_UPLOAD=True, USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
+    override = {"X-HTTP-Method-Override": "GET"}
+    return (
+        {**bearer(make_key(bob_id, "reader", read_only=True)), **override},
+        {**bearer(make_key(bob_id, "writer")), **override},
+    )
+
+
+@pytest.mark.parametrize("write", KEY_WRITES.values(), ids=KEY_WRITES.keys())
+def test_a_read_only_key_cannot_write_where_keys_may(api, reader_and_writer, write):
+    reader, writer = reader_and_writer
+    refused = write(api, reader)
+    assert refused.status_code == 403
+    assert "read-only" in refused.get_json()["detail"]
+    assert write(api, writer).status_code != 403  # nothing else refuses this request
+
+
+def test_a_read_only_key_cannot_delete(api, reader_and_writer):
+    reader, writer = reader_and_writer
+    file_id = upload_ok(api, "notes.txt", b"hello", headers=writer)["id"]
+    refused = api.delete(f"/api/v1/files/{file_id}", headers=reader)
+    assert refused.status_code == 403
+    assert "read-only" in refused.get_json()["detail"]
+    assert api.get(f"/api/v1/files/{file_id}", headers=reader).status_code == 200
+    assert api.delete(f"/api/v1/files/{file_id}", headers=writer).status_code == 200
 
 
 def test_roles_still_apply_to_keys(api, bob_key):
@@ -200,13 +245,18 @@ def test_key_requests_set_no_cookie(admin, api, bob_key):
         api.get(WHO, headers=bearer(bob_key)),
         api.get(WHO, headers=bearer(VALID_LOOKING)),
         admin.get(WHO, headers=bearer(bob_key)),
-        admin.post(
-            "/api/v1/auths/signin",
-            json={"email": "root@example.com", "password": "x" * 8},
-            headers=bearer(bob_key),
-        ),
     ):
         assert "Set-Cookie" not in response.headers
+
+
+def test_a_sign_in_carrying_a_key_sets_no_cookie(admin, api, bob_key):
+    """A successful sign-in writes the session; with a Bearer key it must not be sent."""
+    signin = {"email": "root@example.com", "password": PASSWORD}
+    response = api.post("/api/v1/auths/signin", json=signin, headers=bearer(bob_key))
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert api.get(WHO).status_code == 401  # this client is signed in as nobody
+    assert "Set-Cookie" in api.post("/api/v1/auths/signin", json=signin).headers  # without a key
 
 
 # --- allowlists -----------------------------------------------------------------------------------

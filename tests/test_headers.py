@@ -67,10 +67,13 @@ def site(app, people_with_keys, make_group):
     file_id = upload_ok(client, "notes.txt", b"Backups run at 02:00 UTC.\n")["id"]
     created = client.post("/api/v1/knowledge/create", json={"name": "Runbooks"})
     assert created.status_code == 200, created.get_json()
+    chat = client.post("/api/v1/chats/new", json={"chat": {"title": "Backups", "messages": []}})
+    assert chat.status_code == 200, chat.get_json()
     values = {
         "group_id": group_id,
         "file_id": file_id,
         "knowledge_id": created.get_json()["id"],
+        "chat_id": chat.get_json()["id"],
         "filename": "app.js",
         "key_id": client.get("/api/v1/auths/api_keys").get_json()["items"][0]["id"],
     }

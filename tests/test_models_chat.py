@@ -488,8 +488,10 @@ def test_admin_sees_usage_totals(app, client, people):
         headers=bearer(people["user_key"]),
         json={"model": "gpt-test", "messages": HELLO},
     )
-    page = login_client(app, "root@example.com").get("/admin/models")
-    assert b"ada@example.com" in page.data
+    page = login_client(app, "root@example.com").get("/admin/models").get_data(as_text=True)
+    assert "ada@example.com" in page
+    # Keys used is a count (a dict key named "keys" once printed the dict's method).
+    assert '<td class="keys-used">1</td>' in page and "built-in method" not in page
 
 
 # --- the Ollama proxy ---------------------------------------------------------------------------

@@ -4,9 +4,10 @@ import pytest
 
 from tests.support.accounts import bearer, login_client
 from webui import create_app
-from webui.core import parsers, settings
+from webui.core import parsers, settings, version_cache
 from webui.core.catalog import SETTINGS
-from webui.services import configuration
+from webui.extensions import db
+from webui.services import configuration, model_access
 
 
 def test_environment_gives_the_initial_value_and_a_saved_value_wins(
@@ -48,11 +49,32 @@ def test_a_saved_change_holds_for_another_app_instance_at_once(app, app_config, 
     assert response.status_code == 403
 
 
+def seed_the_version(app) -> None:
+    """What migration 0002 does: every migrated database holds a version from the start."""
+    with app.app_context():
+        version_cache.bump_version()
+        db.session.commit()
+
+
+def restrict_a_model(app) -> None:
+    """Another change that moves the version token: a model access rule."""
+    with app.app_context():
+        model_access.set_access("gpt-secret", False, [], None)
+
+
+@pytest.mark.parametrize(
+    "earlier_change",
+    [None, seed_the_version, restrict_a_model],
+    ids=["no version before", "version seeded by the migration", "version set by a model rule"],
+)
 def test_a_worker_that_cached_the_settings_sees_a_change_on_its_next_request(
-    app, app_config, make_user, save_settings, make_key
+    app, app_config, make_user, save_settings, make_key, earlier_change
 ):
-    """Workers keep saved values under a version token the key lookup reads every time."""
+    """Workers keep saved values under a version token the key lookup reads every time. Once
+    any change has set a token, workers cache under it: a settings save must move it too."""
     save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
+    if earlier_change:
+        earlier_change(app)
     make_user("root@example.com", role="admin")
     secret = make_key(make_user("ada@example.com"), "bot")
     other_worker = create_app(app_config).test_client()

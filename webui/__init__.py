@@ -14,8 +14,15 @@ from webui.auth import bp as auth_bp
 from webui.chat import bp as chat_bp
 from webui.chat import models_bp
 from webui.cli import register_commands
-from webui.config import default_config, private_folder, private_sqlite_file
+from webui.config import (
+    default_config,
+    instance_path_from_environment,
+    private_folder,
+    private_sqlite_file,
+    require_shared_secret,
+)
 from webui.core.settings import initial_values
+from webui.core.storage import init_storage
 from webui.errors import register_error_handlers
 from webui.extensions import csrf, db, login_manager, migrate
 from webui.headers import register_security_headers
@@ -28,7 +35,9 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migra
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=instance_path_from_environment()
+    )
     app.json.sort_keys = False
     private_folder(app.instance_path)
     app.config.from_mapping(default_config(app.instance_path))
@@ -36,7 +45,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
-    private_folder(app.config["UPLOAD_DIR"])
+    require_shared_secret(app.config)
+    init_storage(app)  # creates the upload folder (local) or checks the S3 settings
     private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
     if app.config["TRUSTED_PROXY_COUNT"]:

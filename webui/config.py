@@ -14,6 +14,15 @@ import sqlalchemy as sa
 from webui.core.parsers import parse_bool, parse_whole_number
 
 MIB = 1024 * 1024
+S3_VARIABLES = (
+    "S3_BUCKET_NAME",
+    "S3_ENDPOINT_URL",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_REGION_NAME",
+    "S3_KEY_PREFIX",
+    "S3_ADDRESSING_STYLE",
+)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -68,9 +77,31 @@ def private_sqlite_file(database_url: str) -> None:
         os.chmod(url.database, 0o600)
 
 
+def instance_path_from_environment() -> str | None:
+    """WEBUI_INSTANCE_PATH moves the instance folder (an absolute path), e.g. one per app
+    instance on a machine; unset, Flask's default (instance/ beside the package) holds."""
+    return os.environ.get("WEBUI_INSTANCE_PATH") or None
+
+
+def secret_key_from_environment() -> str | None:
+    return os.environ.get("SECRET_KEY") or os.environ.get("WEBUI_SECRET_KEY") or None
+
+
+def require_shared_secret(config: dict) -> None:
+    """Object storage means several hosts; a key each host generated for itself would make
+    a session signed on one host invalid on the next, so start-up stops instead."""
+    generated = config["SECRET_KEY"] == config["SECRET_KEY_GENERATED"]
+    if config["STORAGE_PROVIDER"] == "s3" and generated:
+        raise ValueError(
+            "STORAGE_PROVIDER=s3 is for several hosts: set SECRET_KEY to the same value on "
+            "every host (python3 -c 'import secrets; print(secrets.token_hex(32))'); a key "
+            "generated into instance/.secret_key is this host's alone."
+        )
+
+
 def load_secret_key(instance_path: str) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in instance/."""
-    from_env = os.environ.get("SECRET_KEY") or os.environ.get("WEBUI_SECRET_KEY")
+    from_env = secret_key_from_environment()
     if from_env:
         return from_env
     key_file = Path(instance_path) / ".secret_key"
@@ -92,8 +123,12 @@ def default_config(instance_path: str) -> dict:
     database_url = os.environ.get("DATABASE_URL") or (
         "sqlite:///" + os.path.join(instance_path, "webui.sqlite")
     )
+    secret_key = load_secret_key(instance_path)
     return {
-        "SECRET_KEY": load_secret_key(instance_path),
+        "SECRET_KEY": secret_key,
+        # The key generated into instance/ (None when the environment set one): right for one
+        # host, wrong for several, see require_shared_secret.
+        "SECRET_KEY_GENERATED": None if secret_key_from_environment() else secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": pool_options(database_url),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -104,6 +139,13 @@ def default_config(instance_path: str) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
+        # --- where uploaded bytes live (core/storage.py); Open WebUI's names -------------
+        # local: files in UPLOAD_DIR (one host). s3: an S3-compatible bucket (several hosts);
+        # uploads are then staged in STORAGE_STAGING_DIR, a per-host folder, while they arrive.
+        "STORAGE_PROVIDER": os.environ.get("STORAGE_PROVIDER", "").strip().lower() or "local",
+        "STORAGE_STAGING_DIR": os.environ.get("STORAGE_STAGING_DIR")
+        or os.path.join(instance_path, "staging"),
+        **{name: os.environ.get(name, "").strip() for name in S3_VARIABLES},
         "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0, maximum=10),
         # Every request body is capped (413) before anything reads it; only the upload routes
         # raise their own limit to FILE_MAX_SIZE_MB.

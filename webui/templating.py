@@ -4,9 +4,11 @@ import time
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for
+from markupsafe import Markup, escape
 
 from webui.core.catalog import PERMISSIONS, SECTION_LABELS
 from webui.security.permissions import permissions_of
+from webui.services import users
 
 # (endpoint, label): the main navigation; links whose blueprint is absent are skipped.
 NAV_LINKS = [
@@ -29,14 +31,27 @@ ADMIN_NAV = [
 ]
 
 
-def timestamp(value: int | None, empty: str = "never") -> str:
-    """A stored time for people; never fails, whatever a row holds."""
+def timestamp(value: int | None, empty: str = "never") -> Markup:
+    """A stored time for people: ``<time>`` with the UTC text, which static/times.js turns
+    into the viewer's local time and a relative hint; never fails, whatever a row holds."""
     if not value:
-        return empty
+        return escape(empty)
     try:
-        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(value))
+        moment = time.gmtime(value)
     except (OverflowError, OSError, ValueError, TypeError):
-        return f"{value} (epoch seconds)"
+        return escape(f"{value} (epoch seconds)")
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", moment)
+    full = time.strftime("%Y-%m-%d %H:%M:%S UTC", moment)
+    text = time.strftime("%Y-%m-%d %H:%M UTC", moment)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(iso, full, text)
+
+
+def pending_count() -> int:
+    """How many accounts wait for approval (for the admin's navigation); counted once a
+    request, and only when a template asks."""
+    if "pending_count" not in g:
+        g.pending_count = users.count_pending()
+    return g.pending_count
 
 
 def page_url(endpoint: str, page: int) -> str:
@@ -48,6 +63,18 @@ def page_url(endpoint: str, page: int) -> str:
 def _existing(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
     known = current_app.view_functions
     return [(endpoint, label) for endpoint, label in links if endpoint in known]
+
+
+def admin_nav_links() -> list[tuple[str, str, bool]]:
+    """The admin tabs as (url, label, current); a Jinja global, so macros imported without
+    context see it too. The current tab is the one whose URL the request's path starts with
+    most closely, so sub-pages (a group, revoking every key) mark their section."""
+    links = [(url_for(endpoint), label) for endpoint, label in _existing(ADMIN_NAV)]
+    matching = [
+        url for url, _ in links if request.path == url or request.path.startswith(url + "/")
+    ]
+    current = max(matching, key=len, default=None)
+    return [(url, label, url == current) for url, label in links]
 
 
 def catalog_sections() -> list[tuple[str, list]]:
@@ -63,7 +90,6 @@ def template_globals() -> dict:
         "viewer": principal,
         "viewer_permissions": permissions_of(principal) if principal is not None else {},
         "nav_links": _existing(NAV_LINKS),
-        "admin_nav": _existing(ADMIN_NAV),
         "catalog_sections": catalog_sections(),
         "page_url": page_url,
     }
@@ -72,3 +98,8 @@ def template_globals() -> dict:
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(timestamp, "timestamp")
     app.context_processor(template_globals)
+    app.jinja_env.globals.update(
+        admin_nav_links=admin_nav_links,
+        signups_open=users.signups_open,
+        pending_count=pending_count,
+    )

@@ -2,8 +2,6 @@
 sending stored bytes back as a download no browser renders in place. Pages and the API
 share it; the rules about files themselves are in ``services/files.py``."""
 
-import logging
-
 from flask import Response, request, send_file
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
@@ -12,8 +10,6 @@ from werkzeug.formparser import FormDataParser
 from webui.errors import ServiceError
 from webui.models import File
 from webui.services import files
-
-log = logging.getLogger(__name__)
 
 
 class StrictUploadParser(FormDataParser):
@@ -64,19 +60,23 @@ def uploaded_file() -> FileStorage:
 
 
 def download_response(file: File) -> Response:
-    """The raw bytes as an attachment that a browser will never render in place."""
-    try:
-        response = send_file(
-            files.absolute_path(file),
-            mimetype=files.served_content_type(file),
-            as_attachment=True,
-            download_name=file.filename,
-            conditional=True,
-            max_age=0,
-        )
-    except FileNotFoundError:
-        log.error("file %s has a row but no bytes at %s", file.id, files.absolute_path(file))
-        raise ServiceError(404, f"The stored bytes of file {file.id} are missing.") from None
+    """The stored bytes, streamed block by block, as an attachment that a browser will never
+    render in place. The ETag is the content's SHA-256, the same on every host."""
+    stored = files.open_stored(file)
+    response = send_file(
+        stored.stream,
+        mimetype=files.served_content_type(file),
+        as_attachment=True,
+        download_name=file.filename,
+        conditional=False,
+        etag=file.sha256,
+        max_age=0,
+    )
+    response.content_length = stored.size
+    # Ranges need a stream that can seek (the local folder's file); If-None-Match works on both.
+    response = response.make_conditional(
+        request.environ, accept_ranges=stored.seekable, complete_length=stored.size
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"

@@ -1,13 +1,15 @@
 """Real servers in their own processes, on free loopback ports: gunicorn started exactly as the
-README deploys the app (``gunicorn -c gunicorn.conf.py wsgi:app``), and any other server command
-(the benchmark runs the fake upstream this way). Each logs to a file, is waited for until it
-answers, and is stopped with SIGTERM afterwards.
+README deploys the app (``gunicorn -c gunicorn.conf.py wsgi:app``), an S3-compatible server, and
+any other server command (the benchmark runs the fake upstream this way). Each logs to a file,
+is waited for until it answers, and is stopped with SIGTERM afterwards.
 
 Every process starts in this checkout with it first on PYTHONPATH, so it imports ``webui`` (and
 ``tests.support``) from here, whatever an editable install elsewhere points at.
 """
 
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -24,6 +26,13 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0  # seconds for a server to answer its probe
 STOP_TIMEOUT = 20.0  # seconds after SIGTERM before SIGKILL
+LOG_TIMEOUT = 10.0  # seconds for the access log to catch up with the answers
+
+# gunicorn's access log, one line per request: the worker that answered (gunicorn's %(p)s),
+# the client's X-Request-Id, the status. Pass ACCESS_LOG_ENV as gunicorn_server's ``env``.
+ACCESS_LOG_FORMAT = "access pid=%(p)s request=%({x-request-id}i)s status=%(s)s"
+ACCESS_LOG_ENV = {"GUNICORN_CMD_ARGS": "--access-logformat=" + shlex.quote(ACCESS_LOG_FORMAT)}
+_ACCESS_LINE = re.compile(r"access pid=<(\d+)> request=(\w+) status=(\d+)")
 
 
 def free_port() -> int:
@@ -47,6 +56,22 @@ class LiveServer:
         return [
             int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         ]
+
+
+def answered_by(log: str) -> dict[str, tuple[int, int]]:
+    """request id → (worker pid, status), from an access log in ACCESS_LOG_FORMAT."""
+    return {rid: (int(pid), int(status)) for pid, rid, status in _ACCESS_LINE.findall(log)}
+
+
+def wait_for_log(server: "LiveServer", request_ids) -> str:
+    """The server's log once it names every one of ``request_ids`` (a worker writes the line
+    just after the answer), or as it is after LOG_TIMEOUT."""
+    deadline = time.monotonic() + LOG_TIMEOUT
+    while True:
+        log = server.log()
+        if set(request_ids) <= answered_by(log).keys() or time.monotonic() > deadline:
+            return log
+        time.sleep(0.05)
 
 
 def environment(env: Optional[dict] = None) -> dict:
@@ -91,6 +116,15 @@ def _wait_until_up(server: LiveServer, probe: str) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{server.url + probe} did not answer 200 in time:\n{server.log()}")
+
+
+def s3_server(workdir: Path, name: str = "s3"):
+    """An S3-compatible server on a loopback port (moto's server mode, from the ``test`` extra)
+    as a context manager yielding a LiveServer; it keeps its buckets in memory until stopped."""
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    log_path = workdir / f"{name}-{port}.log"
+    return running_process(command, f"http://127.0.0.1:{port}", "/moto-api/", log_path)
 
 
 def gunicorn_server(

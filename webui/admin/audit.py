@@ -26,7 +26,7 @@ def audit_page():
         args=request.args,
         actions=audit_log.ACTIONS,
         families=audit_log.FAMILIES,
-        emails=audit_log.actor_emails({event.actor_id for event in events if event.actor_id}),
+        sentences=audit_log.sentences(events),
         pages=max(1, -(-total // filters.per_page)),
     )
     return html, status

@@ -1,9 +1,16 @@
 from flask import flash, g
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 
 from webui.core.settings import SettingError
-from webui.forms import Form
+from webui.forms import Form, new_password_field
 from webui.models import ROLES
 from webui.services import configuration
 
@@ -20,6 +27,20 @@ class AuthenticationSettingsForm(Form):
 class RoleForm(Form):
     role = SelectField("Role", choices=[(role, role) for role in ROLES])
     submit = SubmitField("Change role")
+
+
+class AddUserForm(Form):
+    """Admin Panel > Users > Add user; the service checks the email and the password rules."""
+
+    name = StringField(
+        "Name", validators=[DataRequired(message="Name is required."), Length(max=100)]
+    )
+    email = EmailField(
+        "Email", validators=[DataRequired(message="Email is required."), Length(max=254)]
+    )
+    password = new_password_field("Password")
+    role = SelectField("Role", choices=[(role, role) for role in ROLES], default="user")
+    submit = SubmitField("Add user")
 
 
 class GroupForm(Form):

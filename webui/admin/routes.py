@@ -1,7 +1,7 @@
 from flask import flash, redirect, render_template, url_for
 
 from webui.admin import bp
-from webui.admin.forms import AuthenticationSettingsForm, RoleForm, save_settings_form
+from webui.admin.forms import AddUserForm, AuthenticationSettingsForm, RoleForm, save_settings_form
 from webui.core.parsers import split_endpoints
 from webui.core.settings import get_setting, get_settings
 from webui.errors import ServiceError
@@ -33,12 +33,54 @@ def settings_general():
     )
 
 
+def render_users(status: int = 200, add_form: AddUserForm | None = None):
+    people = users.all_users()
+    forms = {user.id: RoleForm(role=user.role, prefix=user.id) for user in people}
+    html = render_template(
+        "admin/users.html",
+        users=people,
+        pending=[user for user in people if user.is_pending],
+        role_forms=forms,
+        add_form=add_form or AddUserForm(),
+        empty=EmptyForm(),
+    )
+    return html, status
+
+
 @bp.get("/users", endpoint="users")
 @require_role("admin")
 def users_page():
-    people = users.all_users()
-    forms = {user.id: RoleForm(role=user.role, prefix=user.id) for user in people}
-    return render_template("admin/users.html", users=people, role_forms=forms, empty=EmptyForm())
+    return render_users()
+
+
+@bp.post("/users/add")
+@require_role("admin")
+def add_user():
+    form = AddUserForm()
+    if not form.validate_on_submit():
+        flash("The account was not created; see the messages below.", "error")
+        return render_users(400, form)
+    try:
+        user = users.add_user(form.name.data, form.email.data, form.password.data, form.role.data)
+    except ServiceError as error:
+        flash(f"The account was not created: {error.detail}", "error")
+        return render_users(error.status, form)
+    flash(f"Created {user.email} ({user.role}). Give them their password yourself.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<user_id>/approve")
+@require_role("admin")
+def approve_user(user_id: str):
+    user = users.get_user_or_404(user_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            users.approve(user)
+        except ServiceError as error:
+            flash(error.detail, "error")
+        else:
+            flash(f"Approved {user.email}: they can sign in and use webui now.", "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<user_id>/role")

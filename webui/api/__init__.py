@@ -9,6 +9,7 @@ from webui.api import (  # noqa: E402,F401,E501
     audit,
     auths,
     chat,
+    chats,
     files,
     groups,
     health,

@@ -136,7 +136,20 @@ def delete_default_api_key():
     return jsonify(True)
 
 
-# --- admin settings ------------------------------------------------------------------
+# --- admin: accounts and settings -----------------------------------------------------
+
+
+@bp.post("/api/v1/auths/add")
+@require_role("admin")
+@session_only
+def add_user():
+    """Open WebUI's "Add User": an account made by an administrator, role pending unless
+    the body names one."""
+    body = json_object()
+    user = users.add_user(
+        body.get("name"), body.get("email"), body.get("password"), body.get("role", "pending")
+    )
+    return jsonify(user_json(user, user_permissions(user)))
 
 
 @bp.get("/api/v1/auths/admin/config")

@@ -2,12 +2,23 @@ from flask import g, render_template, request
 
 from webui.chat import bp, models_bp
 from webui.core.parsers import query_flag
-from webui.services import model_access
+from webui.services import chats, model_access
+
+
+def chat_page(chat_id: str | None = None):
+    models = chats.chat_models(model_access.usable_models(g.principal))
+    return render_template("chat/index.html", models=models, chat_id=chat_id)
 
 
 @bp.get("/chat")
 def index():
-    return render_template("chat/index.html", models=model_access.usable_models(g.principal))
+    return chat_page()
+
+
+@bp.get("/chat/<chat_id>")
+def saved(chat_id: str):
+    """A saved chat by its address, so it survives a reload; others' chats are not found."""
+    return chat_page(chats.get_own(g.principal, chat_id).id)
 
 
 @models_bp.get("/models", endpoint="index")

@@ -42,6 +42,8 @@ ACTIONS = (
     "permissions.changed",
     "user.role_changed",
     "user.deleted",
+    "user.signed_up",
+    "user.created",
     "group.created",
     "group.updated",
     "group.deleted",
@@ -290,6 +292,17 @@ def user_deleted(user: User) -> None:
     record(
         "user.deleted", user.id, {"email": user.email, "role": user.role, "keys_deleted": prefixes}
     )
+
+
+def signed_up(user: User) -> None:
+    """A new account from the sign-up page or API; its owner is the actor."""
+    db.session.flush()  # the new row's id, to name it as the actor
+    record("user.signed_up", user, {"email": user.email, "role": user.role}, actor_id=user.id)
+
+
+def user_created(user: User) -> None:
+    """An account an administrator made (the request's principal is the actor)."""
+    record("user.created", user, {"email": user.email, "role": user.role})
 
 
 def group_created(group: Group) -> None:

@@ -27,6 +27,11 @@ _cleanup_lock = threading.Lock()
 _next_cleanup = time.monotonic() + CLEANUP_INTERVAL
 
 
+def clock() -> float:
+    """The time windows are kept by; tests replace it so a window ends only when they say."""
+    return time.time()
+
+
 def _connection() -> sa.Connection:
     return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
@@ -34,7 +39,7 @@ def _connection() -> sa.Connection:
 def hit(name: str, seconds: int) -> tuple[int, int]:
     """Count one event; the count in the current window (this one included) and the
     seconds until that window ends. A new window lasts ``seconds``."""
-    at = int(time.time())
+    at = int(clock())
     insert = _INSERTS[db.engine.dialect.name]
     current = _counters.c.expires_at > at
     upsert = (
@@ -60,7 +65,7 @@ def hit(name: str, seconds: int) -> tuple[int, int]:
 def peek(name: str) -> tuple[int, int]:
     """The count in the current window and the seconds until it ends, without counting;
     (0, 0) when no window is running."""
-    at = int(time.time())
+    at = int(clock())
     query = sa.select(_counters.c.count, _counters.c.expires_at).where(
         _counters.c.name == name, _counters.c.expires_at > at
     )

@@ -3,6 +3,7 @@
 from webui.models.accounts import ROLES, BrowserSession, Group, User, group_members
 from webui.models.audit import AuditEvent
 from webui.models.base import new_id, now
+from webui.models.chats import Chat
 from webui.models.files import File, FileChunk, Knowledge, knowledge_files, knowledge_groups
 from webui.models.keys import ApiKey
 from webui.models.model_access import ModelAccess
@@ -15,6 +16,7 @@ __all__ = [
     "ApiKey",
     "BrowserSession",
     "AuditEvent",
+    "Chat",
     "File",
     "FileChunk",
     "Group",

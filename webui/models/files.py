@@ -44,7 +44,7 @@ knowledge_groups = sa.Table(
 
 
 class File(db.Model):
-    """An upload: bytes on disk under UPLOAD_DIR, everything else here."""
+    """An upload: bytes in the file storage (core/storage.py), everything else here."""
 
     __tablename__ = "files"
 
@@ -56,7 +56,7 @@ class File(db.Model):
     content_type: Mapped[str] = mapped_column(sa.String(255))
     size: Mapped[int] = mapped_column(sa.BigInteger)
     sha256: Mapped[str] = mapped_column(sa.String(64))
-    # Relative to UPLOAD_DIR and made from the id, never from the client's name.
+    # The stored name (in UPLOAD_DIR or the bucket), made from the id, never the client's name.
     path: Mapped[str] = mapped_column(sa.String(255))
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     error: Mapped[Optional[str]] = mapped_column(sa.Text)

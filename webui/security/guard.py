@@ -203,7 +203,10 @@ def authorize(access: Access):
 def guard():
     g.principal = None
     if request.routing_exception is not None:
-        return None  # its 404/405/308 follows and no view runs
+        # Its 404/405/308 follows and no view runs; the error page still shows who is signed in.
+        if not _has_bearer(request) and current_user.is_authenticated:
+            g.principal = current_user._get_current_object()
+        return None
     view = current_app.view_functions.get(request.endpoint)
     access = Access(public=True) if request.endpoint == "static" else access_of(view)
     token = key_format.bearer_token(request.headers.get("Authorization"))

@@ -1,9 +1,10 @@
-"""Uploaded files: storage on disk, metadata and chunks in the database.
+"""Uploaded files: the bytes in the configured storage (``core/storage.py``: the local
+UPLOAD_DIR or an S3-compatible bucket), metadata and chunks in the database.
 
-The bytes live under UPLOAD_DIR in a file named by the generated id, never by
-the client's name. An upload is written to a temporary name, renamed into
-place once its row is flushed, and committed last; any failure removes what
-was written, so there is never a file without its row nor a row without its file.
+The bytes are stored under the generated id, never under the client's name. An upload is
+staged in a local file, stored once its row is flushed, and the row committed last; any
+failure removes what was stored, and a storage outage is a 503 that changes nothing, so there
+are no bytes without a row and no row without bytes.
 """
 
 import hashlib
@@ -11,7 +12,11 @@ import logging
 import mimetypes
 import os
 import re
+import shutil
+import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from typing import IO
 
 import sqlalchemy as sa
@@ -19,6 +24,14 @@ from flask import current_app
 from werkzeug.datastructures import FileStorage
 
 from webui.core.settings import get_setting
+from webui.core.storage import (
+    LocalStorage,
+    MissingObject,
+    Storage,
+    StorageUnavailable,
+    StoredObject,
+    current_storage,
+)
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import File, FileChunk, User, new_id
@@ -91,14 +104,6 @@ def clean_content_type(declared: str | None, filename: str) -> str:
 # --- storing ---------------------------------------------------------------------------
 
 
-def upload_dir() -> str:
-    return current_app.config["UPLOAD_DIR"]
-
-
-def absolute_path(file: File) -> str:
-    return os.path.join(upload_dir(), file.path)
-
-
 def remove_quietly(path: str) -> None:
     try:
         os.remove(path)
@@ -127,8 +132,31 @@ def copy_limited(source: IO[bytes], target_path: str, limit: int) -> tuple[int, 
     return size, digest.hexdigest()
 
 
+def unavailable(outcome: str, error: StorageUnavailable) -> ServiceError:
+    """The 503 of a storage outage; ``outcome`` says what did not happen."""
+    log.error("file storage is unreachable: %s", error)
+    return ServiceError(
+        503,
+        f"{outcome}: the file storage cannot be reached right now. Try again in a moment; "
+        "the error was logged.",
+    )
+
+
+def forget_bytes(name: str) -> None:
+    """Remove stored bytes whose row is gone or was never written; an outage is logged, since
+    the caller is already answering for another reason."""
+    try:
+        current_storage().delete(name)
+    except StorageUnavailable as error:
+        log.error("stored bytes %s have no row and could not be removed: %s", name, error)
+
+
 def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> File:
-    """Save an upload and, unless told not to, extract and chunk its text."""
+    """Save an upload and, unless told not to, extract and chunk its text.
+
+    The bytes are staged in a local file within the size limit, read for their text, then
+    stored while the row is flushed but not committed; the row is committed only once the bytes
+    are stored, and any failure removes what was stored."""
     fulltext.ensure_index()
     name = safe_filename(upload.filename)
     file = File(
@@ -139,26 +167,62 @@ def store_upload(user: Principal, upload: FileStorage, process: bool = True) -> 
         status="pending",
     )
     file.path = file.id
-    os.makedirs(upload_dir(), exist_ok=True)
-    temp_path = os.path.join(upload_dir(), f".{file.id}.part")
-    final_path = absolute_path(file)
+    storage = current_storage()
+    os.makedirs(storage.staging_folder, mode=0o700, exist_ok=True)  # in case it was cleaned away
+    staged = os.path.join(storage.staging_folder, f".{file.id}.part")
+    sent = False  # once the bytes may have reached the storage, a failure must remove them
     try:
-        file.size, file.sha256 = copy_limited(upload.stream, temp_path, max_upload_bytes())
+        file.size, file.sha256 = copy_limited(upload.stream, staged, max_upload_bytes())
         if file.size == 0:
             raise ServiceError(400, "The file is empty; there is nothing to upload.")
         if process:
-            with open(temp_path, "rb") as handle:
+            with open(staged, "rb") as handle:
                 index_file(file, handle)
         db.session.add(file)
         db.session.flush()
-        os.replace(temp_path, final_path)
+        sent = True
+        try:
+            storage.put(file.path, staged)
+        except StorageUnavailable as error:
+            raise unavailable("The file was not saved", error) from None
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        remove_quietly(temp_path)
-        remove_quietly(final_path)
+        if sent:
+            forget_bytes(file.path)
         raise
+    finally:
+        remove_quietly(staged)
     return file
+
+
+def open_stored(file: File) -> StoredObject:
+    """The stored bytes of a file, to be read as a stream: 404 when they are missing, 503 when
+    the storage cannot be reached."""
+    try:
+        return current_storage().open(file.path)
+    except MissingObject:
+        log.error("file %s has a row but no stored bytes", file.id)
+        raise ServiceError(404, f"The stored bytes of file {file.id} are missing.") from None
+    except StorageUnavailable as error:
+        raise unavailable("The file cannot be read", error) from None
+
+
+@contextmanager
+def local_copy(file: File) -> Iterator[IO[bytes]]:
+    """The stored bytes as a local file, which the extraction child reads as its stdin."""
+    stored = open_stored(file)
+    with closing(stored.stream):
+        if stored.seekable:  # the local backend's own file
+            yield stored.stream
+            return
+        with tempfile.TemporaryFile(dir=current_storage().staging_folder) as copy:
+            try:
+                shutil.copyfileobj(stored.stream, copy, COPY_BLOCK)
+            except StorageUnavailable as error:
+                raise unavailable("The file cannot be read", error) from None
+            copy.seek(0)
+            yield copy
 
 
 # --- extraction ---------------------------------------------------------------------------
@@ -217,14 +281,7 @@ def index_file(file: File, source: IO[bytes]) -> None:
 def reprocess(file: File) -> File:
     """Extract and chunk a stored file again (one uploaded with process=false, or a retry)."""
     fulltext.ensure_index()
-    try:
-        handle = open(absolute_path(file), "rb")
-    except OSError:
-        log.exception("stored bytes of file %s are unreadable", file.id)
-        raise ServiceError(
-            500, "The stored file could not be read; the error was logged."
-        ) from None
-    with handle:
+    with local_copy(file) as handle:
         chunks, error = read_chunks(file, handle)
     # Delete the old chunks first: the new ones reuse their (file_id, chunk_index) keys.
     db.session.execute(sa.delete(FileChunk).where(FileChunk.file_id == file.id))
@@ -270,19 +327,29 @@ def indexed_files(user: Principal) -> list[File]:
     return list(db.session.scalars(query))
 
 
+def remove_stored(names: list[str]) -> None:
+    """Remove stored bytes whose rows are deleted in the open transaction; on an outage the
+    transaction is rolled back and the caller answers 503, so rows and bytes stay together."""
+    try:
+        for name in names:
+            current_storage().delete(name)
+    except StorageUnavailable as error:
+        db.session.rollback()
+        raise unavailable("Nothing was deleted", error) from None
+
+
 def delete_file(file: File) -> None:
-    """Remove the row, its chunks (and so its index entries), then the bytes."""
-    path = absolute_path(file)
+    """Remove the row and its chunks (and so its index entries), then the bytes, then commit."""
     db.session.execute(sa.delete(FileChunk).where(FileChunk.file_id == file.id))
     db.session.delete(file)
+    db.session.flush()
+    remove_stored([file.path])
     db.session.commit()
-    remove_quietly(path)
 
 
-def stored_paths_of(user: User) -> list[str]:
-    """Where the user's uploads lie on disk (read before their rows go with the user)."""
-    owned = db.session.scalars(sa.select(File).where(File.user_id == user.id))
-    return [absolute_path(file) for file in owned]
+def stored_names_of(user: User) -> list[str]:
+    """The stored names of the user's uploads (read before their rows go with the user)."""
+    return list(db.session.scalars(sa.select(File.path).where(File.user_id == user.id)))
 
 
 def served_content_type(file: File) -> str:
@@ -290,3 +357,44 @@ def served_content_type(file: File) -> str:
     if file.content_type in PASSIVE_CONTENT_TYPES:
         return file.content_type
     return "application/octet-stream"
+
+
+# --- moving the bytes to another storage ---------------------------------------------------------
+
+
+def digest_of(storage: Storage, name: str) -> tuple[int, str]:
+    """Size and SHA-256 of stored bytes, read as a stream."""
+    stored = storage.open(name)
+    digest = hashlib.sha256()
+    size = 0
+    with closing(stored.stream):
+        while block := stored.stream.read(COPY_BLOCK):
+            size += len(block)
+            digest.update(block)
+    return size, digest.hexdigest()
+
+
+def holds_copy(storage: Storage, file: File) -> bool:
+    """True when the storage holds exactly the bytes the row describes."""
+    try:
+        return digest_of(storage, file.path) == (file.size, file.sha256)
+    except MissingObject:
+        return False
+
+
+def copy_stored(file: File, source: LocalStorage, target: Storage) -> str:
+    """Copy one file's bytes from the local folder to ``target`` and read them back; the outcome
+    in a word: copied, present (already there, verified), missing (not in the folder) or
+    mismatch (stored but read back different). StorageUnavailable passes through."""
+    if holds_copy(target, file):
+        return "present"
+    if not source.exists(file.path):
+        return "missing"
+    target.put(file.path, source.path(file.path))
+    return "copied" if holds_copy(target, file) else "mismatch"
+
+
+def all_files() -> Iterator[File]:
+    """Every file row, oldest first, read in batches."""
+    query = sa.select(File).order_by(File.created_at, File.id).execution_options(yield_per=500)
+    yield from db.session.scalars(query)

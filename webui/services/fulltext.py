@@ -1,10 +1,14 @@
-"""The full-text index over file chunks, inside the database, behind one function.
+"""The full-text indexes over file chunks and saved chats, inside the database.
 
 SQLite: an FTS5 table over ``file_chunks`` (external content, kept in step by
 triggers) ranked with BM25. PostgreSQL: a GIN index on ``to_tsvector`` ranked
 with ``ts_rank_cd``. ``search`` returns the best chunks first with a score where
 higher is better. ``create_index_sql`` gives the DDL for migrations; tables
 made with ``create_all`` get it through the listeners at the bottom.
+
+Saved chats get the same kind of index over ``chats.search_text`` (``create_chat_index_sql``);
+``search_chats`` finds a person's chats holding every word of a query (prefixes too, so the
+sidebar can search as one types), newest first.
 """
 
 import re
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from webui.extensions import db
-from webui.models import FileChunk
+from webui.models import Chat, FileChunk
 
 MAX_TERMS = 32
 MAX_TERM_LENGTH = 64
@@ -58,12 +62,13 @@ def drop_index_sql(dialect_name: str) -> list[str]:
 
 
 def include_name(name: str | None, type_: str, _parent_names: dict) -> bool:
-    """Alembic's ``include_name`` hook: the index is made by ``create_index_sql``, not
-    by the models, so autogenerate and schema comparisons must leave it alone."""
+    """Alembic's ``include_name`` hook: the indexes are made by ``create_index_sql`` and
+    ``create_chat_index_sql``, not by the models, so autogenerate and schema comparisons
+    must leave them alone."""
     if type_ == "table":
-        return not (name or "").startswith(FTS_TABLE)
+        return not (name or "").startswith((FTS_TABLE, CHAT_FTS_TABLE))
     if type_ == "index":
-        return name != PG_INDEX
+        return name not in (PG_INDEX, CHAT_PG_INDEX)
     return True
 
 
@@ -167,6 +172,81 @@ def search(file_ids: list[str], query: str, k: int) -> list[Hit]:
     return SEARCHERS[db.engine.dialect.name](list(file_ids), terms, k)
 
 
+# --- saved chats ----------------------------------------------------------------------------
+
+CHAT_FTS_TABLE = "chats_fts"
+CHAT_PG_INDEX = "ix_chats_search_text_fts"
+
+# Chat ids are strings, and FTS5 external content needs a stable integer rowid, so the
+# SQLite index keeps its own copy of the text beside the chat id.
+CHAT_SQLITE_DDL = [
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {CHAT_FTS_TABLE} USING fts5("
+    "chat_id UNINDEXED, text, tokenize='porter unicode61')",
+    f"CREATE TRIGGER IF NOT EXISTS {CHAT_FTS_TABLE}_insert AFTER INSERT ON chats BEGIN "
+    f"INSERT INTO {CHAT_FTS_TABLE}(chat_id, text) VALUES (new.id, new.search_text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {CHAT_FTS_TABLE}_delete AFTER DELETE ON chats BEGIN "
+    f"DELETE FROM {CHAT_FTS_TABLE} WHERE chat_id = old.id; END",
+    f"CREATE TRIGGER IF NOT EXISTS {CHAT_FTS_TABLE}_update AFTER UPDATE OF search_text ON chats "
+    f"BEGIN DELETE FROM {CHAT_FTS_TABLE} WHERE chat_id = old.id; "
+    f"INSERT INTO {CHAT_FTS_TABLE}(chat_id, text) VALUES (new.id, new.search_text); END",
+]
+CHAT_POSTGRESQL_DDL = [
+    f"CREATE INDEX IF NOT EXISTS {CHAT_PG_INDEX} ON chats "
+    f"USING gin (to_tsvector('{PG_CONFIG}', search_text))",
+]
+
+
+def create_chat_index_sql(dialect_name: str) -> list[str]:
+    """Statements that create the chats' index (idempotent); run them after creating chats."""
+    return list(_by_dialect(dialect_name, CHAT_SQLITE_DDL, CHAT_POSTGRESQL_DDL))
+
+
+def drop_chat_index_sql(dialect_name: str) -> list[str]:
+    """Statements that remove the chats' index (the SQLite triggers go with chats)."""
+    return _by_dialect(
+        dialect_name,
+        [f"DROP TABLE IF EXISTS {CHAT_FTS_TABLE}"],
+        [f"DROP INDEX IF EXISTS {CHAT_PG_INDEX}"],
+    )
+
+
+def _by_dialect(dialect_name: str, sqlite: list[str], postgresql: list[str]) -> list[str]:
+    if dialect_name == "sqlite":
+        return sqlite
+    if dialect_name == "postgresql":
+        return postgresql
+    raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect_name}")
+
+
+def _chats_sqlite(user_id: str, terms: list[str]) -> sa.Select:
+    # Each word whole (stemmed) or as the start of a longer word.
+    match = " AND ".join(f'("{term}" OR "{term}"*)' for term in terms)
+    matching = sa.text(f"SELECT chat_id FROM {CHAT_FTS_TABLE} WHERE {CHAT_FTS_TABLE} MATCH :m")
+    return sa.select(Chat).where(
+        Chat.user_id == user_id,
+        Chat.id.in_(matching.bindparams(m=match).columns(chat_id=sa.String)),
+    )
+
+
+def _chats_postgresql(user_id: str, terms: list[str]) -> sa.Select:
+    query = sa.func.to_tsquery(PG_CONFIG, " & ".join(f"({term} | {term}:*)" for term in terms))
+    vector = sa.func.to_tsvector(PG_CONFIG, Chat.search_text)
+    return sa.select(Chat).where(Chat.user_id == user_id, vector.bool_op("@@")(query))
+
+
+CHAT_SEARCHERS = {"sqlite": _chats_sqlite, "postgresql": _chats_postgresql}
+
+
+def search_chats(user_id: str, query: str, limit: int, offset: int) -> list[Chat]:
+    """This person's chats whose title or messages hold every word of the query, newest first."""
+    terms = query_terms(query)
+    if not terms:
+        return []
+    statement = CHAT_SEARCHERS[db.engine.dialect.name](user_id, terms)
+    ordered = statement.order_by(Chat.touched_ns.desc()).limit(limit).offset(offset)
+    return list(db.session.scalars(ordered))
+
+
 # --- tables made by create_all (tests, first start) get the index too -------------------
 
 
@@ -182,3 +262,17 @@ def _drop_with_table(_table, connection, **_kw) -> None:
 
 sa.event.listen(FileChunk.__table__, "after_create", _create_with_table)
 sa.event.listen(FileChunk.__table__, "before_drop", _drop_with_table)
+
+
+def _create_chat_index(_table, connection, **_kw) -> None:
+    for statement in create_chat_index_sql(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+def _drop_chat_index(_table, connection, **_kw) -> None:
+    for statement in drop_chat_index_sql(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+sa.event.listen(Chat.__table__, "after_create", _create_chat_index)
+sa.event.listen(Chat.__table__, "before_drop", _drop_chat_index)

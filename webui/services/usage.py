@@ -148,7 +148,7 @@ def totals_per_user() -> list[dict[str, Any]]:
             "failed": int(failures or 0),
             "prompt_tokens": int(prompt or 0),
             "completion_tokens": int(completion or 0),
-            "keys": keys,
+            "keys_used": keys,
             "last_at": last_at,
         }
         for user, requests, failures, prompt, completion, keys, last_at in rows

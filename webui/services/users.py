@@ -22,6 +22,7 @@ from webui.security import ratelimit
 from webui.services import files, sessions
 
 MIN_PASSWORD_LENGTH = 8
+EMAIL_TAKEN = "An account with this email already exists."
 
 
 def find_user_by_email(email: str) -> Optional[User]:
@@ -49,12 +50,15 @@ def validate_new_account(name: Any, email: Any, password: Any) -> tuple[str, str
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(400, f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
     if find_user_by_email(email) is not None:
-        raise ServiceError(400, "An account with this email already exists.")
+        raise ServiceError(400, EMAIL_TAKEN)
     return name.strip(), email, password
 
 
-def create_user(name: Any, email: Any, password: Any, role: Optional[str] = None) -> User:
-    """Create an account; the first one ever is admin, later ones get the default role."""
+def create_user(
+    name: Any, email: Any, password: Any, role: Optional[str] = None, record=None
+) -> User:
+    """Create an account; the first one ever is admin, later ones get the default role.
+    ``record(user)``, when given, adds the audit event that is committed with the account."""
     name, email, password = validate_new_account(name, email, password)
     if role is None:
         has_users = db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
@@ -62,19 +66,61 @@ def create_user(name: Any, email: Any, password: Any, role: Optional[str] = None
     user = User(name=name, email=email, role=role)
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    if record is not None:
+        record(user)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # Another request took the email between the check and the commit.
+        db.session.rollback()
+        raise ServiceError(400, EMAIL_TAKEN) from None
     return user
+
+
+def signups_open() -> bool:
+    """Whether anyone may sign up: the first account always, later ones if ENABLE_SIGNUP."""
+    if get_setting("ENABLE_SIGNUP"):
+        return True
+    return not db.session.scalar(sa.select(sa.func.count()).select_from(User))
 
 
 def sign_up(name: Any, email: Any, password: Any) -> User:
     """Every attempt counts toward the client address's sign-up limit; over it,
     ``ratelimit.TooManyAttempts`` (429)."""
     ratelimit.refuse_signup_if_blocked()
-    has_users = db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
-    if has_users and not get_setting("ENABLE_SIGNUP"):
+    if not signups_open():
         raise ServiceError(403, "Sign-up is disabled; ask an administrator to create your account.")
     ratelimit.count_signup()
-    return create_user(name, email, password)
+    return create_user(name, email, password, record=audit.signed_up)
+
+
+def add_user(name: Any, email: Any, password: Any, role: Any) -> User:
+    """An administrator creates an account (sign-up need not be open); the same rules as
+    signing up, any role."""
+    if role not in ROLES:
+        raise ServiceError(400, f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
+    return create_user(name, email, password, role=role, record=audit.user_created)
+
+
+def approve(user: User) -> User:
+    """A pending account becomes a user; 409 when it is not pending (approved twice)."""
+    if not user.is_pending:
+        raise ServiceError(409, f"{user.email} is not pending approval (role: {user.role}).")
+    return change_role(user, "user")
+
+
+def count_pending() -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.role == "pending")
+    )
+
+
+def names_by_id(user_ids: set[str]) -> dict[str, str]:
+    """Ids → names for the people a list mentions, one query; deleted ids are absent."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(sa.select(User.id, User.name).where(User.id.in_(user_ids)))
+    return dict(rows.all())
 
 
 def authenticate(email: Any, password: Any) -> Optional[User]:
@@ -149,14 +195,13 @@ def change_role(user: User, role: Any) -> User:
 
 def delete_user(user: User) -> None:
     audit.user_deleted(user)
-    uploads = files.stored_paths_of(user)
+    uploads = files.stored_names_of(user)
     # The database cascades to keys, files, chunks, collections and sessions.
     if not _unless_last_admin(sa.delete(User), user):
         db.session.rollback()
         raise ServiceError(409, "This is the last administrator and cannot be deleted.")
+    files.remove_stored(uploads)  # an outage rolls back: the user and their files stay
     db.session.commit()
-    for path in uploads:
-        files.remove_quietly(path)
 
 
 def get_user_or_404(user_id: str) -> User:

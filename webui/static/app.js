@@ -38,3 +38,12 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// The menu button of narrow screens: <button data-menu-button aria-controls="…"> opens and
+// closes the header's menu (style.css shows it only when scripts run, below 760 px).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-menu-button]");
+  if (!button) return;
+  const open = button.closest("header").classList.toggle("open");
+  button.setAttribute("aria-expanded", String(open));
+});

@@ -1,35 +1,19 @@
-// The Chat page: sends the conversation to /api/chat/completions with the browser
-// session (and its CSRF token) and shows the answer as it streams in.
+// The Chat page: a conversation view with a sidebar of saved chats. Answers stream from
+// /api/chat/completions with the browser session (and its CSRF token), are rendered as
+// Markdown (marked, raw HTML escaped, then DOMPurify), and each exchange is saved through
+// Open WebUI's chats API (/api/v1/chats/...), so a chat survives a reload.
 (() => {
-  const form = document.getElementById("chat-form");
-  if (!form) return;
-  const log = document.getElementById("chat-log");
-  const input = document.getElementById("chat-message");
-  const modelSelect = document.getElementById("chat-model");
-  const sendButton = document.getElementById("chat-send");
-  const stopButton = document.getElementById("chat-stop");
-  const errorBox = document.getElementById("chat-error");
+  const app = document.getElementById("chat-app");
+  if (!app) return;
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
-  let messages = [];
-  let controller = null;
+  const urls = app.dataset;
+  const byId = (id) => document.getElementById(id);
+  const sidebar = byId("chat-sidebar");
+  const chatList = byId("chat-list");
+  const searchBox = byId("chat-search");
+  const titleHeading = byId("chat-title");
 
-  function bubble(role, text) {
-    const item = document.createElement("div");
-    item.className = `message message-${role}`;
-    const who = document.createElement("strong");
-    who.textContent = role === "user" ? "You" : modelSelect.value;
-    const body = document.createElement("div");
-    body.className = "message-text";
-    body.textContent = text;
-    item.append(who, body);
-    log.append(item);
-    return body;
-  }
-
-  function showError(text) {
-    errorBox.textContent = text;
-    errorBox.hidden = !text;
-  }
+  // --- talking to the API ----------------------------------------------------------------
 
   async function errorDetail(response) {
     try {
@@ -38,6 +22,185 @@
     } catch (_) {
       return `The server answered ${response.status}.`;
     }
+  }
+
+  async function call(method, url, body) {
+    const headers = { "X-CSRFToken": csrfToken };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(await errorDetail(response));
+    return response.json();
+  }
+
+  // --- Markdown, rendered safely ---------------------------------------------------------
+
+  const escapeHtml = (text) =>
+    text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  // Raw HTML in an answer is shown as text, never parsed; DOMPurify then keeps only these.
+  const markdown = new window.marked.Marked({ gfm: true, renderer: { html: ({ text }) => escapeHtml(text) } });
+  const PURIFY = {
+    ALLOWED_TAGS: ["a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+      "hr", "li", "ol", "p", "pre", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul"],
+    ALLOWED_ATTR: ["href", "title", "class", "align", "start"],
+    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#|\/(?!\/))/i,
+    RETURN_DOM_FRAGMENT: true,
+  };
+
+  function copyButton(pre) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary copy-code";
+    button.textContent = "Copy";
+    button.addEventListener("click", async () => {
+      await navigator.clipboard.writeText(pre.querySelector("code")?.textContent ?? pre.textContent);
+      button.textContent = "Copied";
+      setTimeout(() => (button.textContent = "Copy"), 1500);
+    });
+    return button;
+  }
+
+  function renderMarkdown(target, text) {
+    const fragment = window.DOMPurify.sanitize(markdown.parse(text, { async: false }), PURIFY);
+    for (const link of fragment.querySelectorAll("a")) {
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+    }
+    for (const pre of fragment.querySelectorAll("pre")) {
+      const block = document.createElement("div");
+      block.className = "code-block";
+      pre.replaceWith(block);
+      block.append(copyButton(pre), pre);
+    }
+    target.replaceChildren(fragment);
+  }
+
+  // --- the conversation --------------------------------------------------------------------
+
+  const form = byId("chat-form");
+  const log = byId("chat-log");
+  const input = byId("chat-message");
+  const modelSelect = byId("chat-model");
+  const sendButton = byId("chat-send");
+  const stopButton = byId("chat-stop");
+  const errorBox = byId("chat-error");
+  const state = { id: urls.chatId || null, title: "", messages: [], controller: null };
+
+  function showError(text) {
+    if (!errorBox) return;
+    errorBox.textContent = text;
+    errorBox.hidden = !text;
+  }
+
+  const newId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
+
+  function newMessage(role, content, extra) {
+    const previous = state.messages[state.messages.length - 1];
+    const message = {
+      id: newId(),
+      parentId: previous ? previous.id : null,
+      childrenIds: [],
+      role,
+      content,
+      timestamp: Math.floor(Date.now() / 1000),
+      ...extra,
+    };
+    if (previous) previous.childrenIds = [...(previous.childrenIds || []), message.id];
+    state.messages.push(message);
+    return message;
+  }
+
+  function sourcesView(sources) {
+    const box = document.createElement("div");
+    box.className = "message-sources";
+    const heading = document.createElement("p");
+    heading.textContent = "Sources";
+    const list = document.createElement("ul");
+    for (const source of sources) {
+      (source.metadata || []).forEach((meta, index) => {
+        const item = document.createElement("li");
+        const details = document.createElement("details");
+        const summary = document.createElement("summary");
+        summary.textContent = `${meta.name || source.source?.name || "source"} (passage ${meta.chunk_index + 1})`;
+        const passage = document.createElement("blockquote");
+        passage.textContent = (source.document || [])[index] || "";
+        details.append(summary, passage);
+        item.append(details);
+        list.append(item);
+      });
+    }
+    box.append(heading, list);
+    return box;
+  }
+
+  const textOfParts = (parts) =>
+    Array.isArray(parts) ? parts.map((part) => (part && typeof part.text === "string" ? part.text : "")).join("\n") : "";
+
+  // Draws one message; returns a function that redraws it as it changes.
+  function messageView(message) {
+    const item = document.createElement("div");
+    item.className = `message message-${message.role}`;
+    const who = document.createElement("strong");
+    who.textContent = message.role === "user" ? "You" : message.model || "Assistant";
+    const body = document.createElement("div");
+    body.className = "message-text";
+    item.append(who, body);
+    log.append(item);
+    return () => {
+      // Imported chats may hold OpenAI content parts instead of a string: show their text.
+      const text = typeof message.content === "string" ? message.content : textOfParts(message.content);
+      if (message.role === "user") body.textContent = text;
+      else renderMarkdown(body, text);
+      body.classList.toggle("streaming", message.role === "assistant" && !message.done);
+      item.querySelectorAll(".message-note, .message-sources").forEach((node) => node.remove());
+      if (message.stopped) {
+        const note = document.createElement("p");
+        note.className = "message-note";
+        note.textContent = "Stopped: the answer was cut short here.";
+        item.append(note);
+      }
+      if (message.sources && message.sources.length) item.append(sourcesView(message.sources));
+      log.scrollTop = log.scrollHeight;
+    };
+  }
+
+  function show(message) {
+    const redraw = messageView(message);
+    redraw();
+    return redraw;
+  }
+
+  function chatObject() {
+    const last = state.messages[state.messages.length - 1];
+    return {
+      title: state.title,
+      models: [modelSelect.value],
+      messages: state.messages,
+      history: {
+        messages: Object.fromEntries(state.messages.map((m) => [m.id, m])),
+        currentId: last ? last.id : null,
+      },
+      timestamp: Date.now(),
+    };
+  }
+
+  async function save() {
+    if (!state.title) {
+      const first = state.messages.find((m) => m.role === "user");
+      state.title = first ? first.content.replace(/\s+/g, " ").trim().slice(0, 60) : "New Chat";
+    }
+    if (state.id) {
+      await call("POST", `${urls.chats}${state.id}`, { chat: chatObject() });
+    } else {
+      const saved = await call("POST", `${urls.chats}new`, { chat: chatObject() });
+      state.id = saved.id;
+      history.replaceState(null, "", `${urls.page}/${saved.id}`);
+    }
+    titleHeading.textContent = state.title;
+    await loadSidebar();
   }
 
   // Reads server-sent events; calls onData with each event's data.
@@ -57,59 +220,284 @@
     }
   }
 
+  function requestBody(files) {
+    const history = state.messages
+      .filter((m) => m.done !== false)
+      .map(({ role, content }) => ({ role, content }));
+    // include_usage: the upstream reports tokens, recorded like a key's usage.
+    const body = { model: modelSelect.value, messages: history, stream: true, stream_options: { include_usage: true } };
+    if (files.length) body.files = files;
+    return body;
+  }
+
   async function send(text) {
     showError("");
-    messages.push({ role: "user", content: text });
-    bubble("user", text);
-    const answer = bubble("assistant", "");
-    answer.classList.add("streaming");
-    controller = new AbortController();
+    const files = chosenAttachments();
+    show(newMessage("user", text, files.length ? { files } : {}));
+    const answer = newMessage("assistant", "", { model: modelSelect.value, done: false });
+    const redraw = show(answer);
+    state.controller = new AbortController();
     sendButton.disabled = true;
     stopButton.hidden = false;
+    let pending = false;
+    const redrawSoon = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        redraw();
+      });
+    };
     try {
-      const response = await fetch(form.dataset.endpoint, {
+      const response = await fetch(urls.completions, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
-        body: JSON.stringify({ model: modelSelect.value, messages, stream: true }),
-        signal: controller.signal,
+        body: JSON.stringify(requestBody(files)),
+        signal: state.controller.signal,
       });
       if (!response.ok) throw new Error(await errorDetail(response));
       await readEvents(response, (data) => {
         if (data === "[DONE]") return;
         const event = JSON.parse(data);
         if (event.error) throw new Error(event.error.message || "The answer broke off.");
+        if (event.sources) answer.sources = event.sources;
         const delta = event.choices && event.choices[0] && event.choices[0].delta;
-        if (delta && delta.content) answer.textContent += delta.content;
+        if (delta && delta.content) answer.content += delta.content;
+        redrawSoon();
       });
     } catch (error) {
-      if (error.name !== "AbortError") showError(error.message);
+      if (error.name === "AbortError") answer.stopped = true;
+      else showError(error.message);
     } finally {
-      answer.classList.remove("streaming");
-      if (answer.textContent) messages.push({ role: "assistant", content: answer.textContent });
-      controller = null;
+      answer.done = true;
+      state.controller = null;
       sendButton.disabled = false;
       stopButton.hidden = true;
+      if (!answer.content && !answer.stopped) {
+        // Nothing came back: keep the question, drop the empty answer.
+        state.messages.pop();
+        state.messages[state.messages.length - 1].childrenIds = [];
+        log.lastElementChild.remove();
+      } else {
+        redraw();
+      }
+    }
+    try {
+      await save();
+    } catch (error) {
+      showError(`The chat could not be saved: ${error.message}`);
     }
   }
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = input.value.trim();
-    if (!text || controller) return;
-    input.value = "";
-    send(text);
-  });
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey) {
-      event.preventDefault();
-      form.requestSubmit();
+  async function openSavedChat(id) {
+    try {
+      const saved = await call("GET", `${urls.chats}${id}`);
+      state.title = saved.title;
+      titleHeading.textContent = saved.title;
+      const chat = saved.chat || {};
+      state.messages = Array.isArray(chat.messages) ? chat.messages : [];
+      const model = (chat.models || [])[0];
+      if (modelSelect && [...modelSelect.options].some((option) => option.value === model)) {
+        modelSelect.value = model;
+      }
+      if (log) state.messages.forEach(show);
+    } catch (error) {
+      showError(error.message);
     }
+  }
+
+  // --- attachments -------------------------------------------------------------------------
+
+  const attach = byId("chat-attach");
+  const attachCount = byId("chat-attach-count");
+  const uploadInput = byId("chat-upload");
+  const uploadStatus = byId("chat-upload-status");
+
+  function choice(type, id, label, checked) {
+    const item = document.createElement("li");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.id = `attach-${type}-${id}`;
+    box.dataset.type = type;
+    box.value = id;
+    box.checked = checked;
+    box.addEventListener("change", countAttachments);
+    const text = document.createElement("label");
+    text.htmlFor = box.id;
+    text.textContent = label;
+    item.append(box, text);
+    return item;
+  }
+
+  function chosenAttachments() {
+    if (!attach) return [];
+    return [...attach.querySelectorAll("input[type=checkbox]:checked")].map((box) => ({
+      type: box.dataset.type,
+      id: box.value,
+    }));
+  }
+
+  function countAttachments() {
+    const count = chosenAttachments().length;
+    attachCount.textContent = count ? `(${count} chosen)` : "";
+  }
+
+  async function loadAttachments(checkFileId) {
+    const chosen = new Set(chosenAttachments().map((item) => `${item.type}:${item.id}`));
+    if (checkFileId) chosen.add(`file:${checkFileId}`);
+    try {
+      const [files, collections] = await Promise.all([
+        call("GET", `${urls.files}?limit=100`),
+        call("GET", urls.knowledge),
+      ]);
+      byId("chat-files").replaceChildren(
+        ...files.items.map((f) => choice("file", f.id, f.filename, chosen.has(`file:${f.id}`))),
+      );
+      byId("chat-collections").replaceChildren(
+        ...collections.items.map((k) => choice("collection", k.id, k.name, chosen.has(`collection:${k.id}`))),
+      );
+      countAttachments();
+    } catch (error) {
+      uploadStatus.textContent = error.message;
+    }
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function waitUntilProcessed(fileId) {
+    for (let tries = 0; tries < 60; tries += 1) {
+      const status = await call("GET", `${urls.files}${fileId}/process/status`);
+      if (status.status !== "pending") return status;
+      await sleep(500);
+    }
+    return { status: "pending" };
+  }
+
+  async function upload(file) {
+    uploadStatus.textContent = `Uploading ${file.name}…`;
+    const body = new FormData();
+    body.append("file", file);
+    try {
+      const response = await fetch(uploadInput.dataset.endpoint, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrfToken },
+        body,
+      });
+      if (!response.ok) throw new Error(await errorDetail(response));
+      const stored = await response.json();
+      const status = await waitUntilProcessed(stored.id);
+      uploadStatus.textContent =
+        status.status === "failed"
+          ? `${file.name} was stored, but its text could not be read: ${status.error || "unknown error"}`
+          : `${file.name} is attached.`;
+      await loadAttachments(stored.id);
+    } catch (error) {
+      uploadStatus.textContent = `The upload failed: ${error.message}`;
+    } finally {
+      uploadInput.value = "";
+    }
+  }
+
+  // --- the sidebar -------------------------------------------------------------------------
+
+  function sidebarItem(item) {
+    const row = document.createElement("li");
+    row.dataset.chatId = item.id;
+    const link = document.createElement("a");
+    link.href = `${urls.page}/${item.id}`;
+    link.textContent = item.title;
+    link.className = "chat-link";
+    if (item.id === state.id) link.setAttribute("aria-current", "page");
+    const rename = document.createElement("button");
+    rename.type = "button";
+    rename.className = "secondary";
+    rename.textContent = "Rename";
+    rename.setAttribute("aria-label", `Rename ${item.title}`);
+    rename.addEventListener("click", () => renameChat(item));
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "danger";
+    remove.textContent = "Delete";
+    remove.setAttribute("aria-label", `Delete ${item.title}`);
+    remove.addEventListener("click", () => deleteChat(item));
+    row.append(link, rename, remove);
+    return row;
+  }
+
+  async function loadSidebar() {
+    const text = searchBox.value.trim();
+    const url = text ? `${urls.chats}search?text=${encodeURIComponent(text)}` : `${urls.chats}?page=1`;
+    try {
+      const items = await call("GET", url);
+      chatList.replaceChildren(...items.map(sidebarItem));
+      const empty = byId("chat-list-empty");
+      empty.textContent = text ? "No chat matches." : "No chats yet.";
+      empty.hidden = items.length > 0;
+    } catch (error) {
+      showError(error.message);
+    }
+  }
+
+  async function renameChat(item) {
+    const title = window.prompt("New name for this chat:", item.title);
+    if (title === null || !title.trim()) return;
+    try {
+      const saved = await call("POST", `${urls.chats}${item.id}`, { chat: { title } });
+      if (item.id === state.id) {
+        state.title = saved.title;
+        titleHeading.textContent = saved.title;
+      }
+      await loadSidebar();
+    } catch (error) {
+      showError(error.message);
+    }
+  }
+
+  async function deleteChat(item) {
+    if (!window.confirm(`Delete the chat "${item.title}"? This cannot be undone.`)) return;
+    try {
+      await call("DELETE", `${urls.chats}${item.id}`);
+      if (item.id === state.id) window.location.assign(urls.page);
+      else await loadSidebar();
+    } catch (error) {
+      showError(error.message);
+    }
+  }
+
+  // --- wiring ------------------------------------------------------------------------------
+
+  // The sidebar folds away on narrow screens and stays open on wide ones.
+  const narrow = window.matchMedia("(max-width: 47.99rem)");
+  const fitSidebar = () => (sidebar.open = !narrow.matches);
+  narrow.addEventListener("change", fitSidebar);
+  fitSidebar();
+
+  let searchTimer = null;
+  searchBox.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(loadSidebar, 250);
   });
-  stopButton.addEventListener("click", () => controller && controller.abort());
-  document.getElementById("chat-clear").addEventListener("click", () => {
-    if (controller) controller.abort();
-    messages = [];
-    log.replaceChildren();
-    showError("");
-  });
+  loadSidebar();
+
+  if (form) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (!text || state.controller) return;
+      input.value = "";
+      send(text);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    stopButton.addEventListener("click", () => state.controller && state.controller.abort());
+    attach.addEventListener("toggle", () => attach.open && loadAttachments());
+    if (uploadInput) {
+      uploadInput.addEventListener("change", () => uploadInput.files[0] && upload(uploadInput.files[0]));
+    }
+  }
+  if (state.id) openSavedChat(state.id);
 })();

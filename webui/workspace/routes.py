@@ -8,7 +8,7 @@ from webui.errors import ServiceError
 from webui.forms import EmptyForm
 from webui.models import Group
 from webui.security.permissions import has_permission, require_permission
-from webui.services import files, groups, knowledge, retrieval
+from webui.services import files, groups, knowledge, retrieval, users
 from webui.workspace import bp
 from webui.workspace.forms import AddFileForm, KnowledgeForm, UploadForm
 
@@ -41,6 +41,9 @@ def render_files(status: int = 200, form: UploadForm | None = None):
         items=items,
         total=total,
         may_upload=has_permission(g.principal, "chat.file_upload"),
+        max_upload_bytes=files.max_upload_bytes(),
+        too_large_message=files.too_large_message(),
+        owners=users.names_by_id({file.user_id for file in items}),
         empty=EmptyForm(),
     ), status
 
@@ -53,24 +56,34 @@ def files_page():
 @bp.post("/files")
 @require_permission("chat.file_upload")
 def upload_file():
+    """The plain form (several files in one request); with JavaScript, static/upload.js sends
+    each file to POST /api/v1/files/ instead, to show its progress."""
     form = UploadForm()
     if not form.validate_on_submit():
         flash("The upload was refused; reload the page and try again.", "error")
         return render_files(400, form)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    uploads = [upload for upload in request.files.getlist("file") if upload.filename]
+    if not uploads:
         flash("Choose a file to upload.", "error")
         return render_files(400, form)
+    failures = [error for upload in uploads if (error := store_one(upload, form.extract.data))]
+    if len(failures) == len(uploads):
+        return render_files(failures[-1].status, form)
+    return redirect(url_for("workspace.files"))
+
+
+def store_one(upload, process: bool) -> ServiceError | None:
+    """Store one upload and flash how it went; the refusal, if any, for the status."""
     try:
-        file = files.store_upload(g.principal, upload, process=form.extract.data)
+        file = files.store_upload(g.principal, upload, process=process)
     except ServiceError as error:
-        flash(error.detail, "error")
-        return render_files(error.status, form)
+        flash(f"{files.safe_filename(upload.filename)} was not uploaded: {error.detail}", "error")
+        return error
     if file.status == "failed":
         flash(f"{file.filename} was stored but not indexed: {file.error}", "info")
     else:
         flash(f"{file.filename} uploaded.", "success")
-    return redirect(url_for("workspace.files"))
+    return None
 
 
 @bp.post("/files/<file_id>/delete")
@@ -96,10 +109,12 @@ def process_file(file_id: str):
 
 
 def render_knowledge_list(status: int = 200, form: KnowledgeForm | None = None):
+    collections = knowledge.list_readable(g.principal)
     return render_template(
         "workspace/knowledge.html",
         form=form or KnowledgeForm(),
-        collections=knowledge.list_readable(g.principal),
+        collections=collections,
+        owners=users.names_by_id({collection.user_id for collection in collections}),
         may_create=has_permission(g.principal, "workspace.knowledge"),
     ), status
 

@@ -1,0 +1,275 @@
+"""Deliberate faults, one at a time, against the tests that must catch them.
+
+Each fault below is a small edit of the security core (or of the suite's own rules) and
+names the tests that are there to notice it. The script copies this checkout to a temporary
+folder, checks that those tests pass there unchanged, then for each fault applies its edits,
+runs the tests, and puts the files back. A fault the tests let through is a gap in the suite.
+A few entries are disturbances the tests must withstand instead (a machine so slow that every
+request takes a minute): for those, passing is the expected result.
+
+    .venv/bin/python tools/mutants.py                 # every fault
+    .venv/bin/python tools/mutants.py --list          # names and what each one breaks
+    .venv/bin/python tools/mutants.py NAME [NAME …]   # only these
+
+This checkout is never modified. TEST_DATABASE_URL and REDIS_URL are passed on as they are.
+Exit status: 0 when every fault met its expectation, 1 otherwise.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NOT_COPIED = (".git", ".venv", "instance", "test-artifacts", "__pycache__", ".pytest_cache")
+PYTEST = (sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly", "-p", "no:cacheprovider")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``old``, which must occur exactly once in ``path``, with ``new``."""
+
+    path: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    what: str
+    edits: tuple[Edit, ...]
+    tests: tuple[str, ...]  # pytest arguments: node ids, files, options
+    caught: bool = True  # False: a disturbance the tests must pass under
+
+
+GUARD = "webui/security/guard.py"
+READ_ONLY_TESTS = (
+    "tests/test_guard.py::test_a_read_only_key_cannot_write_where_keys_may",
+    "tests/test_guard.py::test_a_read_only_key_cannot_delete",
+)
+RATE_LIMIT_TESTS = (
+    "tests/test_ratelimit.py",
+    "tests/test_shared_limits.py",
+    "tests/test_audit.py::test_a_flood_of_different_bad_keys_collapses_once_over_the_limit",
+    "-m",
+    "not slow",
+)
+# The counters' clock moves a minute and a second on every reading: each request of a loop
+# falls in a new rate-limit window unless the test holds the clock still.
+A_MINUTE_PER_REQUEST = (
+    Edit(
+        "webui/core/counters.py",
+        "_cleanup_lock = threading.Lock()\n",
+        "_cleanup_lock = threading.Lock()\n_minutes = __import__('itertools').count()\n",
+    ),
+    Edit(
+        "webui/core/counters.py",
+        "    return time.time()\n",
+        "    return time.time() + 61 * next(_minutes)\n",
+    ),
+)
+
+FAULTS = [
+    Fault(
+        "read-only-only-under-auths",
+        "read-only keys are refused writes only under /api/v1/auths",
+        (
+            Edit(
+                GUARD,
+                "if api_key.read_only and request.method not in READ_METHODS:",
+                'if api_key.read_only and request.path.startswith("/api/v1/auths") '
+                "and request.method not in READ_METHODS:",
+            ),
+        ),
+        READ_ONLY_TESTS,
+    ),
+    Fault(
+        "post-is-a-read-method",
+        "POST counts as a read method",
+        (Edit(GUARD, '{"GET", "HEAD", "OPTIONS"}', '{"GET", "HEAD", "OPTIONS", "POST"}'),),
+        READ_ONLY_TESTS,
+    ),
+    Fault(
+        "pending-owners-keys-pass-the-key-check",
+        "the key check lets keys of pending owners through (a later check still refuses them)",
+        (
+            Edit(
+                GUARD,
+                '    if principal.is_pending:\n        return forbidden("The owner',
+                '    if False:\n        return forbidden("The owner',
+            ),
+        ),
+        ("tests/test_guard.py::test_owner_demoted_to_pending_or_deleted",),
+    ),
+    Fault(
+        "session-cookie-on-key-requests",
+        "a request with a Bearer key saves the session (and sends its cookie)",
+        (
+            Edit(
+                GUARD,
+                "    def save_session(self, app, session, response):\n"
+                "        if _has_bearer(request):\n            return None\n",
+                "    def save_session(self, app, session, response):\n",
+            ),
+        ),
+        ("tests/test_guard.py::test_a_sign_in_carrying_a_key_sets_no_cookie",),
+    ),
+    Fault(
+        "settings-save-keeps-the-version",
+        "saving settings does not move the version token other workers cache under",
+        (
+            Edit(
+                "webui/core/settings.py",
+                "    bump_version()\n    return changed\n",
+                "    return changed\n",
+            ),
+        ),
+        (
+            "tests/test_settings.py::"
+            "test_a_worker_that_cached_the_settings_sees_a_change_on_its_next_request",
+        ),
+    ),
+    Fault(
+        "second-worker-refuses-keys",
+        "the second gunicorn worker refuses every key",
+        (
+            Edit(
+                "gunicorn.conf.py",
+                "control_socket_disable = True\n",
+                "control_socket_disable = True\n\n\ndef post_fork(server, worker):\n"
+                '    os.environ["WEBUI_FAULT_WORKER"] = str(worker.age)\n',
+            ),
+            Edit(
+                GUARD,
+                "    if not token or not key_format.is_well_formed(token):\n",
+                '    if __import__("os").environ.get("WEBUI_FAULT_WORKER") == "2":\n'
+                "        return unauthorized()\n"
+                "    if not token or not key_format.is_well_formed(token):\n",
+            ),
+        ),
+        ("tests/test_live_smoke.py",),
+    ),
+    Fault(
+        "a-skip-on-a-missing-import",
+        "a test skips when a module does not import, even in CI",
+        (
+            Edit(
+                "tests/test_governance.py",
+                "def test_request_count_comes_from_the_usage_records(app, people):\n",
+                "def test_request_count_comes_from_the_usage_records(app, people):\n"
+                '    pytest.importorskip("webui.models.usage")\n',
+            ),
+        ),
+        ("tests/test_suite_rules.py",),
+    ),
+    Fault(
+        "a-minute-per-request",
+        "every request takes a minute: rate-limit loops must still fall in one window",
+        A_MINUTE_PER_REQUEST,
+        RATE_LIMIT_TESTS,
+        caught=False,
+    ),
+    Fault(
+        "a-minute-per-request-clock-not-held",
+        "the same, with the tests' frozen clock taken away (shows the disturbance bites)",
+        (
+            *A_MINUTE_PER_REQUEST,
+            Edit(
+                "tests/conftest.py",
+                '    monkeypatch.setattr(counters, "clock", clock)\n',
+                "",
+            ),
+        ),
+        RATE_LIMIT_TESTS,
+    ),
+]
+
+
+def copy_checkout(target: Path) -> None:
+    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(*NOT_COPIED))
+
+
+def run_tests(copy: Path, tests: tuple[str, ...]) -> tuple[int, str, float]:
+    """pytest in ``copy``: its exit status, the tail of its output, the seconds it took."""
+    env = {**os.environ, "PYTHONPATH": str(copy)}  # gunicorn's workers import the copy too
+    started = time.monotonic()
+    done = subprocess.run(
+        [*PYTEST, *tests], cwd=copy, env=env, capture_output=True, text=True, check=False
+    )
+    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+    return done.returncode, tail, time.monotonic() - started
+
+
+def apply(copy: Path, edits: tuple[Edit, ...], originals: dict[Path, str]) -> None:
+    """Make the edits, keeping in ``originals`` the text of every file before its first one."""
+    for edit in edits:
+        path = copy / edit.path
+        text = path.read_text()
+        originals.setdefault(path, text)
+        if text.count(edit.old) != 1:
+            raise LookupError(f"{edit.path}: the text to replace is not there exactly once")
+        path.write_text(text.replace(edit.old, edit.new))
+
+
+def restore(originals: dict[Path, str]) -> None:
+    for path, text in originals.items():
+        path.write_text(text)
+
+
+def check(copy: Path, fault: Fault) -> bool:
+    """Run one fault; print one line; whether it met its expectation."""
+    originals: dict[Path, str] = {}
+    try:
+        apply(copy, fault.edits, originals)
+        status, tail, seconds = run_tests(copy, fault.tests)
+    except LookupError as error:
+        print(f"{fault.name:42} STALE     {error}")
+        return False
+    finally:
+        restore(originals)
+    expected = 1 if fault.caught else 0
+    results = {(1, 1): "caught", (0, 0): "withstood", (0, 1): "MISSED", (1, 0): "BROKE"}
+    result = results.get((status, expected), f"ERROR {status}")  # 2-5: pytest could not run
+    print(f"{fault.name:42} {result:9} {seconds:6.1f} s  {fault.what}")
+    if status != expected:
+        print("    " + tail.replace("\n", "\n    "))
+    return status == expected
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="faults to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the faults and exit")
+    args = parser.parse_args()
+    known = {fault.name: fault for fault in FAULTS}
+    if args.list:
+        for fault in FAULTS:
+            print(f"{fault.name:42} {fault.what}\n{'':42} tests: {' '.join(fault.tests)}")
+        return 0
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        parser.error(f"no fault named {', '.join(unknown)} (see --list)")
+    chosen = [known[name] for name in args.names] or FAULTS
+
+    with tempfile.TemporaryDirectory(prefix="webui-mutants-") as folder:
+        copy = Path(folder) / "checkout"
+        copy_checkout(copy)
+        for tests in dict.fromkeys(fault.tests for fault in chosen):
+            status, tail, _ = run_tests(copy, tests)
+            if status != 0:
+                print(f"the tests fail without any fault: {' '.join(tests)}\n{tail}")
+                return 1
+        print(f"baseline passed; {len(chosen)} faults, one at a time\n")
+        results = [check(copy, fault) for fault in chosen]
+    print(f"\n{sum(results)} of {len(results)} met their expectation")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
