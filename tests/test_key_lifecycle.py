@@ -1,5 +1,6 @@
 """A key's life after creation through the API: changing its fields and rotating its secret."""
 
+import re
 import time
 
 import httpx
@@ -281,3 +282,16 @@ def test_the_old_secret_is_refused_by_every_worker_at_once(bob, bobs_key, live_s
         new_secret = bob.post(path).get_json()["key"]
         assert statuses(bobs_key["key"]) == {401}
         assert statuses(new_secret) == {200}
+
+
+def test_the_audit_page_tells_changes_and_rotations_in_words(app, bob, bobs_key):
+    bob.post(f"{KEYS}/{bobs_key['id']}", json={"name": "Deploy", "rate_limit": 5})
+    new_secret = bob.post(f"{KEYS}/{bobs_key['id']}/rotate").get_json()["key"]
+    admin = login_client(app, "root@example.com")
+    html = admin.get("/admin/audit", query_string={"action": "key"}).get_data(as_text=True)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+    assert "changed the API key" in text
+    assert "name from CI to Deploy; requests a minute from nothing to 5." in text
+    new_prefix = key_format.visible_prefix(new_secret)
+    assert f"a new secret ({bobs_key['prefix']}… replaced by {new_prefix}…)" in text
+    assert new_secret not in html
