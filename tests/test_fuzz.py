@@ -443,14 +443,17 @@ def world(
         "index": ["0"],
         "url_idx": ["0"],
         "filename": ["style.css"],
+        "file_name": ["notes.pdf"],
+        "rest": ["v1/folders/"],
     }
     return World(callers, ids, settings)
 
 
 # --- the route table ----------------------------------------------------------------------------
 
-# Endpoints that delete or revoke what later requests need: fuzzed last.
-DESTRUCTIVE_WORDS = ("delete", "revoke", "remove", "logout", "rotate")  # rotate: a new secret
+# Endpoints that delete or revoke what later requests need (rotating replaces a key's
+# secret): fuzzed last.
+DESTRUCTIVE_WORDS = ("delete", "revoke", "remove", "logout", "signout", "rotate")
 ARGUMENT = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 

@@ -75,6 +75,10 @@ def site(app, people_with_keys, make_group):
         "knowledge_id": created.get_json()["id"],
         "chat_id": chat.get_json()["id"],
         "filename": "app.js",
+        "user_id": people["bob"],
+        "url_idx": 0,
+        "file_name": "notes.txt",
+        "rest": "v1/nothing",
         "key_id": client.get("/api/v1/auths/api_keys").get_json()["items"][0]["id"],
     }
     return client, values
@@ -99,7 +103,8 @@ def walk(client, urls) -> tuple[list[str], list[str]]:
     for url in urls:
         response = client.get(url)
         is_page = response.mimetype == "text/html"
-        if url.endswith("/content") and response.status_code == 200:
+        is_download = "attachment" in response.headers.get("Content-Disposition", "")
+        if is_download and response.status_code == 200:
             # a download keeps its own, stricter policy
             expected = {**ON_EVERY_RESPONSE, "Content-Security-Policy": "sandbox"}
         else:

@@ -8,7 +8,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/api/", "/ollama/")
+API_PREFIXES = ("/api/", "/ollama/", "/openai/")
+# Probes outside those prefixes that are API too: plain JSON, keys accepted.
+API_PATHS = ("/api", "/ollama", "/openai", "/health", "/health/db", "/ready")
 
 
 class ServiceError(Exception):
@@ -23,7 +25,7 @@ class ServiceError(Exception):
 
 def is_api_path(path: str) -> bool:
     """Paths where keys work and errors are JSON."""
-    return path.startswith(API_PREFIXES) or path in ("/api", "/ollama", "/health")
+    return path.startswith(API_PREFIXES) or path in API_PATHS
 
 
 def json_error(status: int, detail: str, headers: dict | None = None) -> Response:

@@ -77,7 +77,19 @@ def download_response(file: File) -> Response:
     response = response.make_conditional(
         request.environ, accept_ranges=stored.seekable, complete_length=stored.size
     )
+    return hardened_download(response)
+
+
+def hardened_download(response: Response) -> Response:
+    """What every download carries: never sniffed, never run as a page, never cached."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def bytes_download(data: bytes, filename: str, mimetype: str) -> Response:
+    """Bytes made on the fly (an export) as an attachment, hardened like a stored file."""
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return hardened_download(response)

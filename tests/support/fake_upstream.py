@@ -347,6 +347,27 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, final)
         self._stream("application/x-ndjson", [json.dumps(p).encode() + b"\n" for p in parts], stall)
 
+    def ollama_legacy_embedding(self, body, _stall):
+        self._send(200, {"embedding": [0.1, 0.2, 0.3]})
+
+    def openai_embeddings(self, body, _stall):
+        inputs = body.get("input")
+        count = len(inputs) if isinstance(inputs, list) else 1
+        data = [{"object": "embedding", "embedding": [0.4, 0.5], "index": i} for i in range(count)]
+        usage = {"prompt_tokens": 3 * count, "total_tokens": 3 * count}
+        self._send(
+            200, {"object": "list", "data": data, "model": body.get("model"), "usage": usage}
+        )
+
+    def ollama_version(self, _body, _stall):
+        self._send(200, {"version": "0.9.0"})
+
+    def ollama_ps(self, _body, _stall):
+        loaded = [
+            {**self.upstream.ollama_tag(n), "expires_at": ""} for n in self.upstream.ollama_models
+        ]
+        self._send(200, {"models": loaded[:1]})
+
     def ollama_embed(self, body, _stall):
         inputs = body.get("input")
         count = len(inputs) if isinstance(inputs, list) else 1
@@ -395,6 +416,10 @@ ROUTES = {
     ("POST", "/api/chat"): Handler.ollama_generate,
     ("POST", "/api/generate"): Handler.ollama_generate,
     ("POST", "/api/embed"): Handler.ollama_embed,
+    ("GET", "/api/version"): Handler.ollama_version,
+    ("POST", "/api/embeddings"): Handler.ollama_legacy_embedding,
+    ("POST", "/v1/embeddings"): Handler.openai_embeddings,
+    ("GET", "/api/ps"): Handler.ollama_ps,
     ("POST", "/api/show"): Handler.ollama_show,
     ("POST", "/api/pull"): Handler.ollama_pull,
     ("POST", "/api/create"): Handler.ollama_create,

@@ -15,7 +15,12 @@ from webui.api import (  # noqa: E402,F401,E501
     health,
     knowledge,
     models,
+    not_provided,
     ollama,
+    openai,
+    platform,
+    profile,
     retrieval,
+    upstreams,
     users,
 )

@@ -47,6 +47,8 @@ def upstream_body(body: dict[str, Any], model: dict) -> dict[str, Any]:
 
 @bp.post("/api/chat/completions")
 @bp.post("/api/v1/chat/completions")
+@bp.post("/openai/chat/completions")
+@bp.post("/ollama/v1/chat/completions")
 def chat_completions():
     body = chat_request(json_object())
     model = model_access.find_usable_model(g.principal, body["model"])

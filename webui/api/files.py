@@ -7,6 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from webui import transfers
 from webui.api import bp
+from webui.api.payloads import json_object
 from webui.core.parsers import query_flag, query_number
 from webui.errors import json_error
 from webui.models import File
@@ -86,3 +87,56 @@ def file_process_status(file_id: str):
 def delete_file(file_id: str):
     files.delete_file(files.get_file_for(g.principal, file_id))
     return jsonify(deleted=True)
+
+
+# --- the rest of Open WebUI's file routes ---------------------------------------------------
+
+
+def files_found(own_only: bool):
+    found = files.search_files(g.principal, request.args.get("filename"), own_only)
+    return jsonify([file_json(file) for file in found])
+
+
+@bp.get("/api/v1/files/search")
+def search_files():
+    return files_found(own_only=False)
+
+
+@bp.get("/api/v1/files/user/search")
+def search_own_files():
+    """As /search, but an admin's own files only."""
+    return files_found(own_only=True)
+
+
+@bp.get("/api/v1/files/count")
+def count_files():
+    return jsonify(count=files.count_files(g.principal))
+
+
+@bp.get("/api/v1/files/user/count")
+def count_own_files():
+    return jsonify(count=files.count_files(g.principal, own_only=True))
+
+
+@bp.delete("/api/v1/files/all")
+def delete_own_files():
+    deleted = files.delete_own_files(g.principal)
+    return jsonify(message=f"Deleted {deleted} of your files.", count=deleted)
+
+
+@bp.get("/api/v1/files/<file_id>/data/content")
+def file_text(file_id: str):
+    file = files.get_file_for(g.principal, file_id)
+    return jsonify(content=files.extracted_text(file))
+
+
+@bp.get("/api/v1/files/<file_id>/content/<path:file_name>")
+def file_content_named(file_id: str, file_name: str):
+    """The same download; Open WebUI puts the name in the URL for browsers to save it by."""
+    return transfers.download_response(files.get_file_for(g.principal, file_id))
+
+
+@bp.post("/api/v1/files/<file_id>/rename")
+def rename_file(file_id: str):
+    file = files.get_file_for(g.principal, file_id)
+    return jsonify(file_json(files.rename(file, json_object().get("filename"))))

@@ -2,11 +2,13 @@
 
 from typing import Any
 
-from flask import g, jsonify
+from flask import g, jsonify, request
 
+from webui import transfers
 from webui.api import bp
 from webui.api.files import file_json
-from webui.api.payloads import json_object
+from webui.api.payloads import json_array, json_object
+from webui.core.parsers import query_number
 from webui.errors import ServiceError
 from webui.models import Knowledge
 from webui.security.permissions import require_permission
@@ -116,3 +118,69 @@ def remove_knowledge_file(knowledge_id: str):
 def delete_knowledge(knowledge_id: str):
     knowledge.delete(knowledge.get_changeable(g.principal, knowledge_id))
     return jsonify(True)
+
+
+# --- the rest of Open WebUI's knowledge routes ----------------------------------------------
+
+PAGE_SIZE = 30
+
+
+@bp.get("/api/v1/knowledge/search")
+def search_knowledge():
+    page = query_number(request.args, "page", 1, 1, 1_000_000)
+    items, total = knowledge.search_readable(
+        g.principal, request.args.get("query", ""), (page - 1) * PAGE_SIZE, PAGE_SIZE
+    )
+    return jsonify(items=[knowledge_json(item) for item in items], total=total)
+
+
+@bp.get("/api/v1/knowledge/<knowledge_id>/files")
+def list_knowledge_files(knowledge_id: str):
+    collection = knowledge.get_readable(g.principal, knowledge_id)
+    return jsonify(
+        items=[file_json(file) for file in collection.files], total=len(collection.files)
+    )
+
+
+@bp.post("/api/v1/knowledge/<knowledge_id>/access/update")
+def update_knowledge_access(knowledge_id: str):
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
+    body = json_object()
+    if "access_control" not in body:
+        raise ServiceError(400, f"access_control is required: {ACCESS_HELP}.")
+    changes = {"group_ids": group_ids_from(body["access_control"])}
+    return jsonify(knowledge_json(knowledge.update(g.principal, collection, changes)))
+
+
+@bp.post("/api/v1/knowledge/<knowledge_id>/file/update")
+def update_knowledge_file(knowledge_id: str):
+    """Index a file of the collection again (after its bytes or the chunk settings changed)."""
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
+    file_id = file_id_from(json_object())
+    if file_id not in {file.id for file in collection.files}:
+        raise ServiceError(404, f"File {file_id} is not in this collection.")
+    files.reprocess(files.get_file_for(g.principal, file_id))
+    return jsonify(knowledge_json(collection))
+
+
+@bp.post("/api/v1/knowledge/<knowledge_id>/files/batch/add")
+def add_knowledge_files(knowledge_id: str):
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
+    items = json_array('{"file_id": "…"} objects')
+    ids = [file_id_from(item if isinstance(item, dict) else {}) for item in items]
+    chosen = [files.get_file_for(g.principal, file_id) for file_id in ids]
+    return jsonify(knowledge_json(knowledge.add_files(collection, chosen)))
+
+
+@bp.post("/api/v1/knowledge/<knowledge_id>/reset")
+def reset_knowledge(knowledge_id: str):
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
+    return jsonify(knowledge_json(knowledge.reset(collection)))
+
+
+@bp.get("/api/v1/knowledge/<knowledge_id>/export")
+def export_knowledge(knowledge_id: str):
+    collection = knowledge.get_readable(g.principal, knowledge_id)
+    return transfers.bytes_download(
+        knowledge.export_zip(collection), f"knowledge-{collection.id}.zip", "application/zip"
+    )

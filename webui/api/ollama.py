@@ -17,7 +17,7 @@ from webui.core.catalog import OLLAMA
 from webui.core.parsers import query_flag
 from webui.errors import ServiceError
 from webui.security.permissions import require_role
-from webui.services import connections, llm_client, model_access
+from webui.services import connections, embeddings, llm_client, model_access
 from webui.services.connections import Connection
 from webui.services.llm_client import UpstreamError
 from webui.services.usage import Meter, tokens_reported
@@ -159,3 +159,69 @@ def ollama_create(url_idx: Optional[int] = None):
 @require_role("admin")
 def ollama_delete(url_idx: Optional[int] = None):
     return manage("DELETE", "/api/delete", url_idx, streams_by_default=False)
+
+
+# --- reading: versions, loaded models, one connection's models ------------------------------
+
+
+@bp.get("/ollama/")
+def ollama_status():
+    ollama_connections()
+    return jsonify(status=True)
+
+
+def usable_ollama_models(url_idx: Optional[int] = None) -> list[dict]:
+    ollama_connections()
+    models = model_access.usable_models(g.principal, refresh=query_flag(request.args, "refresh"))
+    return [
+        m
+        for m in models
+        if m["connection_type"] == OLLAMA and (url_idx is None or m["connection"] == url_idx)
+    ]
+
+
+@bp.get("/ollama/api/tags/<int:url_idx>")
+def ollama_connection_tags(url_idx: int):
+    chosen_connection(url_idx, None)  # 404 for a position with no enabled connection
+    return jsonify(models=[m["ollama"] for m in usable_ollama_models(url_idx)])
+
+
+@bp.get("/ollama/v1/models")
+@bp.get("/ollama/v1/models/<int:url_idx>")
+def ollama_openai_models(url_idx: Optional[int] = None):
+    if url_idx is not None:
+        chosen_connection(url_idx, None)
+    models = usable_ollama_models(url_idx)
+    return jsonify(
+        object="list",
+        data=[{k: m[k] for k in ("id", "object", "owned_by", "name")} for m in models],
+    )
+
+
+def first_answer(path: str, url_idx: Optional[int]) -> Response:
+    """A read the chosen connection (else the first enabled one) answers, passed through."""
+    conn = ollama_connections()[0] if url_idx is None else chosen_connection(url_idx, None)
+    answer = llm_client.json_answer(conn, llm_client.send(conn, "GET", path))
+    return jsonify(answer)
+
+
+@bp.get("/ollama/api/version")
+@bp.get("/ollama/api/version/<int:url_idx>")
+def ollama_version(url_idx: Optional[int] = None):
+    return first_answer("/api/version", url_idx)
+
+
+@bp.get("/ollama/api/ps")
+@require_role("admin")
+def ollama_loaded_models():
+    return first_answer("/api/ps", None)
+
+
+@bp.post("/ollama/api/embeddings")
+def ollama_legacy_embeddings():
+    return model_call("/api/embeddings", streams_by_default=False, metered=False)
+
+
+@bp.post("/ollama/v1/embeddings")
+def ollama_openai_embeddings():
+    return jsonify(embeddings.embed(g.principal, json_object(), request.path, OLLAMA))

@@ -12,8 +12,8 @@ from webui.security.principal import Principal
 NOT_AN_OBJECT = "The request body must be a JSON object (Content-Type: application/json)."
 
 
-def json_object() -> dict[str, Any]:
-    """The request body as a JSON object: the one place the API reads a body.
+def json_body() -> Any:
+    """The request body as parsed JSON: the one place the API reads a body.
 
     415 unless it is sent as JSON (so a form on another site cannot post it), 400 saying
     what is wrong with it otherwise (``parse_json``: invalid, too deep, not text)."""
@@ -27,11 +27,24 @@ def json_object() -> dict[str, Any]:
     if not data.strip():
         abort(400, NOT_AN_OBJECT)
     try:
-        body = parse_json(data)
+        return parse_json(data)
     except ValueError as error:
         abort(400, str(error))
+
+
+def json_object() -> dict[str, Any]:
+    """The request body, which must be a JSON object."""
+    body = json_body()
     if not isinstance(body, dict):
         abort(400, NOT_AN_OBJECT)
+    return body
+
+
+def json_array(what: str) -> list[Any]:
+    """The request body, which must be a JSON array (``what`` says of what, for the error)."""
+    body = json_body()
+    if not isinstance(body, list):
+        abort(400, f"The request body must be a JSON array of {what}.")
     return body
 
 

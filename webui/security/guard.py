@@ -215,7 +215,8 @@ def guard():
         if not is_api_path(request.path):
             return json_error(
                 403,
-                "API keys work only on the API (/api/…, /ollama/…); pages need a browser sign-in.",
+                "API keys work only on the API (/api/…, /ollama/…, /openai/…); pages need a "
+                "browser sign-in.",
             )
         refusal = authenticate_key(token)
         if refusal is not None:

@@ -8,9 +8,14 @@ from webui.security.allowlist import is_path_allowed
 
 
 def api_routes() -> list[str]:
-    """The app's API route patterns, e.g. '/api/v1/files/<file_id>'."""
+    """The app's API route patterns, e.g. '/api/v1/files/<file_id>' (not the catch-all that
+    answers for the routes webui leaves out)."""
     return sorted(
-        {rule.rule for rule in current_app.url_map.iter_rules() if is_api_path(rule.rule)}
+        {
+            rule.rule
+            for rule in current_app.url_map.iter_rules()
+            if is_api_path(rule.rule) and rule.endpoint != "api.not_provided"
+        }
     )
 
 

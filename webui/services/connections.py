@@ -11,8 +11,9 @@ from typing import Any, Optional
 
 from webui.core.catalog import CONNECTION_SETTING_NAMES, CONNECTION_SETTINGS, OLLAMA, OPENAI
 from webui.core.secrets import mask_key, unseal
-from webui.core.settings import get_setting
+from webui.core.settings import SettingError, get_setting
 from webui.core.version_cache import cached
+from webui.errors import ServiceError
 from webui.services import configuration
 
 KINDS = (OLLAMA, OPENAI)
@@ -73,8 +74,8 @@ def _enabled_connections() -> list[Connection]:
     return [c for k in KINDS if api_enabled(k) for c in connections(k) if c.enabled]
 
 
-def save_connections(kind: str, items: list[Connection], actor_id: Optional[str]) -> None:
-    """Store a kind's whole list at once so URLs, keys and options stay aligned."""
+def connection_changes(kind: str, items: list[Connection]) -> dict[str, Any]:
+    """The settings that hold a kind's whole list, so URLs, keys and options stay aligned."""
     _, urls_name, keys_name, configs_name = CONNECTION_SETTING_NAMES[kind]
     changes: dict[str, Any] = {
         urls_name: [c.base_url for c in items],
@@ -84,8 +85,70 @@ def save_connections(kind: str, items: list[Connection], actor_id: Optional[str]
     new_keys = [c.api_key for c in items]
     if keys_name and new_keys != current_keys:
         changes[keys_name] = new_keys
-    configuration.save(changes, CONNECTION_SETTINGS, actor_id)
+    return changes
+
+
+def save_connections(kind: str, items: list[Connection], actor_id: Optional[str]) -> None:
+    """Store a kind's whole list at once."""
+    configuration.save(connection_changes(kind, items), CONNECTION_SETTINGS, actor_id)
 
 
 def reindexed(items: list[Connection]) -> list[Connection]:
     return [replace(c, index=i) for i, c in enumerate(items)]
+
+
+# --- Open WebUI's /openai/config and /ollama/config ------------------------------------------
+
+
+def open_webui_config(kind: str) -> dict[str, Any]:
+    """A kind's connections in Open WebUI's names; upstream keys only masked."""
+    switch, urls_name, keys_name, configs_name = CONNECTION_SETTING_NAMES[kind]
+    items = connections(kind)
+    config: dict[str, Any] = {switch: api_enabled(kind), urls_name: [c.base_url for c in items]}
+    if keys_name:
+        config[keys_name] = [c.masked_key for c in items]
+    config[configs_name] = {str(c.index): {"enable": c.enabled} for c in items}
+    return config
+
+
+def _list_of_text(body: dict, name: str, default: list[str]) -> list[str]:
+    value = body.get(name, default)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ServiceError(400, f"{name} must be a list of strings.")
+    return value
+
+
+def _enabled_flags(body: dict, name: str, current: list[Connection]) -> dict[str, bool]:
+    value = body.get(name)
+    if value is None:
+        return {str(c.index): c.enabled for c in current}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ServiceError(400, f'{name} must be an object like {{"0": {{"enable": true}}}}.')
+    return {index: options.get("enable", True) is not False for index, options in value.items()}
+
+
+def update_from_open_webui(kind: str, body: dict[str, Any], actor_id: Optional[str]) -> None:
+    """Apply Open WebUI's config/update body (any of its fields), all or nothing. A key sent
+    back as it was shown (masked) keeps the stored key at that position."""
+    switch, urls_name, keys_name, configs_name = CONNECTION_SETTING_NAMES[kind]
+    current = connections(kind)
+    urls = _list_of_text(body, urls_name, [c.base_url for c in current])
+    keys = [c.api_key for c in current]
+    if keys_name:
+        sent = _list_of_text(body, keys_name, [c.masked_key for c in current])
+        keys = [
+            current[i].api_key if i < len(current) and key == current[i].masked_key else key
+            for i, key in enumerate(sent)
+        ]
+    enabled = _enabled_flags(body, configs_name, current)
+    items = [
+        Connection(kind, i, url, keys[i] if i < len(keys) else "", enabled.get(str(i), True))
+        for i, url in enumerate(urls)
+    ]
+    changes = connection_changes(kind, items)
+    if switch in body:
+        changes[switch] = body[switch]
+    try:
+        configuration.save(changes, CONNECTION_SETTINGS, actor_id)
+    except SettingError as error:
+        raise ServiceError(400, f"{error.name} {error.message}; nothing was saved.") from None

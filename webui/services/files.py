@@ -8,6 +8,7 @@ are no bytes without a row and no row without bytes.
 """
 
 import hashlib
+import io
 import logging
 import mimetypes
 import os
@@ -398,3 +399,61 @@ def all_files() -> Iterator[File]:
     """Every file row, oldest first, read in batches."""
     query = sa.select(File).order_by(File.created_at, File.id).execution_options(yield_per=500)
     yield from db.session.scalars(query)
+
+
+# --- the rest of Open WebUI's file routes ---------------------------------------------------
+
+
+def _own_or_visible(user: Principal, own_only: bool) -> sa.Select:
+    return sa.select(File).where(File.user_id == user.id) if own_only else _visible_files(user)
+
+
+def search_files(
+    user: Principal, pattern: object, own_only: bool = False, limit: int = 100
+) -> list[File]:
+    """Visible files (``own_only``: the user's own, for an admin too) whose name matches a
+    glob (``*`` any run, ``?`` one character), compared case-insensitively; newest first."""
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise ServiceError(400, "filename is required: a name or a pattern such as *.pdf.")
+    escaped = pattern.strip().lower().replace("\\", "\\\\").replace("%", r"\%")
+    like = escaped.replace("_", r"\_").replace("*", "%").replace("?", "_")
+    query = _own_or_visible(user, own_only).where(
+        sa.func.lower(File.filename).like(like, escape="\\")
+    )
+    return list(db.session.scalars(query.order_by(File.created_at.desc(), File.id).limit(limit)))
+
+
+def count_files(user: Principal, own_only: bool = False) -> int:
+    query = _own_or_visible(user, own_only)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+def delete_own_files(user: Principal) -> int:
+    """Delete every file the user uploaded (an admin too: only their own); how many went."""
+    owned = list(db.session.scalars(sa.select(File).where(File.user_id == user.id)))
+    for file in owned:
+        delete_file(file)
+    return len(owned)
+
+
+def extracted_text(file: File) -> str:
+    """The text the file was indexed with, its chunks joined (overlaps included)."""
+    return "\n".join(chunk.text for chunk in file.chunks)
+
+
+def rename(file: File, name: object) -> File:
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError(400, "filename is required.")
+    file.filename = safe_filename(name)
+    db.session.commit()
+    return file
+
+
+def store_text(user: Principal, name: object, content: object) -> File:
+    """Store a piece of text as a plain-text file of the user's, indexed like an upload."""
+    if not isinstance(content, str) or not content.strip():
+        raise ServiceError(400, "content is required: the text to index.")
+    title = name.strip() if isinstance(name, str) and name.strip() else "text"
+    filename = title if title.lower().endswith(".txt") else f"{title}.txt"
+    upload = FileStorage(io.BytesIO(content.encode()), filename=filename, content_type="text/plain")
+    return store_upload(user, upload)

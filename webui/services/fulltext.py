@@ -250,29 +250,19 @@ def search_chats(user_id: str, query: str, limit: int, offset: int) -> list[Chat
 # --- tables made by create_all (tests, first start) get the index too -------------------
 
 
-def _create_with_table(_table, connection, **_kw) -> None:
-    for statement in create_index_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
+def index_follows_table(table: sa.Table, create_sql, drop_sql) -> None:
+    """Create the table's search index right after the table, and drop it just before."""
+
+    def run(statements):
+        def listener(_table, connection, **_kw) -> None:
+            for statement in statements(connection.dialect.name):
+                connection.exec_driver_sql(statement)
+
+        return listener
+
+    sa.event.listen(table, "after_create", run(create_sql))
+    sa.event.listen(table, "before_drop", run(drop_sql))
 
 
-def _drop_with_table(_table, connection, **_kw) -> None:
-    for statement in drop_index_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
-
-
-sa.event.listen(FileChunk.__table__, "after_create", _create_with_table)
-sa.event.listen(FileChunk.__table__, "before_drop", _drop_with_table)
-
-
-def _create_chat_index(_table, connection, **_kw) -> None:
-    for statement in create_chat_index_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
-
-
-def _drop_chat_index(_table, connection, **_kw) -> None:
-    for statement in drop_chat_index_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
-
-
-sa.event.listen(Chat.__table__, "after_create", _create_chat_index)
-sa.event.listen(Chat.__table__, "before_drop", _drop_chat_index)
+index_follows_table(FileChunk.__table__, create_index_sql, drop_index_sql)
+index_follows_table(Chat.__table__, create_chat_index_sql, drop_chat_index_sql)

@@ -98,3 +98,20 @@ def groups_by_ids(group_ids: Iterable[str]) -> list[Group]:
 
 def all_groups() -> list[Group]:
     return list(db.session.scalars(sa.select(Group).order_by(Group.name)))
+
+
+def _ids_of(user_ids: Any) -> list[str]:
+    return [user.id for user in _members(user_ids)]
+
+
+def add_members(group: Group, user_ids: Any) -> Group:
+    """Add people by id (audited as a change of members); ids already in it change nothing."""
+    current = [member.id for member in group.members]
+    joining = [uid for uid in _ids_of(user_ids) if uid not in current]
+    return update_group(group, {"user_ids": current + joining})
+
+
+def remove_members(group: Group, user_ids: Any) -> Group:
+    """Remove people by id; ids not in the group change nothing."""
+    leaving = set(_ids_of(user_ids))
+    return update_group(group, {"user_ids": [m.id for m in group.members if m.id not in leaving]})

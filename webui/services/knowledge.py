@@ -4,6 +4,8 @@ The owner and admins may change a collection; the groups it is shared with
 may read it. To everyone else it does not exist (404, like an unknown id).
 """
 
+import io
+import zipfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -143,8 +145,8 @@ def update(user: Principal, knowledge: Knowledge, changes: dict[str, Any]) -> Kn
     return knowledge
 
 
-def add_file(knowledge: Knowledge, file: File) -> Knowledge:
-    """Add an indexed file; adding one that is already there changes nothing."""
+def check_indexed(file: File) -> None:
+    """Only indexed files may join a collection: say why this one may not."""
     if file.status == "pending":
         raise ServiceError(
             400,
@@ -155,9 +157,21 @@ def add_file(knowledge: Knowledge, file: File) -> Knowledge:
         raise ServiceError(
             400, f"File {file.id} could not be indexed, so it cannot be searched: {file.error}"
         )
-    if file not in knowledge.files:
-        knowledge.files.append(file)
-        db.session.commit()
+
+
+def add_file(knowledge: Knowledge, file: File) -> Knowledge:
+    """Add an indexed file; adding one that is already there changes nothing."""
+    return add_files(knowledge, [file])
+
+
+def add_files(knowledge: Knowledge, files: list[File]) -> Knowledge:
+    """Add indexed files, all or none: every file is checked before any is added."""
+    for file in files:
+        check_indexed(file)
+    for file in files:
+        if file not in knowledge.files:
+            knowledge.files.append(file)
+    db.session.commit()
     return knowledge
 
 
@@ -178,3 +192,48 @@ def delete(knowledge: Knowledge) -> None:
 
 def file_ids_of(collections: Iterable[Knowledge]) -> list[str]:
     return [file.id for knowledge in collections for file in knowledge.files]
+
+
+# --- the rest of Open WebUI's knowledge routes ----------------------------------------------
+
+
+def search_readable(
+    user: Principal, text: Any, skip: int, limit: int
+) -> tuple[list[Knowledge], int]:
+    """Readable collections whose name or description contains ``text``, a page and the total."""
+    query = readable_query(user)
+    if isinstance(text, str) and text.strip():
+        pattern = "%" + text.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Knowledge.name).like(pattern, escape="\\"),
+                sa.func.lower(Knowledge.description).like(pattern, escape="\\"),
+            )
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    page = db.session.scalars(
+        query.order_by(Knowledge.name, Knowledge.id).offset(skip).limit(limit)
+    )
+    return list(page), total
+
+
+def reset(knowledge: Knowledge) -> Knowledge:
+    """Empty the collection; its files stay."""
+    knowledge.files = []
+    db.session.commit()
+    return knowledge
+
+
+def export_zip(knowledge: Knowledge) -> bytes:
+    """A zip holding each file's extracted text as ``<name>.txt`` (names made unique)."""
+    buffer = io.BytesIO()
+    used: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in knowledge.files:
+            name, number = f"{file.filename}.txt", 1
+            while name in used:
+                number += 1
+                name = f"{file.filename} ({number}).txt"
+            used.add(name)
+            archive.writestr(name, "\n".join(chunk.text for chunk in file.chunks))
+    return buffer.getvalue()

@@ -227,3 +227,24 @@ def augment_with_files(user: Principal, body: dict[str, Any]) -> tuple[dict[str,
     if numbered:
         request_body["messages"] = with_context(request_body["messages"], context_message(numbered))
     return request_body, cited
+
+
+# --- indexing on request (Open WebUI's process routes) -------------------------------------
+
+
+def process_files(user: Principal, file_ids: list[str]) -> tuple[list[dict], list[dict]]:
+    """Index the user's files that are not indexed yet; per file, what happened."""
+    results, errors = [], []
+    for file_id in file_ids:
+        try:
+            file = files.get_file_for(user, file_id)
+        except ServiceError as error:
+            errors.append({"file_id": file_id, "error": error.detail})
+            continue
+        if file.status != "completed":
+            files.reprocess(file)
+        outcome = {"file_id": file.id, "status": file.status}
+        if file.error:
+            outcome["error"] = file.error
+        results.append(outcome)
+    return results, errors

@@ -218,3 +218,37 @@ def all_users() -> list[User]:
 @functools.cache
 def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
+
+
+# --- reading people, for the Open WebUI-shaped user routes ------------------------------------
+
+
+def search_users(text: Any, skip: int = 0, limit: int = 50) -> tuple[list[User], int]:
+    """People whose name or email contains ``text`` (case-insensitive), a page of them and
+    how many match in all."""
+    query = sa.select(User)
+    if isinstance(text, str) and text.strip():
+        pattern = "%" + text.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(User.name).like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+            )
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    page = db.session.scalars(query.order_by(User.created_at, User.email).offset(skip).limit(limit))
+    return list(page), total
+
+
+def clean_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError(400, "name is required.")
+    if len(name.strip()) > 100:
+        raise ServiceError(400, "name must be at most 100 characters.")
+    return name.strip()
+
+
+def check_new_password(password: Any) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(400, f"new_password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    return password

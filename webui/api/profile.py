@@ -1,0 +1,42 @@
+"""/api/v1/auths (OW): the signed-in person changes their name or password, or signs out.
+
+Browser sessions only, as the Settings > Account page: a key cannot change its owner's
+password or end their session. Kept apart from ``auths.py`` (sign-in and keys).
+"""
+
+from flask import g, jsonify
+
+from webui.api import bp
+from webui.api.payloads import json_object, user_json
+from webui.errors import ServiceError
+from webui.security.permissions import allow_pending, permissions_of, session_only
+from webui.services import users
+from webui.signin import sign_out, this_session
+
+
+@bp.post("/api/v1/auths/update/profile")
+@session_only
+def update_profile():
+    users.rename(g.principal.id, users.clean_name(json_object().get("name")))
+    user = users.get_user_or_404(g.principal.id)
+    return jsonify(user_json(user, permissions_of(g.principal)))
+
+
+@bp.post("/api/v1/auths/update/password")
+@session_only
+def update_password():
+    body = json_object()
+    current, new = body.get("password"), users.check_new_password(body.get("new_password"))
+    if not isinstance(current, str) or not users.change_password(
+        g.principal.id, current, new, this_session()
+    ):
+        raise ServiceError(400, "password is not your current password; nothing was changed.")
+    return jsonify(True)
+
+
+@bp.post("/api/v1/auths/signout")
+@session_only
+@allow_pending
+def signout():
+    sign_out()
+    return jsonify(status=True)
