@@ -397,7 +397,7 @@ def test_events_without_a_sentence_of_their_own_still_read_well(app, admin_clien
         db.session.add_all(
             [
                 AuditEvent(
-                    action="key.rotated",
+                    action="key.archived",  # an action from a later version, say
                     actor_id=root,
                     target="gone-key",
                     detail={"name": "deploy", "prefix": "sk-webui_Ab12", "owner_id": root},
@@ -410,8 +410,8 @@ def test_events_without_a_sentence_of_their_own_still_read_well(app, admin_clien
     response = admin_client.get("/admin/audit")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    rotated = row_of(html, "key.rotated")
-    assert "Root (root@example.com)</a> — rotated: the API key " in rotated
+    rotated = row_of(html, "key.archived")
+    assert "Root (root@example.com)</a> — archived: the API key " in rotated
     assert "deploy (sk-webui_Ab12…)</a> (name: deploy)." in rotated
     odd = row_of(html, "user.role_changed")
     assert "Someone not signed in changed the role of " in odd and "None" not in odd

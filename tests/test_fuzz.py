@@ -451,8 +451,9 @@ def world(
 
 # --- the route table ----------------------------------------------------------------------------
 
-# Endpoints that delete or revoke what later requests need: fuzzed last.
-DESTRUCTIVE_WORDS = ("delete", "revoke", "remove", "logout", "signout")
+# Endpoints that delete or revoke what later requests need (rotating replaces a key's
+# secret): fuzzed last.
+DESTRUCTIVE_WORDS = ("delete", "revoke", "remove", "logout", "signout", "rotate")
 ARGUMENT = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 

@@ -360,7 +360,9 @@ def test_account_page_offers_only_allowed_expiries(app, people, save_settings):
     html = bob.get("/account/").get_data(as_text=True)
     assert 'value="never"' not in html and 'value="90"' not in html
     assert 'value="7"' in html and "14 days (the maximum)" in html
-    created = bob.post("/account/keys", data={"name": "two weeks", "expiry": "14"})
+    created = bob.post(
+        "/account/keys", data={"name": "two weeks", "expiry": "14"}, follow_redirects=True
+    )
     assert created.status_code == 200 and "Copy it now" in created.get_data(as_text=True)
     refused = bob.post("/account/keys", data={"name": "forever", "expiry": "never"})
     assert refused.status_code == 400

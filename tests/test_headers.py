@@ -79,6 +79,7 @@ def site(app, people_with_keys, make_group):
         "url_idx": 0,
         "file_name": "notes.txt",
         "rest": "v1/nothing",
+        "key_id": client.get("/api/v1/auths/api_keys").get_json()["items"][0]["id"],
     }
     return client, values
 

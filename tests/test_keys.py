@@ -201,8 +201,9 @@ def test_open_webui_single_key_endpoints(admin, app):
 
 
 def test_account_page_generates_a_key_shown_once(app, bob):
-    response = bob.post("/account/keys", data={"name": "Monitoring Bot", "expiry": "30"})
-    assert response.status_code == 200
+    created = bob.post("/account/keys", data={"name": "Monitoring Bot", "expiry": "30"})
+    assert created.status_code == 302 and created.location.endswith("/account/#new-key-box")
+    response = bob.get("/account/")
     assert response.headers["Cache-Control"] == "no-store"
     secret = re.search(rb'id="new-key" value="([^"]+)"', response.data).group(1).decode()
     assert b"will not be shown again" in response.data
@@ -246,11 +247,11 @@ def test_account_page_expiry_on_a_date_and_restrictions(bob):
         ({"name": "k", "expiry": "date", "expiry_date": "2001-01-01"}, b"in the future"),
         (
             {"name": "k", "expiry": "never", "rate_limit": "lots"},
-            b"rate_limit must be a whole number",
+            b"Requests per minute must be a whole number",
         ),
         (
             {"name": "k", "expiry": "never", "rate_limit": "0"},
-            b"rate_limit must be a whole number from 1",
+            b"Requests per minute must be a whole number from 1",
         ),
         ({"name": "k", "expiry": "never", "allowed_endpoints": "api/models"}, b"must start with /"),
     ],
@@ -310,7 +311,9 @@ def test_profile_and_key_forms_do_not_mix(bob):
 def test_account_page_shows_requests_and_last_model_per_key(app, bob, save_settings, openai_up):
     save_settings(**connection_settings(openai=openai_up))
     bob.post("/account/keys", data={"name": "Quiet", "expiry": "never"})
-    page = bob.post("/account/keys", data={"name": "Talker", "expiry": "never"}).data
+    page = bob.post(
+        "/account/keys", data={"name": "Talker", "expiry": "never"}, follow_redirects=True
+    ).data
     secret = re.search(rb'id="new-key" value="([^"]+)"', page).group(1).decode()
     api = app.test_client()
     for _ in range(2):
@@ -325,4 +328,4 @@ def test_account_page_shows_requests_and_last_model_per_key(app, bob, save_setti
     talker = talker[: talker.index("</tr>")]
     assert "2 <span" in talker and "gpt-test" in talker
     quiet = html[html.index('data-key-name="Quiet"') :]
-    assert "<td>0</td>" in quiet[: quiet.index("</tr>")]
+    assert '<td data-label="Requests">0</td>' in quiet[: quiet.index("</tr>")]

@@ -1,5 +1,14 @@
-from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from webui.forms import Form, new_password_field
 from webui.services.api_keys import MAX_NAME_LENGTH, allowed_expiry_choices
@@ -24,28 +33,51 @@ class PasswordForm(Form):
     submit = SubmitField("Change password")
 
 
-class ApiKeyForm(Form):
+class EndpointChoicesField(SelectMultipleField):
+    """The API's own paths as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class KeyForm(Form):
+    """A key's name, expiry and restrictions: what creating and editing a key share.
+    ``endpoint_choices`` are the paths offered as checkboxes (services/api_routes.py)."""
+
     name = StringField(
         "Name",
         validators=[
             DataRequired(message="Give the key a name, such as 'Monitoring Bot'."),
-            Length(max=MAX_NAME_LENGTH),
+            Length(
+                max=MAX_NAME_LENGTH,
+                message=f"The name must be at most {MAX_NAME_LENGTH} characters.",
+            ),
         ],
     )
     expiry = SelectField("Expires", choices=EXPIRY_CHOICES, default="never")
     expiry_date = DateField("Expiry date", validators=[Optional()])
-    allowed_endpoints = StringField("Allowed endpoints (optional)", validators=[Length(max=4000)])
+    endpoints = EndpointChoicesField("Allowed endpoints", choices=[])
+    allowed_endpoints = StringField(
+        "Other allowed paths (optional)",
+        validators=[Length(max=4000, message="Keep the list of paths under 4000 characters.")],
+    )
     read_only = BooleanField("Read-only (GET requests only)")
     # Text, so the service's one rule gives the message for a bad number.
-    rate_limit = StringField("Requests per minute (optional)", validators=[Length(max=10)])
-    submit = SubmitField("Generate New API Key")
+    rate_limit = StringField(
+        "Requests per minute (optional)",
+        validators=[Length(max=10, message="Requests per minute must be a number.")],
+    )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, endpoint_choices: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
+        self.endpoints.choices = [(path, path) for path in endpoint_choices]
         # Only the expiries the administrator's maximum lifetime allows.
-        self.expiry.choices = allowed_expiry_choices(EXPIRY_CHOICES)
+        self.expiry.choices = self.first_expiry_choices() + allowed_expiry_choices(EXPIRY_CHOICES)
         if not self.is_submitted() and self.expiry.data not in dict(self.expiry.choices):
             self.expiry.data = self.expiry.choices[0][0]
+
+    def first_expiry_choices(self) -> list[tuple[str, str]]:
+        return []
 
     def validate(self, extra_validators=None) -> bool:
         # Checked here because the Optional() date field skips its own validators when empty.
@@ -55,3 +87,34 @@ class ApiKeyForm(Form):
             self.expiry_date.errors = [*self.expiry_date.errors, missing]
             return False
         return valid
+
+    def chosen_endpoints(self) -> list[str] | None:
+        """The ticked paths and the typed ones, in that order; None when there are none
+        (the key may call everything the administrator allows)."""
+        typed = [entry.strip() for entry in (self.allowed_endpoints.data or "").split(",")]
+        entries = [*(self.endpoints.data or []), *(entry for entry in typed if entry)]
+        return entries or None
+
+    def show_endpoints(self, entries: list[str] | None) -> None:
+        """Fill the endpoint fields from a key's list: known paths ticked, the rest typed."""
+        offered = {value for value, _ in self.endpoints.choices}
+        entries = entries or []
+        self.endpoints.data = [entry for entry in entries if entry in offered]
+        self.allowed_endpoints.data = ", ".join(e for e in entries if e not in offered)
+
+
+class ApiKeyForm(KeyForm):
+    submit = SubmitField("Generate New API Key")
+
+
+class EditKeyForm(KeyForm):
+    """Changing a key: its expiry stays as it is unless another one is chosen."""
+
+    submit = SubmitField("Save changes")
+
+    def __init__(self, *args, current_expiry: str = "", **kwargs):
+        self.current_expiry = current_expiry
+        super().__init__(*args, **kwargs)
+
+    def first_expiry_choices(self) -> list[tuple[str, str]]:
+        return [("keep", f"Keep: {self.current_expiry}")]

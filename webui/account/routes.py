@@ -1,21 +1,30 @@
 import calendar
+import time
 
-from flask import flash, g, make_response, redirect, render_template, url_for
+from flask import flash, g, make_response, redirect, render_template, session, url_for
 
 from webui.account import bp
-from webui.account.forms import ApiKeyForm, PasswordForm, ProfileForm
+from webui.account.forms import ApiKeyForm, EditKeyForm, KeyForm, PasswordForm, ProfileForm
+from webui.core.secrets import seal, unseal
+from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.forms import EmptyForm
 from webui.models import now
-from webui.security.permissions import keys_unusable_reason, permissions_of, session_only
-from webui.services import api_keys, users
+from webui.security.permissions import (
+    has_permission,
+    keys_unusable_reason,
+    permissions_of,
+    session_only,
+)
+from webui.services import api_keys, api_routes, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
 
 DAY = 86400
+NEW_KEY = "new_api_key"  # the session entry holding a new key's secret until it is shown
 
 
-def expiry_from_form(form: ApiKeyForm) -> int | None:
+def expiry_from_form(form: KeyForm) -> int | None:
     """Epoch seconds for the chosen expiry; a date means the key works through that day (UTC)."""
     if form.expiry.data == "never":
         return None
@@ -25,32 +34,45 @@ def expiry_from_form(form: ApiKeyForm) -> int | None:
     return now() + int(form.expiry.data) * DAY
 
 
-def endpoints_from_form(form: ApiKeyForm) -> list[str] | None:
-    entries = [entry.strip() for entry in (form.allowed_endpoints.data or "").split(",")]
-    entries = [entry for entry in entries if entry]
-    return entries or None
+def key_form_options() -> dict:
+    return {"endpoint_choices": api_routes.endpoint_choices()}
 
 
-def render_account(status: int = 200, new_key: str | None = None, **forms):
+def show_once(secret: str) -> None:
+    """Keep a new key's secret for the next page of this browser only, sealed (the session
+    cookie is signed, not encrypted); that page takes it out."""
+    session[NEW_KEY] = seal(secret)
+
+
+def take_new_key() -> str | None:
+    sealed = session.pop(NEW_KEY, None)
+    return unseal(sealed) if isinstance(sealed, str) else None
+
+
+def render_account(status: int = 200, **forms):
     # Forms that were not submitted must not pick up another form's fields from the request.
     forms.setdefault(
         "profile_form", ProfileForm(formdata=None, prefix="profile", name=g.principal.name)
     )
     forms.setdefault("password_form", PasswordForm(formdata=None))
-    forms.setdefault("key_form", ApiKeyForm(formdata=None))
+    forms.setdefault("key_form", ApiKeyForm(formdata=None, **key_form_options()))
     html = render_template(
         "account/index.html",
         permissions=permissions_of(g.principal),
         keys=api_keys.list_keys(g.principal),
         usage=usage_by_key(g.principal.id),
-        blocker=keys_unusable_reason(g.principal),
-        new_key=new_key,
+        keys_switched_on=get_setting("ENABLE_API_KEYS"),
+        keys_permitted=has_permission(g.principal, "features.api_keys"),
+        new_key=take_new_key() if status == 200 else None,
         empty=EmptyForm(),
         **forms,
     )
-    response = make_response(html, status)
-    if new_key:
-        response.headers["Cache-Control"] = "no-store"
+    return no_store(make_response(html, status))
+
+
+def no_store(response):
+    """Account pages may show a new key, and always show personal data: never cached."""
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -85,42 +107,145 @@ def password():
     return render_account(400, password_form=form)
 
 
-def field_of_error(form: ApiKeyForm, detail: str):
-    """The form field a refusal from the key service is about (the name by default)."""
-    for word, field in (
-        ("allowed_endpoints", form.allowed_endpoints),
-        ("expires_at", form.expiry_date),
-        ("rate_limit", form.rate_limit),
-    ):
-        if word in detail:
-            return field
-    return form.name
+def explain_refusal(form: KeyForm, error: ServiceError) -> None:
+    """Put the key service's refusal on the form, in the page's words: on the field it is
+    about, or flashed when it is about no field (keys switched off, say)."""
+    if not isinstance(error, api_keys.KeyFieldError):
+        flash(error.detail, "error")
+        return
+    expiry_field = form.expiry_date if form.expiry.data == "date" else form.expiry
+    field = {
+        "name": form.name,
+        "expires_at": expiry_field,
+        "allowed_endpoints": form.allowed_endpoints,
+        "read_only": form.read_only,
+        "rate_limit": form.rate_limit,
+    }[error.field]
+    field.errors = [*field.errors, error.page_detail]
 
 
 @bp.post("/keys")
 @session_only
 def create_key():
-    form = ApiKeyForm()
+    form = ApiKeyForm(**key_form_options())
     if form.validate_on_submit():
         try:
             api_key, secret = api_keys.create_key(
                 g.principal,
                 form.name.data,
                 expires_at=expiry_from_form(form),
-                allowed_endpoints=endpoints_from_form(form),
+                allowed_endpoints=form.chosen_endpoints(),
                 read_only=form.read_only.data,
                 rate_limit=(form.rate_limit.data or "").strip(),
             )
         except ServiceError as error:
-            field_of_error(form, error.detail).errors.append(error.detail)
+            explain_refusal(form, error)
         else:
+            show_once(secret)
             flash(
                 f"API key {api_key.name!r} created. Copy it now: it will not be shown again.",
                 "success",
             )
-            return render_account(new_key=secret)
+            return redirect(url_for("account.index", _anchor="new-key-box"))
     flash("The key was not created; see the message below.", "error")
     return render_account(400, key_form=form)
+
+
+def render_key_page(api_key, form: EditKeyForm, status: int = 200):
+    html = render_template(
+        "account/key.html",
+        key=api_key,
+        form=form,
+        keys_usable=keys_unusable_reason(g.principal) is None,
+    )
+    return no_store(make_response(html, status))
+
+
+def expiry_label(expires_at: int | None) -> str:
+    """A key's expiry as plain text for a select option (which holds no markup)."""
+    if expires_at is None:
+        return "never"
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires_at))
+    except (OverflowError, OSError, ValueError):
+        return f"{expires_at} (epoch seconds)"
+
+
+def edit_form(api_key, **kwargs) -> EditKeyForm:
+    return EditKeyForm(
+        current_expiry=expiry_label(api_key.expires_at),
+        **key_form_options(),
+        **kwargs,
+    )
+
+
+def changed_values(form: EditKeyForm, api_key) -> dict:
+    """The form as a change to the key (API field names); the expiry only when another one
+    was chosen, the endpoints only when the list differs (an empty list stays empty)."""
+    values = {
+        "name": form.name.data,
+        "read_only": form.read_only.data,
+        "rate_limit": (form.rate_limit.data or "").strip(),
+    }
+    if form.expiry.data != "keep":
+        values["expires_at"] = expiry_from_form(form)
+    endpoints = form.chosen_endpoints()
+    if endpoints != (api_key.allowed_endpoints or None):
+        values["allowed_endpoints"] = endpoints
+    return values
+
+
+@bp.get("/keys/<key_id>")
+@session_only
+def key_page(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    form = edit_form(
+        api_key,
+        formdata=None,
+        name=api_key.name,
+        read_only=api_key.read_only,
+        rate_limit=api_key.rate_limit_per_minute or "",
+        expiry="keep",
+    )
+    form.show_endpoints(api_key.allowed_endpoints)
+    return render_key_page(api_key, form)
+
+
+@bp.post("/keys/<key_id>")
+@session_only
+def update_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    form = edit_form(api_key)
+    if form.validate_on_submit():
+        try:
+            api_keys.update_key(g.principal, api_key, changed_values(form, api_key))
+        except ServiceError as error:
+            explain_refusal(form, error)
+        else:
+            flash(f"API key {api_key.name!r} saved.", "success")
+            return redirect(url_for("account.index", _anchor="api-keys"))
+    flash("The key was not changed; see the message below.", "error")
+    return render_key_page(api_key, form, 400)
+
+
+@bp.post("/keys/<key_id>/rotate")
+@session_only
+def rotate_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            secret = api_keys.rotate_key(g.principal, api_key)
+        except ServiceError as error:
+            flash(f"The key was not rotated: {error.detail}", "error")
+        else:
+            show_once(secret)
+            flash(
+                f"API key {api_key.name!r} has a new secret; the old one no longer works. "
+                "Copy the new one now: it will not be shown again.",
+                "success",
+            )
+            return redirect(url_for("account.index", _anchor="new-key-box"))
+    return redirect(url_for("account.index", _anchor="api-keys"))
 
 
 @bp.post("/keys/<key_id>/delete")
@@ -130,4 +255,4 @@ def delete_key(key_id: str):
     if EmptyForm().validate_on_submit():
         api_keys.delete_key(api_key)
         flash(f"API key {api_key.name!r} deleted. Scripts using it get 401 from now on.", "success")
-    return redirect(url_for("account.index"))
+    return redirect(url_for("account.index", _anchor="api-keys"))

@@ -1,14 +1,14 @@
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 
 from webui.admin import bp
 from webui.admin.forms import AddUserForm, AuthenticationSettingsForm, RoleForm, save_settings_form
 from webui.core.parsers import split_endpoints
 from webui.core.settings import get_setting, get_settings
-from webui.errors import ServiceError, is_api_path
+from webui.errors import ServiceError
 from webui.forms import EmptyForm
-from webui.security.allowlist import is_path_allowed
 from webui.security.permissions import require_role
 from webui.services import users
+from webui.services.api_routes import allowlist_preview
 
 AUTH_SETTINGS = [
     "ENABLE_SIGNUP",
@@ -17,32 +17,6 @@ AUTH_SETTINGS = [
     "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
     "API_KEYS_ALLOWED_ENDPOINTS",
 ]
-
-
-def api_routes() -> list[str]:
-    """The app's API route patterns, e.g. '/api/v1/files/<file_id>' (not the catch-all that
-    answers for the routes webui leaves out)."""
-    return sorted(
-        {
-            rule.rule
-            for rule in current_app.url_map.iter_rules()
-            if is_api_path(rule.rule) and rule.endpoint != "api.not_provided"
-        }
-    )
-
-
-def sample_path(rule: str) -> str:
-    """A concrete path for a rule pattern, to test it against an allowlist entry."""
-    return "/".join("x" if part.startswith("<") else part for part in rule.split("/"))
-
-
-def allowlist_preview(entries: list[str]) -> list[tuple[str, list[str]]]:
-    """For each saved entry, the API routes it lets through (empty: it matches none)."""
-    routes = api_routes()
-    return [
-        (entry, [r for r in routes if is_path_allowed(sample_path(r), [entry])])
-        for entry in entries
-    ]
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -86,6 +86,22 @@ def list_api_keys():
     return jsonify(items=[api_key.to_dict() for api_key in api_keys.list_keys(g.principal)])
 
 
+@bp.post("/api/v1/auths/api_keys/<key_id>")
+@session_only
+def update_api_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    api_keys.update_key(g.principal, api_key, json_object())
+    return jsonify(api_key.to_dict())
+
+
+@bp.post("/api/v1/auths/api_keys/<key_id>/rotate")
+@session_only
+def rotate_api_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    secret = api_keys.rotate_key(g.principal, api_key)
+    return no_store(jsonify({**api_key.to_dict(), "key": secret})), 201
+
+
 @bp.delete("/api/v1/auths/api_keys/<key_id>")
 @session_only
 def delete_api_key(key_id: str):

@@ -31,6 +31,8 @@ REDACTED = "[redacted]"
 
 ACTIONS = (
     "key.created",
+    "key.updated",
+    "key.rotated",
     "key.used",
     "key.deleted",
     "key.revoked",
@@ -170,6 +172,34 @@ def key_facts(api_key: ApiKey) -> dict[str, Any]:
 
 def key_created(api_key: ApiKey) -> None:
     record("key.created", api_key, key_facts(api_key))
+
+
+def key_updated(api_key: ApiKey, changes: dict[str, tuple[Any, Any]]) -> None:
+    """Before the changes (column: (old, new)) are applied to the key."""
+    record(
+        "key.updated",
+        api_key,
+        {
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            "owner_id": api_key.user_id,
+            "changes": {column: {"old": old, "new": new} for column, (old, new) in changes.items()},
+        },
+    )
+
+
+def key_rotated(api_key: ApiKey, old_prefix: str) -> None:
+    """After the new secret is set: the old and new visible prefixes, never a secret."""
+    record(
+        "key.rotated",
+        api_key,
+        {
+            "name": api_key.name,
+            "old_prefix": old_prefix,
+            "prefix": api_key.prefix,
+            "owner_id": api_key.user_id,
+        },
+    )
 
 
 def key_deleted(api_key: ApiKey, action: str = "key.deleted") -> None:

@@ -85,7 +85,7 @@ def keys_unusable_reason(principal: Principal) -> str | None:
     if not has_permission(principal, "features.api_keys"):
         return (
             "Your account lacks the API Keys permission (features.api_keys); an administrator "
-            "can grant it in Admin Panel > Users > Groups or Default Permissions."
+            "can grant it in Admin Panel > Groups or Admin Panel > Default Permissions."
         )
     return None
 

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import sqlalchemy as sa
 
 from webui.core import audit
-from webui.core.parsers import optional_whole_number, parse_field, split_endpoints
+from webui.core.parsers import parse_optional_whole_number, split_endpoints
 from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.extensions import db
@@ -21,35 +21,74 @@ DEFAULT_KEY_NAME = "default"  # the key Open WebUI's single-key endpoints manage
 DAY = 86400
 MAX_KEY_RATE_LIMIT = 1_000_000
 LATEST_EXPIRY_DAYS = 36500  # a hundred years: later than that is "never", and says so
+# What a key's owner may change, as the API names it, and the column each one sets.
+EDITABLE_FIELDS = {
+    "name": "name",
+    "expires_at": "expires_at",
+    "allowed_endpoints": "allowed_endpoints",
+    "read_only": "read_only",
+    "rate_limit": "rate_limit_per_minute",
+}
 
 
-def clean_name(name: Any, user: Principal, replacing: Optional[ApiKey] = None) -> str:
+class KeyFieldError(ServiceError):
+    """A refused key field: ``detail`` in the API's words (naming the JSON field), and
+    ``page_detail`` in the words of the account page's form."""
+
+    def __init__(self, field: str, detail: str, page_detail: str):
+        super().__init__(400, detail)
+        self.field = field
+        self.page_detail = page_detail
+
+
+def clean_name(name: Any, user: Principal, editing: Optional[ApiKey] = None) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ServiceError(400, "name is required: give the key a name such as 'Monitoring Bot'.")
+        raise KeyFieldError(
+            "name",
+            "name is required: give the key a name such as 'Monitoring Bot'.",
+            "Give the key a name, such as 'Monitoring Bot'.",
+        )
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
-        raise ServiceError(400, f"name must be at most {MAX_NAME_LENGTH} characters.")
-    clash = db.session.scalar(
-        sa.select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.name == name)
-    )
-    if clash is not None and clash is not replacing:
-        raise ServiceError(400, f"name: you already have a key named {name!r}.")
+        raise KeyFieldError(
+            "name",
+            f"name must be at most {MAX_NAME_LENGTH} characters.",
+            f"The name must be at most {MAX_NAME_LENGTH} characters.",
+        )
+    clash = find_named_key(user, name)
+    if clash is not None and clash is not editing:
+        raise KeyFieldError(
+            "name",
+            f"name: you already have a key named {name!r}.",
+            f"You already have a key named {name!r}; choose another name.",
+        )
     return name
 
 
 def clean_expiry(expires_at: Any) -> Optional[int]:
     if expires_at is None:
         return None
-    wrong = "expires_at must be a time in epoch seconds, or null for never."
-    if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
-        raise ServiceError(400, wrong)
-    if isinstance(expires_at, float) and not math.isfinite(expires_at):
-        raise ServiceError(400, wrong)
+    if (
+        isinstance(expires_at, bool)
+        or not isinstance(expires_at, (int, float))
+        or (isinstance(expires_at, float) and not math.isfinite(expires_at))
+    ):
+        raise KeyFieldError(
+            "expires_at",
+            "expires_at must be a time in epoch seconds, or null for never.",
+            "Choose when the key expires.",
+        )
     if expires_at <= now():
-        raise ServiceError(400, "expires_at must be in the future.")
+        raise KeyFieldError(
+            "expires_at",
+            "expires_at must be in the future.",
+            "The expiry date must be in the future.",
+        )
     if expires_at > now() + LATEST_EXPIRY_DAYS * DAY:
-        raise ServiceError(
-            400, "expires_at must be within 100 years; use null for a key that never expires."
+        raise KeyFieldError(
+            "expires_at",
+            "expires_at must be within 100 years; use null for a key that never expires.",
+            "Choose a date within 100 years, or Never.",
         )
     return int(expires_at)
 
@@ -58,21 +97,66 @@ def clean_allowed_endpoints(entries: Any) -> Optional[list[str]]:
     if entries is None:
         return None
     if not isinstance(entries, list):
-        raise ServiceError(
-            400, "allowed_endpoints must be a list of paths such as ['/api/models']."
+        raise KeyFieldError(
+            "allowed_endpoints",
+            "allowed_endpoints must be a list of paths such as ['/api/models'].",
+            "Allowed endpoints must be paths such as /api/models.",
         )
     try:
         return split_endpoints(entries)
     except ValueError as error:
-        raise ServiceError(400, f"allowed_endpoints: {error}.") from None
+        raise KeyFieldError(
+            "allowed_endpoints", f"allowed_endpoints: {error}.", f"Allowed endpoints: {error}."
+        ) from None
 
 
 def clean_read_only(read_only: Any) -> bool:
     if read_only is None:
         return False
     if not isinstance(read_only, bool):
-        raise ServiceError(400, "read_only must be true or false.")
+        raise KeyFieldError(
+            "read_only", "read_only must be true or false.", "Read-only must be on or off."
+        )
     return read_only
+
+
+def clean_rate_limit(value: Any) -> Optional[int]:
+    """A key's own limit in requests a minute: a whole number, or None for no limit."""
+    try:
+        return parse_optional_whole_number(value, 1, MAX_KEY_RATE_LIMIT)
+    except ValueError:
+        raise KeyFieldError(
+            "rate_limit",
+            f"rate_limit must be a whole number from 1 to {MAX_KEY_RATE_LIMIT}, or null "
+            "for no limit of its own.",
+            f"Requests per minute must be a whole number from 1 to {MAX_KEY_RATE_LIMIT}, "
+            "or empty for no limit of its own.",
+        ) from None
+
+
+def clean_fields(user: Principal, values: dict[str, Any], editing: Optional[ApiKey] = None):
+    """The given fields (API names, see EDITABLE_FIELDS) checked, as column values; creating
+    and editing share every rule, including the administrator's maximum lifetime."""
+    unknown = sorted(set(values) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ServiceError(
+            400,
+            f"Unknown field {', '.join(unknown)}: a key has {', '.join(EDITABLE_FIELDS)}.",
+        )
+    cleaners = {
+        "name": lambda value: clean_name(value, user, editing),
+        "expires_at": lambda value: check_expiry(clean_expiry(value)),
+        "allowed_endpoints": clean_allowed_endpoints,
+        "read_only": clean_read_only,
+        "rate_limit": clean_rate_limit,
+    }
+    return {EDITABLE_FIELDS[field]: cleaners[field](value) for field, value in values.items()}
+
+
+def refuse_unless_keys_usable(user: Principal) -> None:
+    blocker = keys_unusable_reason(user)
+    if blocker:
+        raise ServiceError(403, blocker)
 
 
 def create_key(
@@ -86,32 +170,67 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     """Validate everything, then store the key's digest; returns the row and the only copy
     of the secret. ``replacing`` is deleted in the same transaction."""
-    blocker = keys_unusable_reason(user)
-    if blocker:
-        raise ServiceError(403, blocker)
-    fields = {
-        "name": clean_name(name, user, replacing),
-        "expires_at": check_expiry(clean_expiry(expires_at)),
-        "allowed_endpoints": clean_allowed_endpoints(allowed_endpoints),
-        "read_only": clean_read_only(read_only),
-        "rate_limit_per_minute": clean_rate_limit(rate_limit),
-    }
+    refuse_unless_keys_usable(user)
+    fields = clean_fields(
+        user,
+        {
+            "name": name,
+            "expires_at": expires_at,
+            "allowed_endpoints": allowed_endpoints,
+            "read_only": read_only,
+            "rate_limit": rate_limit,
+        },
+        editing=replacing,
+    )
     secret = key_format.generate_key()
     if replacing is not None:
         audit.key_deleted(replacing)
         db.session.delete(replacing)
         db.session.flush()
-    api_key = ApiKey(
-        user_id=user.id,
-        digest=key_format.key_digest(secret),
-        prefix=key_format.visible_prefix(secret),
-        last_chars=key_format.visible_suffix(secret),
-        **fields,
-    )
+    api_key = ApiKey(user_id=user.id, **fields)
+    set_secret(api_key, secret)
     db.session.add(api_key)
     audit.key_created(api_key)
     db.session.commit()
     return api_key, secret
+
+
+def set_secret(api_key: ApiKey, secret: str) -> None:
+    """What the key row keeps of a secret: its digest (how requests find the key) and the
+    visible ends."""
+    api_key.digest = key_format.key_digest(secret)
+    api_key.prefix = key_format.visible_prefix(secret)
+    api_key.last_chars = key_format.visible_suffix(secret)
+
+
+def update_key(user: Principal, api_key: ApiKey, values: dict[str, Any]) -> ApiKey:
+    """Change some of a key's fields (API names); nothing is saved unless all are valid."""
+    if not values:
+        raise ServiceError(400, f"Nothing to change: send any of {', '.join(EDITABLE_FIELDS)}.")
+    fields = clean_fields(user, values, editing=api_key)
+    changes = {
+        column: (getattr(api_key, column), value)
+        for column, value in fields.items()
+        if getattr(api_key, column) != value
+    }
+    if changes:
+        audit.key_updated(api_key, changes)
+        for column, (_, value) in changes.items():
+            setattr(api_key, column, value)
+        db.session.commit()
+    return api_key
+
+
+def rotate_key(user: Principal, api_key: ApiKey) -> str:
+    """A new secret for the same key row; the old one stops matching any row at once,
+    since every request looks its key up by digest. Returns the only copy of the new one."""
+    refuse_unless_keys_usable(user)
+    old_prefix = api_key.prefix
+    secret = key_format.generate_key()
+    set_secret(api_key, secret)
+    audit.key_rotated(api_key, old_prefix)
+    db.session.commit()
+    return secret
 
 
 def list_keys(user: Principal) -> list[ApiKey]:
@@ -163,17 +282,21 @@ def check_expiry(expires_at: Optional[int]) -> Optional[int]:
         return expires_at
     days = max_lifetime_days()
     if expires_at is None:
-        raise ServiceError(
-            400,
+        raise KeyFieldError(
+            "expires_at",
             f"expires_at is required: the administrator's policy (API_KEYS_MAX_LIFETIME_DAYS) "
             f"says keys must expire within {days} days.",
+            f"Keys must expire within {days} days (the administrator's maximum); "
+            "choose a number of days or a date.",
         )
     # A minute of slack: a form's "N days" is computed a moment before this check.
     if expires_at > latest + 60:
-        raise ServiceError(
-            400,
+        raise KeyFieldError(
+            "expires_at",
             f"expires_at is too late: the administrator's policy (API_KEYS_MAX_LIFETIME_DAYS) "
             f"says keys must expire within {days} days; choose an earlier date.",
+            f"Keys must expire within {days} days (the administrator's maximum); "
+            "choose an earlier date.",
         )
     return expires_at
 
@@ -189,8 +312,3 @@ def allowed_expiry_choices(choices: list[tuple[str, str]]) -> list[tuple[str, st
         allowed.append((str(days), f"{days} days (the maximum)"))
     allowed += [(value, label) for value, label in choices if value == "date"]
     return allowed
-
-
-def clean_rate_limit(value: Any) -> Optional[int]:
-    """A key's own limit in requests a minute: a whole number, or None for no limit."""
-    return parse_field("rate_limit", optional_whole_number(1, MAX_KEY_RATE_LIMIT), value)

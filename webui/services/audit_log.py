@@ -2,6 +2,7 @@
 event told as a sentence that names the people, keys and groups involved."""
 
 import ipaddress
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -234,6 +235,58 @@ def _key_removed(verb: str):
     return sentence
 
 
+KEY_FIELD_WORDS = {
+    "name": "name",
+    "expires_at": "expiry",
+    "allowed_endpoints": "allowed endpoints",
+    "read_only": "read-only",
+    "rate_limit_per_minute": "requests a minute",
+}
+
+
+def _key_value(column: str, value: Any) -> str:
+    """A key field's recorded value in words (expiry as a UTC time, none as 'never')."""
+    if column == "expires_at":
+        if value is None:
+            return "never"
+        try:
+            return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(value))
+        except (OverflowError, OSError, ValueError, TypeError):
+            return shown(value)
+    if column == "allowed_endpoints" and value is None:
+        return "all"
+    return shown(value)
+
+
+def _key_updated(event, d, detail) -> Sentence:
+    changes = detail.get("changes") or {}
+    said = "; ".join(
+        f"{KEY_FIELD_WORDS.get(column, column)} from {_key_value(column, change.get('old'))} "
+        f"to {_key_value(column, change.get('new'))}"
+        for column, change in changes.items()
+    )
+    key = d.key(event.target, detail)
+    return [
+        _actor(event, d),
+        " changed the API key ",
+        key,
+        *_owned_by(event, d, detail),
+        f": {said}.",
+    ]
+
+
+def _key_rotated(event, d, detail) -> Sentence:
+    key = d.key(event.target, detail)
+    old, new = shown(detail.get("old_prefix")), shown(detail.get("prefix"))
+    return [
+        _actor(event, d),
+        " gave the API key ",
+        key,
+        *_owned_by(event, d, detail),
+        f" a new secret ({old}… replaced by {new}…); the old one no longer works.",
+    ]
+
+
 def _key_used(event, d, detail) -> Sentence:
     key = d.key(event.target, detail)
     where = f" from {event.ip}" if event.ip else ""
@@ -381,6 +434,8 @@ def _sign_in_failed(event, d, detail) -> Sentence:
 
 SENTENCES = {
     "key.created": _key_created,
+    "key.updated": _key_updated,
+    "key.rotated": _key_rotated,
     "key.deleted": _key_removed("deleted"),
     "key.revoked": _key_removed("revoked"),
     "key.used": _key_used,

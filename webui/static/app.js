@@ -1,6 +1,9 @@
 // Behaviour every page shares, wired by data-* attributes (the CSP allows no inline script).
 
-// Copy buttons: <button data-copy="#selector"> copies that input's value.
+// Copy buttons: <button data-copy="#selector"> copies that input's value, says "Copied" for
+// two seconds, and marks a surrounding [data-unsaved-secret] box as copied.
+const COPIED_FOR_MS = 2000;
+
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
@@ -12,7 +15,22 @@ document.addEventListener("click", async (event) => {
   } catch (_) {
     document.execCommand("copy");
   }
+  button.dataset.label = button.dataset.label || button.textContent;
   button.textContent = "Copied";
+  clearTimeout(button.copiedTimer);
+  button.copiedTimer = setTimeout(() => {
+    button.textContent = button.dataset.label;
+  }, COPIED_FOR_MS);
+  const secret = button.closest("[data-unsaved-secret]");
+  if (secret) secret.dataset.unsavedSecret = "copied";
+});
+
+// A new key shown once: leaving the page before copying it asks first.
+window.addEventListener("beforeunload", (event) => {
+  if (document.querySelector('[data-unsaved-secret=""]')) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
 });
 
 // Confirmed forms: <form data-confirm="Delete …?"> is sent only if the person agrees.
