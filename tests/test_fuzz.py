@@ -421,7 +421,9 @@ def world(
     file_id = upload_ok(alice, "notes.pdf", make_pdf("fuzzing notes"))["id"]
     created = alice.post("/api/v1/knowledge/create", json={"name": "Fuzz facts"})
     assert created.status_code == 200, created.get_json()
-    chat = alice.post("/api/v1/chats/new", json={"chat": {"title": "Fuzz talk", "messages": []}})
+    message = {"id": "m1", "role": "user", "content": "hello"}
+    talk = {"title": "Fuzz talk", "messages": [message], "history": {"messages": {"m1": message}}}
+    chat = alice.post("/api/v1/chats/new", json={"chat": talk})
     assert chat.status_code == 200, chat.get_json()
     with app.app_context():
         key_id = db.session.scalar(sa.select(ApiKey.id).where(ApiKey.user_id == alice_id))
@@ -439,6 +441,7 @@ def world(
         "file_id": [file_id],
         "knowledge_id": [created.get_json()["id"]],
         "chat_id": [chat.get_json()["id"]],
+        "message_id": ["m1"],
         "kind": ["openai", "ollama"],
         "index": ["0"],
         "url_idx": ["0"],

@@ -19,6 +19,9 @@ SHADOWED = [
     "/api/v1/users/user/info",
     "/api/v1/files/<file_id>/content/html",
     "/api/v1/knowledge/search/files",
+    "/api/v1/chats/config",
+    "/api/v1/chats/read",
+    "/api/v1/chats/shared",
 ]
 
 

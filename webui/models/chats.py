@@ -25,6 +25,8 @@ class Chat(db.Model):
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
     archived: Mapped[bool] = mapped_column(default=False)
     pinned: Mapped[bool] = mapped_column(default=False)
+    # Open WebUI's ``meta``: here only ``tags``, the ids of the chat's tags.
+    meta: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger, default=now)
     # Nanoseconds of the last change: orders chats changed within the same second.

@@ -100,17 +100,62 @@ def _page_bounds(page: Optional[int]) -> tuple[Optional[int], int]:
     return PAGE_SIZE, (page - 1) * PAGE_SIZE
 
 
-def list_chats(user: Principal, page: Optional[int] = None) -> list[Chat]:
-    """The person's chats, newest first; a page holds 60, no page means all of them."""
+def _own(user: Principal) -> sa.Select:
+    return sa.select(Chat).where(Chat.user_id == user.id)
+
+
+def _newest_first(query: sa.Select, page: Optional[int] = None) -> list[Chat]:
     limit, offset = _page_bounds(page)
-    query = (
-        sa.select(Chat)
-        .where(Chat.user_id == user.id)
-        .order_by(Chat.touched_ns.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(db.session.scalars(query))
+    ordered = query.order_by(Chat.touched_ns.desc()).limit(limit).offset(offset)
+    return list(db.session.scalars(ordered))
+
+
+def list_chats(user: Principal, page: Optional[int] = None) -> list[Chat]:
+    """The person's chats that are not archived, newest first; a page holds 60, no page
+    means all of them (Open WebUI's list leaves archived chats out too)."""
+    return _newest_first(_own(user).where(Chat.archived.is_(False)), page)
+
+
+def list_pinned(user: Principal) -> list[Chat]:
+    return _newest_first(_own(user).where(Chat.pinned.is_(True), Chat.archived.is_(False)))
+
+
+def list_all(user: Principal) -> list[Chat]:
+    """Every chat of the person, archived ones too, newest first."""
+    return _newest_first(_own(user))
+
+
+ARCHIVED_ORDERS = {
+    "updated_at": Chat.touched_ns,
+    "created_at": Chat.created_at,
+    "title": Chat.title,
+}
+
+
+def list_archived(
+    user: Principal,
+    page: Optional[int] = None,
+    query: str = "",
+    order_by: str = "updated_at",
+    direction: str = "desc",
+) -> list[Chat]:
+    """The person's archived chats, optionally those whose title holds ``query``."""
+    if order_by not in ARCHIVED_ORDERS:
+        raise ServiceError(400, f"order_by must be one of: {', '.join(ARCHIVED_ORDERS)}.")
+    if direction not in ("asc", "desc"):
+        raise ServiceError(400, "direction must be asc or desc.")
+    selected = _own(user).where(Chat.archived.is_(True))
+    if query:
+        selected = selected.where(Chat.title.icontains(query, autoescape=True))
+    column = ARCHIVED_ORDERS[order_by]
+    limit, offset = _page_bounds(page)
+    ordered = selected.order_by(column.asc() if direction == "asc" else column.desc(), Chat.id)
+    return list(db.session.scalars(ordered.limit(limit).offset(offset)))
+
+
+def count_archived(user: Principal) -> int:
+    counted = sa.select(sa.func.count()).where(Chat.user_id == user.id, Chat.archived.is_(True))
+    return db.session.scalar(counted)
 
 
 def search(user: Principal, text: str, page: int = 1) -> list[Chat]:
@@ -159,6 +204,213 @@ def update(user: Principal, chat_id: str, changes: Any) -> Chat:
 def delete(user: Principal, chat_id: str) -> None:
     db.session.delete(get_own(user, chat_id))
     db.session.commit()
+
+
+def delete_all(user: Principal) -> None:
+    """Every chat of the person (never anyone else's)."""
+    for chat in db.session.scalars(_own(user)):
+        db.session.delete(chat)  # one by one, so the search index follows on every database
+    db.session.commit()
+
+
+def _touch(chat: Chat) -> None:
+    chat.updated_at, chat.touched_ns = now(), time.time_ns()
+
+
+def toggle_pinned(user: Principal, chat_id: str) -> Chat:
+    chat = get_own(user, chat_id)
+    chat.pinned = not chat.pinned
+    _touch(chat)
+    db.session.commit()
+    return chat
+
+
+def toggle_archived(user: Principal, chat_id: str) -> Chat:
+    chat = get_own(user, chat_id)
+    chat.archived = not chat.archived
+    _touch(chat)
+    db.session.commit()
+    return chat
+
+
+def set_all_archived(user: Principal, archived: bool) -> None:
+    changed = (
+        sa.update(Chat)
+        .where(Chat.user_id == user.id, Chat.archived.is_(not archived))
+        .values(archived=archived, updated_at=now(), touched_ns=time.time_ns())
+    )
+    db.session.execute(changed)
+    db.session.commit()
+
+
+def clone(user: Principal, chat_id: str, title: Any = None) -> Chat:
+    """A copy of the chat, as Open WebUI's: marked with the original's id and the message it
+    branched at, titled "Clone of …" unless a title is given; pinned and tags carried over."""
+    original = get_own(user, chat_id)
+    if title is not None and not isinstance(title, str):
+        raise ServiceError(400, "title must be a string.")
+    title = clean_title(title) if title and title.strip() else f"Clone of {original.title}"
+    title = title[:MAX_TITLE]  # "Clone of " and a long title would not fit
+    content = {
+        **original.chat,
+        "originalChatId": original.id,
+        "branchPointMessageId": original.chat.get("history", {}).get("currentId"),
+        "title": title,
+    }
+    copy = Chat(user_id=user.id, pinned=original.pinned, meta=dict(original.meta or {}))
+    _store(copy, clean_chat(content), clean_title(title))
+    db.session.add(copy)
+    db.session.commit()
+    return copy
+
+
+def update_message(user: Principal, chat_id: str, message_id: str, content: Any) -> Chat:
+    """Replace one message's text, in ``history`` and in ``messages`` wherever it is."""
+    chat = get_own(user, chat_id)
+    if not isinstance(content, str):
+        raise ServiceError(400, 'content is required: send {"content": "the new text"}.')
+    history = dict(chat.chat.get("history", {}))
+    by_id = dict(history.get("messages", {}))
+    listed = [m for m in chat.chat.get("messages", []) if m.get("id") == message_id]
+    if message_id not in by_id and not listed:
+        raise ServiceError(404, f"Message not found in this chat: {message_id}.")
+    if message_id in by_id:
+        by_id[message_id] = {**by_id[message_id], "content": content}
+        history["messages"] = by_id
+    messages = [
+        {**m, "content": content} if m.get("id") == message_id else m
+        for m in chat.chat.get("messages", [])
+    ]
+    changed = clean_chat({**chat.chat, "history": history, "messages": messages})
+    _store(chat, changed, chat.title)
+    _touch(chat)
+    db.session.commit()
+    return chat
+
+
+# --- import ------------------------------------------------------------------------------
+
+MAX_IMPORT = 500  # chats in one import
+
+
+def _import_time(item: dict[str, Any], field: str) -> Optional[int]:
+    value = item.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= now():
+        raise ServiceError(400, f"{field} must be a time in epoch seconds, not in the future.")
+    return value
+
+
+def _imported(user: Principal, number: int, item: Any) -> Chat:
+    if not isinstance(item, dict):
+        raise ServiceError(400, f'chats[{number}] must be an object like {{"chat": {{…}}}}.')
+    try:
+        content = clean_chat(item.get("chat"))
+        meta = item.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise ServiceError(400, "meta must be an object.")
+        tags = meta.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ServiceError(400, "meta.tags must be a list of tag names.")
+        pinned = item.get("pinned") or False
+        if not isinstance(pinned, bool):
+            raise ServiceError(400, "pinned must be true or false.")
+        created = _import_time(item, "created_at") or now()
+        updated = _import_time(item, "updated_at") or created
+        tag_ids = list(dict.fromkeys(tag_id(name) for name in tags))
+        if len(tag_ids) > MAX_TAGS:
+            raise ServiceError(400, f"A chat may have at most {MAX_TAGS} tags.")
+        title = clean_title(content.get("title"))
+    except ServiceError as error:
+        raise ServiceError(error.status, f"chats[{number}]: {error.detail}") from None
+    chat = Chat(user_id=user.id, pinned=pinned, meta={"tags": tag_ids})
+    chat.created_at, chat.updated_at = created, updated
+    chat.touched_ns = updated * 1_000_000_000 + number  # keeps the import's order within a second
+    _store(chat, content, title)
+    return chat
+
+
+def import_chats(user: Principal, items: Any) -> list[Chat]:
+    """Chats exported from Open WebUI (or webui): all of them saved, or none."""
+    if not isinstance(items, list):
+        raise ServiceError(400, 'chats is required: a list like [{"chat": {…}}].')
+    if len(items) > MAX_IMPORT:
+        raise ServiceError(400, f"At most {MAX_IMPORT} chats can be imported at once.")
+    imported = [_imported(user, number, item) for number, item in enumerate(items)]
+    db.session.add_all(imported)
+    db.session.commit()
+    return imported
+
+
+# --- tags (Open WebUI keeps a chat's tag ids in its meta) ---------------------------------
+
+MAX_TAGS = 50  # on one chat
+MAX_TAG = 64  # characters of a tag
+
+
+def tag_id(name: Any) -> str:
+    """Open WebUI's tag id: the name in lower case, spaces as underscores."""
+    if not isinstance(name, str):
+        raise ServiceError(400, 'name is required: send {"name": "the tag"}.')
+    tag = clean_title(name) if name.strip() else ""
+    tag = tag.replace(" ", "_").lower()
+    if not tag:
+        raise ServiceError(400, "A tag name cannot be empty.")
+    if tag == "none":
+        raise ServiceError(400, "A tag cannot be called None.")
+    if len(tag) > MAX_TAG:
+        raise ServiceError(400, f"A tag must be at most {MAX_TAG} characters.")
+    return tag
+
+
+def tags_of(chat: Chat) -> list[str]:
+    return list((chat.meta or {}).get("tags", []))
+
+
+def _set_tags(chat: Chat, tags: list[str]) -> None:
+    chat.meta = {**(chat.meta or {}), "tags": tags}  # a new object, so the change is saved
+    _touch(chat)
+    db.session.commit()
+
+
+def add_tag(user: Principal, chat_id: str, name: Any) -> Chat:
+    chat, tag = get_own(user, chat_id), tag_id(name)
+    tags = tags_of(chat)
+    if tag not in tags:
+        if len(tags) >= MAX_TAGS:
+            raise ServiceError(400, f"A chat may have at most {MAX_TAGS} tags.")
+        _set_tags(chat, [*tags, tag])
+    return chat
+
+
+def remove_tag(user: Principal, chat_id: str, name: Any) -> Chat:
+    chat, tag = get_own(user, chat_id), tag_id(name)
+    if tag in tags_of(chat):
+        _set_tags(chat, [t for t in tags_of(chat) if t != tag])
+    return chat
+
+
+def _tagged(user: Principal) -> list[tuple[str, list[str]]]:
+    """(chat id, tags) of the person's chats that are not archived, newest first."""
+    rows = db.session.execute(
+        sa.select(Chat.id, Chat.meta)
+        .where(Chat.user_id == user.id, Chat.archived.is_(False))
+        .order_by(Chat.touched_ns.desc())
+    )
+    return [(chat_id, list((meta or {}).get("tags", []))) for chat_id, meta in rows]
+
+
+def all_tags(user: Principal) -> list[str]:
+    """Every tag on the person's chats that are not archived, in name order."""
+    return sorted({tag for _, tags in _tagged(user) for tag in tags})
+
+
+def chats_tagged(user: Principal, name: Any, skip: int, limit: int) -> list[Chat]:
+    tag = tag_id(name)
+    ids = [chat_id for chat_id, tags in _tagged(user) if tag in tags][skip : skip + limit]
+    found = {chat.id: chat for chat in db.session.scalars(_own(user).where(Chat.id.in_(ids)))}
+    return [found[chat_id] for chat_id in ids]
 
 
 # --- the chat page's model picker ---------------------------------------------------------

@@ -238,11 +238,13 @@ CHAT_SEARCHERS = {"sqlite": _chats_sqlite, "postgresql": _chats_postgresql}
 
 
 def search_chats(user_id: str, query: str, limit: int, offset: int) -> list[Chat]:
-    """This person's chats whose title or messages hold every word of the query, newest first."""
+    """This person's chats (not archived) whose title or messages hold every word of the query,
+    newest first."""
     terms = query_terms(query)
     if not terms:
         return []
     statement = CHAT_SEARCHERS[db.engine.dialect.name](user_id, terms)
+    statement = statement.where(Chat.archived.is_(False))  # as Open WebUI's search
     ordered = statement.order_by(Chat.touched_ns.desc()).limit(limit).offset(offset)
     return list(db.session.scalars(ordered))
 
