@@ -203,11 +203,11 @@ def search_readable(
     """Readable collections whose name or description contains ``text``, a page and the total."""
     query = readable_query(user)
     if isinstance(text, str) and text.strip():
-        pattern = "%" + text.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        needle = text.strip().lower()
         query = query.where(
             sa.or_(
-                sa.func.lower(Knowledge.name).like(pattern, escape="\\"),
-                sa.func.lower(Knowledge.description).like(pattern, escape="\\"),
+                sa.func.lower(Knowledge.name).contains(needle, autoescape=True),
+                sa.func.lower(Knowledge.description).contains(needle, autoescape=True),
             )
         )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))

@@ -228,11 +228,11 @@ def search_users(text: Any, skip: int = 0, limit: int = 50) -> tuple[list[User],
     how many match in all."""
     query = sa.select(User)
     if isinstance(text, str) and text.strip():
-        pattern = "%" + text.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        needle = text.strip().lower()
         query = query.where(
             sa.or_(
-                sa.func.lower(User.name).like(pattern, escape="\\"),
-                User.email.like(pattern, escape="\\"),
+                sa.func.lower(User.name).contains(needle, autoescape=True),
+                User.email.contains(needle, autoescape=True),
             )
         )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
