@@ -3,7 +3,7 @@ session cookie never asks Flask-Login, a keyed request never touches the session
 cached /api/models answer is byte for byte what jsonify would write."""
 
 import pytest
-from flask import jsonify
+from flask import Flask, jsonify
 from flask_login import user_accessed
 
 from tests.support.accounts import bearer, login_client
@@ -78,3 +78,50 @@ def test_models_are_answered_as_jsonify_writes_them(app, make_user, make_key, co
     with app.test_request_context():
         expected = jsonify(data=model_access.all_models()).get_data()
     assert first.get_data() == again.get_data() == expected
+
+
+def test_the_guard_is_the_only_before_request_hook(app):
+    # Flask-WTF's own hook returns at once with WTF_CSRF_CHECK_DEFAULT off (the guard calls
+    # csrf.protect itself; tests/test_csrf.py shows it still refuses a missing token).
+    hooks = app.before_request_funcs[None]
+    assert [f"{hook.__module__}.{hook.__name__}" for hook in hooks] == [
+        "webui.security.guard.check_request"
+    ]
+
+
+def test_each_view_and_hook_is_checked_for_a_coroutine_once(app, monkeypatch):
+    checked = []
+    original = Flask.ensure_sync
+
+    def counting(self, func):
+        checked.append(func)
+        return original(self, func)
+
+    monkeypatch.setattr(Flask, "ensure_sync", counting)
+    app._sync_callables.clear()
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/health").status_code == 200
+    assert checked  # the first request asked Flask
+    assert len(checked) == len(set(checked))  # and no function was asked about twice
+
+
+def test_the_remembered_functions_stay_bounded(app):
+    app._sync_callables.clear()
+    for number in range(app._MOST_REMEMBERED + 10):
+        func = (lambda n: lambda: n)(number)  # a new closure each time, as per-request ones are
+        assert app.ensure_sync(func) is func
+    assert len(app._sync_callables) <= app._MOST_REMEMBERED
+
+
+def test_a_coroutine_function_is_still_handed_to_flask(app):
+    async def view():
+        return "done"
+
+    # Flask refuses (or wraps) a coroutine function; it must not come back unchanged.
+    try:
+        wrapped = app.ensure_sync(view)
+    except RuntimeError as error:  # Flask without its async extra says so
+        assert "async" in str(error)
+    else:
+        assert wrapped is not view

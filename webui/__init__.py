@@ -34,8 +34,28 @@ from webui.workspace import bp as workspace_bp
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
 
+class WebUI(Flask):
+    """Flask, minus a check repeated on every request: before each call of a hook or view,
+    Flask asks ``inspect`` whether it is a coroutine function (three times a request here).
+    The answer never changes for a function, so it is remembered."""
+
+    _MOST_REMEMBERED = 1024  # views and hooks are a few hundred; per-request closures pass
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_callables: dict = {}
+
+    def ensure_sync(self, func):
+        wrapped = self._sync_callables.get(func)
+        if wrapped is None:
+            if len(self._sync_callables) >= self._MOST_REMEMBERED:
+                self._sync_callables.clear()
+            wrapped = self._sync_callables[func] = super().ensure_sync(func)
+        return wrapped
+
+
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(
+    app = WebUI(
         __name__, instance_relative_config=True, instance_path=instance_path_from_environment()
     )
     app.json.sort_keys = False
@@ -70,6 +90,11 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
+    if not app.config["WTF_CSRF_CHECK_DEFAULT"]:
+        # The guard calls csrf.protect() itself; Flask-WTF's own hook would return at once.
+        app.before_request_funcs[None] = [
+            hook for hook in app.before_request_funcs[None] if hook.__module__ != "flask_wtf.csrf"
+        ]
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"

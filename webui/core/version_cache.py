@@ -28,15 +28,20 @@ def version_column():
 
 def note_version(version: Any) -> None:
     """Hand over a version read with another query (the guard's lookups)."""
-    if "_settings_version_now" not in g:
-        g._settings_version_now = version
+    request_globals = g._get_current_object()
+    if "_settings_version_now" not in request_globals:
+        request_globals._settings_version_now = version
 
 
 def current_version() -> Any:
     """This request's version, read from the database at most once per request."""
-    version = g.get("_settings_version_now", _MISSING)
+    return _version_of(g._get_current_object())
+
+
+def _version_of(request_globals) -> Any:
+    version = request_globals.get("_settings_version_now", _MISSING)
     if version is _MISSING:
-        version = g._settings_version_now = db.session.scalar(_VERSION_READ)
+        version = request_globals._settings_version_now = db.session.scalar(_VERSION_READ)
     return version
 
 
@@ -49,10 +54,15 @@ def cached(name: str, load: Callable[[], Any]) -> Any:
     """``load()``, kept per worker under this request's version until the database holds
     another. No version yet (nothing ever saved): nothing to trust, load every time.
     The value is shared between requests: never mutate it."""
-    version = current_version()
+    # A request calls this several times: each context-local proxy is read once a call.
+    request_globals = g._get_current_object()
+    version = _version_of(request_globals)
     if version is None:
         return load()
-    store = current_app.extensions.setdefault("webui.version_cache", {})
+    store = request_globals.get("_version_cache_store")
+    if store is None:
+        store = current_app.extensions.setdefault("webui.version_cache", {})
+        request_globals._version_cache_store = store
     entry = store.get(name)
     if entry is None or entry[0] != version:
         entry = store[name] = (version, load())

@@ -66,20 +66,29 @@ class _Compiled:
         self.sql = str(compiled)
         self.params = compiled.construct_params({"value": ""})
         self.order = compiled.positiontup if compiled.positional else None
-        self.decoders = [
+        decoders = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns
         ]
+        # Most columns arrive as they are (strings, numbers): only the few that need it are
+        # decoded (JSON, booleans). Every row repeats the person's and key's columns; only
+        # the last three (group id, grants, version) differ, so later rows decode just those.
+        self.first_row = [(i, decode) for i, decode in enumerate(decoders) if decode]
+        group_start = len(decoders) - 3
+        self.later_rows = [(i, decode) for i, decode in self.first_row if i >= group_start]
 
     def parameters(self, value: str):
         params = {**self.params, "value": value}
         return tuple(params[name] for name in self.order) if self.order else params
 
-    def decode(self, row: tuple) -> list:
-        return [
-            value if decode is None else decode(value)
-            for decode, value in zip(self.decoders, row, strict=True)
-        ]
+    def decode(self, rows: list[tuple]) -> list[list]:
+        decoded = []
+        for number, row in enumerate(rows):
+            row = list(row)
+            for i, decode in self.later_rows if number else self.first_row:
+                row[i] = decode(row[i])
+            decoded.append(row)
+        return decoded
 
 
 # Per (statement, engine); weak, so apps made and dropped (tests) take theirs with them.
@@ -105,7 +114,7 @@ def _rows(statement: sa.Select, value: str) -> list[list]:
             cursor.close()
     finally:
         connection.close()
-    return [compiled.decode(row) for row in rows]
+    return compiled.decode(rows)
 
 
 def _principal(rows: list[list], user_start: int, key: Optional[KeyInfo]) -> Principal:
