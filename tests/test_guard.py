@@ -138,6 +138,44 @@ def test_permission_removed_by_leaving_the_granting_group(admin, api, bob_id, bo
     assert api.get(WHO, headers=bearer(bob_key)).status_code == 403
 
 
+def test_a_group_grant_edited_in_place_holds_at_once(admin, api, bob_id, bob_key):
+    # The lookup remembers decoded grants by their JSON text: an edit is new text.
+    admin.post("/api/v1/users/default/permissions", json={"features": {"api_keys": False}})
+    group = admin.post(
+        "/api/v1/groups/create",
+        json={"name": "API Users", "permissions": {"features": {"api_keys": True}}},
+    ).get_json()
+    admin.post(f"/api/v1/groups/id/{group['id']}/update", json={"user_ids": [bob_id]})
+    assert api.get(WHO, headers=bearer(bob_key)).status_code == 200
+    admin.post(
+        f"/api/v1/groups/id/{group['id']}/update",
+        json={"permissions": {"features": {"api_keys": False}}},
+    )
+    refused = api.get(WHO, headers=bearer(bob_key))
+    assert refused.status_code == 403
+    assert "features.api_keys" in refused.get_json()["detail"]
+    admin.post(
+        f"/api/v1/groups/id/{group['id']}/update",
+        json={"permissions": {"features": {"api_keys": True}}},
+    )
+    assert api.get(WHO, headers=bearer(bob_key)).status_code == 200
+
+
+def test_a_keys_allowed_endpoints_edited_hold_at_once(admin, api, bob_id, make_key):
+    secret = make_key(bob_id, "narrow", allowed_endpoints=["/api/v1/auths"])
+    assert api.get(WHO, headers=bearer(secret)).status_code == 200
+    assert api.get("/api/models", headers=bearer(secret)).status_code == 403
+    with api.application.app_context():
+        db.session.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.prefix == key_format.visible_prefix(secret))
+            .values(allowed_endpoints=["/api/models"])
+        )
+        db.session.commit()
+    assert api.get("/api/models", headers=bearer(secret)).status_code == 200
+    assert api.get(WHO, headers=bearer(secret)).status_code == 403
+
+
 def test_owner_demoted_to_pending_or_deleted(admin, api, bob_id, bob_key):
     admin.post(f"/api/v1/users/{bob_id}/update", json={"role": "pending"})
     # WHO lets pending people in (they may ask who they are): only the key check refuses here,

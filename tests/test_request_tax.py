@@ -125,3 +125,19 @@ def test_a_coroutine_function_is_still_handed_to_flask(app):
         assert "async" in str(error)
     else:
         assert wrapped is not view
+
+
+def test_the_bearer_credential_is_parsed_once_a_request(app, ada, monkeypatch):
+    from webui.security import key_format
+
+    parsed = []
+    original = key_format.bearer_token
+
+    def counting(value):
+        parsed.append(value)
+        return original(value)
+
+    monkeypatch.setattr(key_format, "bearer_token", counting)
+    response = app.test_client().get("/api/v1/auths/", headers=bearer(ada))
+    assert response.status_code == 200
+    assert parsed == [f"Bearer {ada}"]  # the session interface and the guard share it

@@ -15,9 +15,11 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.utils import cached_property
 
 from webui.core import audit
 from webui.core.parsers import split_endpoints
@@ -58,6 +60,15 @@ def is_cross_site(req) -> bool:
         return True  # not an origin any browser sends
 
 
+class Request(FlaskRequest):
+    """Flask's request, with its Bearer credential parsed once: the session interface asks
+    for it before the guard does."""
+
+    @cached_property
+    def bearer_token(self) -> Optional[str]:
+        return key_format.bearer_token(self.headers.get("Authorization"))
+
+
 class KeySession(SecureCookieSession):
     """The session of a request made with a Bearer key: not read from a cookie, never saved."""
 
@@ -72,7 +83,7 @@ class KeyAwareSessionInterface(SecureCookieSessionInterface):
     _signer: tuple = (None, None)  # (the keys it was built for, the serializer)
 
     def open_session(self, app, req):
-        if key_format.bearer_token(req.headers.get("Authorization")) is not None:
+        if req.bearer_token is not None:
             return KeySession()
         if app.secret_key and "HTTP_COOKIE" not in req.environ:
             return self.session_class()  # no cookies at all: nothing to verify
@@ -237,7 +248,7 @@ def guard():
     req = request._get_current_object()
     app = current_app._get_current_object()
     g.principal = None
-    token = key_format.bearer_token(req.headers.get("Authorization"))
+    token = req.bearer_token
     if req.routing_exception is not None:
         # Its 404/405/308 follows and no view runs; the error page still shows who is signed in.
         if token is None:
@@ -302,6 +313,7 @@ def check_request():
 
 
 def init_guard(app: Flask) -> None:
+    app.request_class = Request
     app.session_interface = KeyAwareSessionInterface()
     ratelimit.init_app(app)
     app.before_request(check_request)

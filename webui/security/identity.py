@@ -8,8 +8,10 @@ on a pooled DB-API connection, its rows decoded with the same per-column result
 processors SQLAlchemy would use.
 """
 
+import functools
 import hashlib
 import weakref
+from collections.abc import Callable
 from typing import Optional
 
 import sqlalchemy as sa
@@ -67,7 +69,7 @@ class _Compiled:
         self.params = compiled.construct_params({"value": ""})
         self.order = compiled.positiontup if compiled.positional else None
         decoders = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            _remembering(column.type.dialect_impl(dialect).result_processor(dialect, None))
             for column in statement.selected_columns
         ]
         # Most columns arrive as they are (strings, numbers): only the few that need it are
@@ -89,6 +91,20 @@ class _Compiled:
                 row[i] = decode(row[i])
             decoded.append(row)
         return decoded
+
+
+def _remembering(decode: Optional[Callable]) -> Optional[Callable]:
+    """``decode``, run once per distinct text: the same grants and endpoint lists come back
+    request after request, and parsing their JSON each time was a tenth of a key lookup.
+    What it returns is shared, so ``_principal`` copies it into read-only values."""
+    if decode is None:
+        return None
+    decode_text = functools.lru_cache(maxsize=1024)(decode)
+
+    def decode_value(value):
+        return decode_text(value) if isinstance(value, str) else decode(value)
+
+    return decode_value
 
 
 # Per (statement, engine); weak, so apps made and dropped (tests) take theirs with them.

@@ -6,6 +6,7 @@ upstream that fails is skipped and logged, so a listing never fails as a whole.
 Access rules live in the database and are read on every request.
 """
 
+import functools
 import hashlib
 import logging
 import threading
@@ -44,9 +45,13 @@ def _cache() -> dict:
 
 def _fingerprint(conns: list[Connection]) -> tuple:
     # A changed URL, key or switch makes a new entry; the key itself is not kept.
-    return tuple(
-        (c.kind, c.index, c.base_url, hashlib.sha256(c.api_key.encode()).hexdigest()) for c in conns
-    )
+    return tuple((c.kind, c.index, c.base_url, _key_digest(c.api_key)) for c in conns)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_digest(api_key: str) -> str:
+    # Asked on every listing; the connections' keys change only when an admin saves them.
+    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 def _fetch_one(conn: Connection, timeout: float) -> list[dict]:
