@@ -243,9 +243,8 @@ def authorize(access: Access):
     return None
 
 
-def guard():
+def guard(req: Request):
     # Each use of a context-local proxy (request, current_app) is a lookup: read them once.
-    req = request._get_current_object()
     app = current_app._get_current_object()
     g.principal = None
     token = req.bearer_token
@@ -306,10 +305,11 @@ def signed_in_principal() -> Optional[Principal]:
 def check_request():
     """The one ``before_request`` hook: the guard decides, then the text of a request it let
     through is checked (one hook: Flask's per-hook dispatch costs more than the call)."""
-    refusal = guard()
+    req = request._get_current_object()
+    refusal = guard(req)
     if refusal is not None:
         return refusal
-    return refuse_unstorable_text()
+    return refuse_unstorable_text(req)
 
 
 def init_guard(app: Flask) -> None:

@@ -9,7 +9,7 @@ held to the same rule where they are parsed (``core/parsers.py``, ``parse_json``
 
 from collections.abc import Iterator
 
-from flask import request
+from flask import Request
 
 from webui.core.parsers import text_problem
 from webui.errors import error_response
@@ -17,10 +17,9 @@ from webui.errors import error_response
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def submitted_text() -> Iterator[tuple[str, str]]:
+def submitted_text(req: Request) -> Iterator[tuple[str, str]]:
     """(where, text) for the path, every query parameter and form field, names included.
     Uploaded files' names are the files service's to clean (``services/files.py``)."""
-    req = request._get_current_object()  # one context-local lookup, not one per use
     yield "The path", req.path
     if req.query_string:
         for name, values in req.args.lists():
@@ -32,12 +31,12 @@ def submitted_text() -> Iterator[tuple[str, str]]:
                 yield f"The form field {name!r}", text
 
 
-def refuse_unstorable_text():
-    """Run after the guard let a request through (``guard.check_request``): 400 naming where
+def refuse_unstorable_text(req: Request):
+    """Run after the guard let ``req`` through (``guard.check_request``): 400 naming where
     the bad text is."""
-    if request.routing_exception is not None:
+    if req.routing_exception is not None:
         return None
-    for where, text in submitted_text():
+    for where, text in submitted_text(req):
         if "\x00" in text or not text.isascii():  # the common case needs no closer look
             problem = text_problem(text)
             if problem:
