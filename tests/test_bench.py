@@ -1,4 +1,5 @@
-"""The benchmark still works: ``bench/run.py --quick`` runs end to end and prints its table.
+"""The benchmarks still work: ``bench/run.py --quick`` and ``bench/workers.py`` run end to end
+and print their tables.
 
 No thresholds here: timings on shared CI machines say nothing. The figures are judged
 by a full run recorded in docs/benchmarks.md.
@@ -54,3 +55,25 @@ def test_quick_benchmark_prints_its_table(wrk):
         assert heading in result.stdout, f"{heading!r} missing from:\n{result.stdout}"
     # Quick runs never overwrite the recorded full run.
     assert "recorded in" not in result.stderr
+
+
+def test_the_worker_view_prints_cpu_and_switches_per_request(wrk):
+    result = subprocess.run(
+        [sys.executable, "bench/workers.py", "--keys", "50", "--rounds", "1", "--seconds", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [" ".join(row[1:-3]) for row in rows] == [
+        "bare Flask /health",
+        "our /health",
+        "keyed /api/models",
+    ]
+    for row in rows:
+        requests_per_second, cpu_us, switches = row[-3:]
+        assert float(requests_per_second.replace(",", "")) > 0
+        assert float(cpu_us.replace(",", "")) > 0  # the workers' own CPU, read from /proc
+        assert float(switches) >= 0
