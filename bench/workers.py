@@ -108,10 +108,8 @@ def measure(args, wrk: str, workdir: Path) -> None:
                 after = Usage.of(pids)
                 cpu_us = (after.cpu_s - before.cpu_s) / load.requests * 1e6
                 switches = (after.switches - before.switches) / load.requests
-                print(
-                    f"{number:>5}  {label:<20} {load.rps:>7,.0f} {cpu_us:>11,.0f} {switches:>13.1f}",
-                    flush=True,
-                )
+                figures = f"{load.rps:>7,.0f} {cpu_us:>11,.0f} {switches:>13.1f}"
+                print(f"{number:>5}  {label:<20} {figures}", flush=True)
 
 
 if __name__ == "__main__":

@@ -126,36 +126,37 @@ def test_permission_removed_through_the_defaults(admin, api, bob_key):
     assert "features.api_keys" in response.get_json()["detail"]
 
 
-def test_permission_removed_by_leaving_the_granting_group(admin, api, bob_id, bob_key):
+def only_a_group_grants_keys(admin, member_id: str) -> str:
+    """Keys off by default, granted by one group with ``member_id`` in it; the group's id."""
     admin.post("/api/v1/users/default/permissions", json={"features": {"api_keys": False}})
     group = admin.post(
         "/api/v1/groups/create",
         json={"name": "API Users", "permissions": {"features": {"api_keys": True}}},
     ).get_json()
-    admin.post(f"/api/v1/groups/id/{group['id']}/update", json={"user_ids": [bob_id]})
+    admin.post(f"/api/v1/groups/id/{group['id']}/update", json={"user_ids": [member_id]})
+    return group["id"]
+
+
+def test_permission_removed_by_leaving_the_granting_group(admin, api, bob_id, bob_key):
+    group_id = only_a_group_grants_keys(admin, bob_id)
     assert api.get(WHO, headers=bearer(bob_key)).status_code == 200
-    admin.post(f"/api/v1/groups/id/{group['id']}/update", json={"user_ids": []})
+    admin.post(f"/api/v1/groups/id/{group_id}/update", json={"user_ids": []})
     assert api.get(WHO, headers=bearer(bob_key)).status_code == 403
 
 
 def test_a_group_grant_edited_in_place_holds_at_once(admin, api, bob_id, bob_key):
     # The lookup remembers decoded grants by their JSON text: an edit is new text.
-    admin.post("/api/v1/users/default/permissions", json={"features": {"api_keys": False}})
-    group = admin.post(
-        "/api/v1/groups/create",
-        json={"name": "API Users", "permissions": {"features": {"api_keys": True}}},
-    ).get_json()
-    admin.post(f"/api/v1/groups/id/{group['id']}/update", json={"user_ids": [bob_id]})
+    group_id = only_a_group_grants_keys(admin, bob_id)
     assert api.get(WHO, headers=bearer(bob_key)).status_code == 200
     admin.post(
-        f"/api/v1/groups/id/{group['id']}/update",
+        f"/api/v1/groups/id/{group_id}/update",
         json={"permissions": {"features": {"api_keys": False}}},
     )
     refused = api.get(WHO, headers=bearer(bob_key))
     assert refused.status_code == 403
     assert "features.api_keys" in refused.get_json()["detail"]
     admin.post(
-        f"/api/v1/groups/id/{group['id']}/update",
+        f"/api/v1/groups/id/{group_id}/update",
         json={"permissions": {"features": {"api_keys": True}}},
     )
     assert api.get(WHO, headers=bearer(bob_key)).status_code == 200
