@@ -108,8 +108,8 @@ def measure(args, wrk: str, workdir: Path) -> None:
                 after = Usage.of(pids)
                 cpu_us = (after.cpu_s - before.cpu_s) / load.requests * 1e6
                 switches = (after.switches - before.switches) / load.requests
-                figures = f"{load.rps:>7,.0f} {cpu_us:>11,.0f} {switches:>13.1f}"
-                print(f"{number:>5}  {label:<20} {figures}", flush=True)
+                spent = f"{load.rps:>7,.0f} {cpu_us:>11,.0f} {switches:>13.1f}"
+                print(f"{number:>5}  {label:<20} {spent}", flush=True)
 
 
 if __name__ == "__main__":
