@@ -1,15 +1,16 @@
 """Who is asking: one SQL statement per request builds the ``Principal``.
 
 For a Bearer key the statement brings the key, its owner, the owner's groups and the
-settings version; for a browser it brings the same for the open session its cookie names. Every
-scripted call pays for this, so it skips what the ORM and Core add per execution (session,
-execution context, result objects): each statement is compiled once per engine and runs
-on a pooled DB-API connection, its rows decoded with the same per-column result
-processors SQLAlchemy would use.
+settings version in one row; for a browser it brings the same for the open session its
+cookie names. Every scripted call pays for this, so it skips what the ORM and Core add per
+execution (session, execution context, result objects): each statement is compiled once per
+engine and runs on a pooled DB-API connection, its row decoded with the same per-column
+result processors SQLAlchemy would use.
 """
 
 import functools
 import hashlib
+import json
 import weakref
 from collections.abc import Callable
 from typing import Optional
@@ -37,125 +38,138 @@ _KEY_COLUMNS = (
 )
 
 
-def _with_groups(*columns) -> sa.Select:
-    """``columns`` of the user, one row per group they belong to, and the settings version."""
+def _groups_json(dialect: str) -> sa.ScalarSelect:
+    """The person's groups as one JSON array of [id, grants] pairs (NULL or [] for none)."""
+    if dialect == "postgresql":
+        groups = sa.func.json_agg(sa.func.json_build_array(Group.id, Group.permissions))
+    else:  # SQLite's JSON functions; json() embeds the stored grants as JSON, not as a string
+        groups = sa.func.json_group_array(
+            sa.func.json_array(Group.id, sa.func.json(Group.permissions))
+        )
     return (
-        sa.select(*columns, Group.id, Group.permissions, version_column())
-        .select_from(User)
-        .outerjoin(group_members, group_members.c.user_id == User.id)
-        .outerjoin(Group, Group.id == group_members.c.group_id)
+        sa.select(groups)
+        .select_from(group_members.join(Group, Group.id == group_members.c.group_id))
+        .where(group_members.c.user_id == User.id)
+        .scalar_subquery()
     )
 
 
-BY_KEY = (
-    _with_groups(*_KEY_COLUMNS, *_USER_COLUMNS)
-    .join(ApiKey, ApiKey.user_id == User.id)
-    .where(ApiKey.digest == sa.bindparam("value"))
-)
-BY_SESSION = (
-    _with_groups(*_USER_COLUMNS)
-    .join(BrowserSession, BrowserSession.user_id == User.id)
-    .where(BrowserSession.digest == sa.bindparam("value"))
-)
+def _lookup(dialect: str, through, digest, *columns) -> sa.Select:
+    """``columns``, the person's groups and the settings version for the row of ``through``
+    (a key or a browser session) whose digest is bound: one row however many groups the
+    person is in, because every further row of SQLite's cursor gives up the GIL once more,
+    and under load each time hands the worker to another thread."""
+    return (
+        sa.select(*columns, _groups_json(dialect), version_column())
+        .select_from(User)
+        .join(through, through.user_id == User.id)
+        .where(digest == sa.bindparam("value"))
+    )
+
+
+def by_key(dialect: str) -> sa.Select:
+    return _lookup(dialect, ApiKey, ApiKey.digest, *_KEY_COLUMNS, *_USER_COLUMNS)
+
+
+def by_session(dialect: str) -> sa.Select:
+    return _lookup(dialect, BrowserSession, BrowserSession.digest, *_USER_COLUMNS)
 
 
 class _Compiled:
-    """A statement for one engine's dialect: its SQL, parameter order and row decoders."""
+    """A lookup for one engine's dialect: its SQL, parameter order and column decoders."""
 
-    def __init__(self, statement: sa.Select, engine: sa.Engine):
+    def __init__(self, build: Callable[[str], sa.Select], engine: sa.Engine):
         dialect = engine.dialect
+        statement = build(dialect.name)
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.params = compiled.construct_params({"value": ""})
         self.order = compiled.positiontup if compiled.positional else None
+        # Most columns arrive as they are (strings, numbers): only the few that need it are
+        # decoded (the endpoint list, booleans, the groups' JSON from SQLite).
         decoders = [
-            _remembering(column.type.dialect_impl(dialect).result_processor(dialect, None))
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns
         ]
-        # Most columns arrive as they are (strings, numbers): only the few that need it are
-        # decoded (JSON, booleans). Every row repeats the person's and key's columns; only
-        # the last three (group id, grants, version) differ, so later rows decode just those.
-        self.first_row = [(i, decode) for i, decode in enumerate(decoders) if decode]
-        group_start = len(decoders) - 3
-        self.later_rows = [(i, decode) for i, decode in self.first_row if i >= group_start]
+        decoders[-2] = json.loads  # the groups: text from SQLite, already a list from psycopg
+        self.decoders = [(i, _remembering(decode)) for i, decode in enumerate(decoders) if decode]
 
     def parameters(self, value: str):
         params = {**self.params, "value": value}
         return tuple(params[name] for name in self.order) if self.order else params
 
-    def decode(self, rows: list[tuple]) -> list[list]:
-        decoded = []
-        for number, row in enumerate(rows):
-            row = list(row)
-            for i, decode in self.later_rows if number else self.first_row:
-                row[i] = decode(row[i])
-            decoded.append(row)
-        return decoded
+    def decode(self, row: tuple) -> list:
+        row = list(row)
+        for i, decode in self.decoders:
+            row[i] = decode(row[i])
+        return row
 
 
-def _remembering(decode: Optional[Callable]) -> Optional[Callable]:
+def _remembering(decode: Callable) -> Callable:
     """``decode``, run once per distinct text: the same grants and endpoint lists come back
     request after request, and parsing their JSON each time was a tenth of a key lookup.
-    What it returns is shared, so ``_principal`` copies it into read-only values."""
-    if decode is None:
-        return None
+    What it returns is shared, so ``_principal`` copies it into read-only values; what is
+    not text (a list psycopg decoded, a number) goes to ``decode`` when it needs decoding."""
     decode_text = functools.lru_cache(maxsize=1024)(decode)
 
     def decode_value(value):
-        return decode_text(value) if isinstance(value, str) else decode(value)
+        if isinstance(value, str):
+            return decode_text(value)
+        return value if isinstance(value, list) or value is None else decode(value)
 
     return decode_value
 
 
-# Per (statement, engine); weak, so apps made and dropped (tests) take theirs with them.
-_compiled: dict[int, "weakref.WeakKeyDictionary[sa.Engine, _Compiled]"] = {
-    id(BY_KEY): weakref.WeakKeyDictionary(),
-    id(BY_SESSION): weakref.WeakKeyDictionary(),
+# Per (lookup, engine); weak, so apps made and dropped (tests) take theirs with them.
+_compiled: dict[Callable, "weakref.WeakKeyDictionary[sa.Engine, _Compiled]"] = {
+    by_key: weakref.WeakKeyDictionary(),
+    by_session: weakref.WeakKeyDictionary(),
 }
 
 
-def _rows(statement: sa.Select, value: str) -> list[list]:
+def _row(build: Callable[[str], sa.Select], value: str) -> Optional[list]:
+    """The lookup's one row for ``value``, decoded; None when nothing matches."""
     engine = db.engine
-    per_engine = _compiled[id(statement)]
+    per_engine = _compiled[build]
     compiled = per_engine.get(engine)
     if compiled is None:
-        compiled = per_engine[engine] = _Compiled(statement, engine)
+        compiled = per_engine[engine] = _Compiled(build, engine)
     connection = engine.raw_connection()  # pooled; returned (and rolled back) on close
     try:
         cursor = connection.cursor()
         try:
             cursor.execute(compiled.sql, compiled.parameters(value))
-            rows = cursor.fetchall()
+            row = cursor.fetchone()
         finally:
             cursor.close()
     finally:
         connection.close()
-    return compiled.decode(rows)
+    return None if row is None else compiled.decode(row)
 
 
-def _principal(rows: list[list], user_start: int, key: Optional[KeyInfo]) -> Principal:
-    """Rows of [key columns…, user columns…, group id, grants, version] as a Principal."""
-    user_id, name, email, role = rows[0][user_start : user_start + 4]
+def _principal(row: list, user_start: int, key: Optional[KeyInfo]) -> Principal:
+    """A row of [key columns…, user columns…, groups, version] as a Principal."""
+    user_id, name, email, role = row[user_start : user_start + 4]
     return Principal(
         id=user_id,
         name=name,
         email=email,
         role=role,
-        groups=frozen_groups(row[-3:-1] for row in rows),
+        groups=frozen_groups(row[-2] or ()),
         key=key,
-        settings_version=rows[0][-1],
+        settings_version=row[-1],
     )
 
 
 def principal_for_key(token: str) -> Optional[Principal]:
     """The owner of the key whose digest matches, with the key; None for an unknown key."""
-    rows = _rows(BY_KEY, key_digest(token))
-    if not rows:
+    row = _row(by_key, key_digest(token))
+    if row is None:
         return None
-    values = rows[0][: len(_KEY_COLUMNS)]
+    values = row[: len(_KEY_COLUMNS)]
     endpoints = values[7]
     values[7] = tuple(endpoints) if endpoints is not None else None
-    return _principal(rows, len(_KEY_COLUMNS), KeyInfo(*values))
+    return _principal(row, len(_KEY_COLUMNS), KeyInfo(*values))
 
 
 def token_digest(token: str) -> str:
@@ -171,7 +185,7 @@ def split_cookie_value(value: str) -> tuple[str, str]:
 def principal_for_session(value: str) -> Optional[Principal]:
     """The person whose open browser session the cookie names; None once it was closed."""
     user_id, token = split_cookie_value(value)
-    rows = _rows(BY_SESSION, token_digest(token)) if token else []
-    if not rows or rows[0][0] != user_id:
+    row = _row(by_session, token_digest(token)) if token else None
+    if row is None or row[0] != user_id:
         return None
-    return _principal(rows, 0, None)
+    return _principal(row, 0, None)
