@@ -7,6 +7,7 @@ from flask import Flask, jsonify
 from flask_login import user_accessed
 
 from tests.support.accounts import bearer, login_client
+from webui.security import key_format
 from webui.services import model_access
 
 
@@ -128,8 +129,6 @@ def test_a_coroutine_function_is_still_handed_to_flask(app):
 
 
 def test_the_bearer_credential_is_parsed_once_a_request(app, ada, monkeypatch):
-    from webui.security import key_format
-
     parsed = []
     original = key_format.bearer_token
 

@@ -217,20 +217,20 @@ def _touch(chat: Chat) -> None:
     chat.updated_at, chat.touched_ns = now(), time.time_ns()
 
 
-def toggle_pinned(user: Principal, chat_id: str) -> Chat:
+def _toggle(user: Principal, chat_id: str, flag: str) -> Chat:
     chat = get_own(user, chat_id)
-    chat.pinned = not chat.pinned
+    setattr(chat, flag, not getattr(chat, flag))
     _touch(chat)
     db.session.commit()
     return chat
+
+
+def toggle_pinned(user: Principal, chat_id: str) -> Chat:
+    return _toggle(user, chat_id, "pinned")
 
 
 def toggle_archived(user: Principal, chat_id: str) -> Chat:
-    chat = get_own(user, chat_id)
-    chat.archived = not chat.archived
-    _touch(chat)
-    db.session.commit()
-    return chat
+    return _toggle(user, chat_id, "archived")
 
 
 def set_all_archived(user: Principal, archived: bool) -> None:
