@@ -19,6 +19,7 @@ competes for the measuring process's GIL (``upstream_process``, or by hand)::
 import argparse
 import itertools
 import json
+import select
 import socket
 import sys
 import threading
@@ -55,6 +56,12 @@ class FakeUpstream:
     chunk_delay: float = 0.0  # seconds between the pieces of a stream
     hang_seconds: float = 3.0  # how long 'hang' and 'stall' wait
     required_key: Optional[str] = None  # when set, /v1/… needs "Authorization: Bearer <key>"
+    # Each OpenAI stream chunk says when it was sent ("sent_at", Unix seconds): the benchmark
+    # measures a relayed chunk's delay from the moment the upstream sent it.
+    stamp_chunks: bool = False
+    connections_open: int = 0  # connections the server holds open now
+    streams_open: int = 0  # streamed answers being sent now
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     requests: list[Recorded] = field(default_factory=list)
     stream_aborted: threading.Event = field(default_factory=threading.Event)
     stream_finished: threading.Event = field(default_factory=threading.Event)
@@ -64,6 +71,10 @@ class FakeUpstream:
         """'fail', 'hang', 'garbage' or 'stall' for the given paths ('*' when none)."""
         for path in paths or ("*",):
             self._modes[path] = mode
+
+    def count(self, name: str, change: int) -> None:
+        with self._count_lock:
+            setattr(self, name, getattr(self, name) + change)
 
     def heal(self) -> None:
         self._modes.clear()
@@ -95,8 +106,10 @@ class FakeUpstream:
             "model": model,
         }
         for word in self.reply_words:
+            stamp = {"sent_at": time.time()} if self.stamp_chunks else {}
             yield {
                 **base,
+                **stamp,
                 "choices": [
                     {
                         "index": 0,
@@ -174,6 +187,7 @@ class UpstreamServer(ThreadingHTTPServer):
     them too (a kept-alive connection must not outlive the test that opened it)."""
 
     daemon_threads = True
+    request_queue_size = 1024  # the benchmark opens a thousand streams at once
 
     def __init__(self, port: int, upstream: FakeUpstream):
         self.upstream = upstream
@@ -184,9 +198,11 @@ class UpstreamServer(ThreadingHTTPServer):
     def process_request_thread(self, request, client_address):
         with self._open_lock:
             self._open.add(request)
+        self.upstream.count("connections_open", 1)
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.upstream.count("connections_open", -1)
             with self._open_lock:
                 self._open.discard(request)
 
@@ -252,10 +268,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         up = self.upstream
+        up.count("streams_open", 1)
         try:
             for number, piece in enumerate(pieces):
-                if number and up.chunk_delay:
-                    time.sleep(up.chunk_delay)
+                if number and up.chunk_delay and self._reader_left_during(up.chunk_delay):
+                    raise ConnectionResetError("the reader hung up between two chunks")
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 if stall:  # the first piece, then nothing: the body never ends
                     self.close_connection = True
@@ -267,6 +284,19 @@ class Handler(BaseHTTPRequestHandler):
             up.stream_aborted.set()
         else:
             up.stream_finished.set()
+        finally:
+            up.count("streams_open", -1)
+
+    def _reader_left_during(self, seconds: float) -> bool:
+        """Wait between two chunks, noticing at once (as a real model server does) when the
+        reader closes the connection: it then becomes readable with nothing to read."""
+        readable, _, _ = select.select([self.connection], [], [], seconds)
+        if not readable:
+            return False
+        if self.connection.recv(1, socket.MSG_PEEK) == b"":
+            return True
+        time.sleep(seconds)  # the reader sent something: still there
+        return False
 
     def _handle(self, method: str) -> None:
         up = self.upstream
@@ -450,12 +480,13 @@ def upstream_process(
     delay: float = 0.0,
     key: Optional[str] = None,
     models: Optional[list[str]] = None,
+    stamp: bool = False,
 ):
     """The fake upstream in a process of its own (see ``main``), as a context manager yielding
     a LiveServer whose url is the server's root."""
     port = free_port()
     command = [sys.executable, "-m", "tests.support.fake_upstream", "--port", str(port)]
-    command += ["--delay", str(delay)]
+    command += ["--delay", str(delay)] + (["--stamp"] if stamp else [])
     command += ["--chunks", str(chunks)] if chunks is not None else []
     command += ["--key", key] if key is not None else []
     command += ["--models", *models] if models else []
@@ -494,8 +525,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between stream events")
     parser.add_argument("--key", help="the API key /v1/… requires (default: none)")
     parser.add_argument("--models", nargs="+", help="the model ids /v1/models lists")
+    parser.add_argument(
+        "--stamp", action="store_true", help='put "sent_at" (Unix seconds) in every stream chunk'
+    )
     args = parser.parse_args(argv)
-    options: dict[str, Any] = {"chunk_delay": args.delay, "required_key": args.key}
+    options: dict[str, Any] = {
+        "chunk_delay": args.delay,
+        "required_key": args.key,
+        "stamp_chunks": args.stamp,
+    }
     if args.chunks is not None:
         options["reply_words"] = [f" w{index}" for index in range(args.chunks)]
     if args.models:

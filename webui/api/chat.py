@@ -10,8 +10,10 @@ from flask import Response, g, jsonify, request, stream_with_context
 from webui.api import bp
 from webui.api.payloads import json_object
 from webui.errors import ServiceError
+from webui.extensions import db
 from webui.services import llm_client, model_access
 from webui.services.connections import Connection
+from webui.services.hangup import HangupWatch
 from webui.services.llm_client import UpstreamError
 from webui.services.retrieval import augment_with_files
 from webui.services.usage import Meter, StreamWatcher, tokens_reported
@@ -56,9 +58,17 @@ def chat_completions():
     conn = model_access.connection_of(model)
     payload = upstream_body(body, model)
     meter = Meter.start(g.principal, request.path, model["id"], payload.get("stream", False))
+    release_database()
     if meter.stream:
         return stream_completion(conn, payload, sources, meter)
     return complete(conn, payload, sources, meter)
+
+
+def release_database() -> None:
+    """Give the request's pooled database connection back before waiting on a model server.
+    An answer can take minutes, and a thousand waiting chats must not hold a thousand
+    connections; the usage row written at the end takes a fresh one for a moment."""
+    db.session.close()
 
 
 def complete(conn: Connection, payload: dict, sources: list, meter: Meter):
@@ -107,10 +117,12 @@ def relay_response(
 ) -> Response:
     """Stream an upstream answer through unbuffered, metering it when it ends.
 
-    When the caller hangs up, the WSGI server closes this generator, which closes the
-    upstream request too. ``closing`` is sent when the upstream did not end with it."""
+    When the caller hangs up, the upstream request is closed: at once under gevent (see
+    ``hangup.py``), else when the WSGI server fails to write and closes this generator.
+    ``closing`` is sent when the upstream did not end with it."""
     watcher = StreamWatcher()
     outcome = {"status": 200}
+    client = request.environ.get("gunicorn.socket")
 
     def on_error(error: UpstreamError) -> bytes:
         outcome["status"] = error.status
@@ -118,13 +130,17 @@ def relay_response(
 
     def chunks() -> Iterator[bytes]:
         finished = False
+        hangup = HangupWatch.start(client, response.close)
         try:
             yield from opening
-            yield from llm_client.relay(conn, response, watcher.feed, on_error)
+            yield from llm_client.relay(conn, response, watcher.feed, on_error, hangup.hung_up)
+            if hangup.hung_up():
+                return
             if closing and not watcher.saw_done:
                 yield closing
             finished = True
         finally:
+            hangup.stop()
             response.close()
             if meter is not None:
                 meter.done(outcome["status"] if finished else CLIENT_GONE, watcher.tokens)

@@ -11,7 +11,7 @@ from typing import Optional
 from flask import Response, g, jsonify, request
 
 from webui.api import bp
-from webui.api.chat import relay_response
+from webui.api.chat import relay_response, release_database
 from webui.api.payloads import json_object
 from webui.core.catalog import OLLAMA
 from webui.core.parsers import query_flag
@@ -50,6 +50,7 @@ def forward(
     meter: Optional[Meter] = None,
 ) -> Response:
     """Send the body on and hand the answer back as Ollama gave it."""
+    release_database()
     if streams:
         try:
             response = llm_client.open_stream(conn, path, body, (NDJSON, "application/json"))

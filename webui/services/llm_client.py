@@ -23,6 +23,10 @@ PASSTHROUGH_STATUSES = frozenset({400, 413, 422, 429})
 
 _http: Optional[httpx.Client] = None
 _http_lock = threading.Lock()
+# No cap on open connections: every open stream needs its own, and a gevent worker holds
+# thousands of streams (gunicorn's worker_connections is the cap). httpx's default of 100
+# would queue the 101st chat behind the others. Idle ones kept for reuse stay few.
+UPSTREAM_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=64)
 
 
 def http() -> httpx.Client:
@@ -30,7 +34,9 @@ def http() -> httpx.Client:
     global _http
     with _http_lock:
         if _http is None:
-            _http = httpx.Client(trust_env=False, follow_redirects=False, timeout=None)
+            _http = httpx.Client(
+                trust_env=False, follow_redirects=False, timeout=None, limits=UPSTREAM_LIMITS
+            )
         return _http
 
 
@@ -203,20 +209,25 @@ def relay(
     response: httpx.Response,
     on_chunk: Callable[[bytes], None],
     on_error: Callable[[UpstreamError], bytes],
+    hung_up: Callable[[], bool] = lambda: False,
 ) -> Iterator[bytes]:
-    """Pass a stream's chunks through as they arrive; closing it closes the upstream call."""
+    """Pass a stream's chunks through as they arrive; closing it closes the upstream call.
+    ``hung_up`` says whether the caller left (the upstream was closed for that reason)."""
     try:
         for chunk in response.iter_bytes():
             on_chunk(chunk)
             yield chunk
-    except httpx.TimeoutException:
-        yield on_error(
-            UpstreamError(504, f"{conn.label} stopped sending in the middle of the answer.")
-        )
     except httpx.HTTPError as error:
-        log.warning("%s stream broke: %s", conn.label, type(error).__name__)
-        yield on_error(
-            UpstreamError(502, f"{conn.label} broke off the answer ({type(error).__name__}).")
-        )
+        if hung_up():
+            return  # nobody is left to tell
+        yield on_error(_broken_stream(conn, error))
     finally:
         response.close()
+
+
+def _broken_stream(conn: Connection, error: httpx.HTTPError) -> UpstreamError:
+    """What a stream that ended early says: a stall (504), or a broken connection (502)."""
+    if isinstance(error, httpx.TimeoutException):
+        return UpstreamError(504, f"{conn.label} stopped sending in the middle of the answer.")
+    log.warning("%s stream broke: %s", conn.label, type(error).__name__)
+    return UpstreamError(502, f"{conn.label} broke off the answer ({type(error).__name__}).")

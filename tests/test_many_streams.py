@@ -1,0 +1,204 @@
+"""Many streamed chats at once through the deployed config (gunicorn.conf.py, gevent workers):
+each completes with every chunk while pages keep answering; callers that hang up end their
+upstream calls and leave nothing open behind; a body sent chunked meets the same cap as one
+that declares its length.
+
+Bounds are loose on purpose: these check the properties, ``bench/streams.py`` measures them."""
+
+import asyncio
+import json
+import os
+import time
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from tests.support.accounts import bearer
+from tests.support.fake_upstream import connection_settings, running_upstream
+from tests.support.servers import gunicorn_server
+
+pytestmark = pytest.mark.slow  # a live gunicorn
+
+STREAMS = 300
+HELLO = [{"role": "user", "content": "Hello"}]
+CHAT = "/api/chat/completions"
+# gthread's 2 workers × 8 threads made the 17th request wait for a whole stream; gevent
+# answers a probe within milliseconds. The bound only has to tell the two apart.
+PROBE_BOUND = 2.0
+
+
+@pytest.fixture
+def key_and_upstream(make_user, make_key, save_settings):
+    """An upstream whose answers are ``words`` chunks ``delay`` seconds apart, and a user's key."""
+    with ExitStack() as running:
+
+        def make(words: int, delay: float):
+            up = running.enter_context(
+                running_upstream(chunk_delay=delay, reply_words=[f" w{n}" for n in range(words)])
+            )
+            save_settings(
+                ENABLE_API_KEYS=True,
+                USER_PERMISSIONS_FEATURES_API_KEYS=True,
+                **connection_settings(openai=up),
+            )
+            make_user("root@example.com", role="admin")
+            return up, bearer(make_key(make_user("ada@example.com")))
+
+        yield make
+
+
+def stream_body() -> dict:
+    return {"model": "gpt-test", "messages": HELLO, "stream": True}
+
+
+async def read_stream(client: httpx.AsyncClient, url: str, key: dict) -> tuple[int, bytes]:
+    async with client.stream("POST", url + CHAT, headers=key, json=stream_body()) as response:
+        return response.status_code, await response.aread()
+
+
+async def probe_until(client: httpx.AsyncClient, url: str, done: asyncio.Event) -> list[float]:
+    """Seconds each GET /health took, asked every 0.1 s until ``done``."""
+    latencies = []
+    while not done.is_set():
+        started = time.monotonic()
+        response = await client.get(url + "/health")
+        assert response.status_code == 200
+        latencies.append(time.monotonic() - started)
+        await asyncio.sleep(0.1)
+    return latencies
+
+
+def streamed_words(body: bytes) -> str:
+    words = []
+    for line in body.decode().splitlines():
+        if line.startswith("data: {"):
+            choices = json.loads(line[len("data: ") :]).get("choices") or [{}]
+            words.append(choices[0].get("delta", {}).get("content") or "")
+    return "".join(words)
+
+
+def test_hundreds_of_streams_complete_while_health_answers(app_config, tmp_path, key_and_upstream):
+    up, key = key_and_upstream(words=8, delay=0.25)  # two seconds each
+    most_open = []
+
+    async def run(url: str):
+        limits = httpx.Limits(max_connections=None)
+        async with httpx.AsyncClient(limits=limits, timeout=60, trust_env=False) as client:
+            done = asyncio.Event()
+            probes = asyncio.create_task(probe_until(client, url, done))
+            streams = [read_stream(client, url, key) for _ in range(STREAMS)]
+
+            async def watch_upstream():
+                while not done.is_set():
+                    most_open.append(up.streams_open)
+                    await asyncio.sleep(0.05)
+
+            watcher = asyncio.create_task(watch_upstream())
+            answers = await asyncio.gather(*streams)
+            done.set()
+            await watcher
+            return answers, await probes
+
+    with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path, threads=None) as server:
+        answers, latencies = asyncio.run(run(server.url))
+    assert [status for status, _ in answers] == [200] * STREAMS
+    assert {streamed_words(body) for _, body in answers} == {up.reply_text()}
+    assert all(body.endswith(b"data: [DONE]\n\n") for _, body in answers)
+    assert max(most_open) > STREAMS // 2, "the streams were not held at the same time"
+    assert latencies and max(latencies) < PROBE_BOUND, latencies
+
+
+def open_sockets(pids: list[int]) -> int:
+    """Sockets the processes hold: callers' connections and upstream ones (pooled database
+    connections to SQLite are files, and come and go with the pool)."""
+    return sum(
+        os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        for pid in pids
+        for fd in os.listdir(f"/proc/{pid}/fd")
+    )
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_callers_that_hang_up_end_their_upstream_calls(app_config, tmp_path, key_and_upstream):
+    # A model that pauses 5 s between chunks: only the hang-up watch notices within a second.
+    up, key = key_and_upstream(words=6, delay=5.0)
+    dropped = 100
+
+    async def open_and_drop(url: str):
+        limits = httpx.Limits(max_connections=None)
+        async with httpx.AsyncClient(limits=limits, timeout=60, trust_env=False) as client:
+
+            async def first_chunk_then_leave():
+                async with client.stream("POST", url + CHAT, headers=key, json=stream_body()) as r:
+                    async for _ in r.aiter_raw():
+                        return r.status_code  # leaving the block closes the connection
+
+            return await asyncio.gather(*[first_chunk_then_leave() for _ in range(dropped)])
+
+    with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path, threads=None) as server:
+        workers = server.worker_pids()
+        httpx.get(server.url + "/api/models", headers=key, timeout=30)  # each worker warmed up
+        httpx.get(server.url + "/api/models", headers=key, timeout=30)
+        time.sleep(0.5)
+        sockets_before, upstream_before = open_sockets(workers), up.connections_open
+        statuses = asyncio.run(open_and_drop(server.url))
+        assert statuses == [200] * dropped
+        dropped_at = time.monotonic()
+        assert wait_for(lambda: up.streams_open == 0, 1.5), f"{up.streams_open} still streaming"
+        closed_after = time.monotonic() - dropped_at
+        assert wait_for(lambda: up.connections_open <= upstream_before, 2.0)
+        assert wait_for(lambda: open_sockets(workers) <= sockets_before, 2.0), (
+            open_sockets(workers),
+            sockets_before,
+        )
+        log = server.log()
+    assert closed_after < 1.5
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_a_chunked_body_over_the_cap_is_refused(app, app_config, tmp_path):
+    cap = 1024 * 1024
+
+    def chunked(data: bytes):
+        for start in range(0, len(data), 64 * 1024):
+            yield data[start : start + 64 * 1024]
+
+    # Cut at the cap, this body still reads as a whole sign-in: it must not be acted on.
+    fits_when_cut = b'{"email": "a@example.com", "password": "x"}' + b" " * cap
+    small = b'{"email": "a@example.com", "password": "x"}'
+    with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path, threads=None) as server:
+        url = server.url + "/api/v1/auths/signin"
+        headers = {"Content-Type": "application/json"}
+        over = httpx.post(url, content=chunked(fits_when_cut), headers=headers, timeout=30)
+        declared = httpx.post(url, content=fits_when_cut, headers=headers, timeout=30)
+        under = httpx.post(url, content=chunked(small), headers=headers, timeout=30)
+    assert over.request.headers.get("transfer-encoding") == "chunked"
+    assert (over.status_code, declared.status_code) == (413, 413)
+    assert "detail" in over.json()
+    assert under.status_code == 400  # read whole and judged: a wrong password
+    assert under.json()["detail"] == "Wrong email or password."
+
+
+def test_the_deployed_config_runs_gevent_workers(app_config, tmp_path):
+    with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path, threads=None) as server:
+        log = server.log()
+    assert "Using worker: gevent" in log
+    assert "MonkeyPatchWarning" not in log
+
+
+def test_gthread_remains_a_fallback(app_config, tmp_path):
+    env = {"GUNICORN_WORKER_CLASS": "gthread"}
+    database = app_config["SQLALCHEMY_DATABASE_URI"]
+    with gunicorn_server(database, tmp_path, threads=None, env=env) as server:
+        assert httpx.get(server.url + "/health", timeout=10).json() == {"status": True}
+        log = server.log()
+    assert "Using worker: gthread" in log
