@@ -1,9 +1,11 @@
-"""What gunicorn's workers spend per request under load: for bare Flask's ``/health``, ours
-and keyed ``/api/models``, each wrk run's req/s with the workers' CPU time and context
-switches per request, read from ``/proc`` around the run.
+"""What gunicorn's workers spend per request under load: for bare Flask's ``/health``, ours,
+keyed ``/api/models`` under the deployed gevent workers and under the gthread fallback, and a
+flood of bad keys from one address (refused with 429 once over the failed-authentication
+limit), each wrk run's req/s with the workers' CPU time and context switches per request,
+read from ``/proc`` around the run.
 
     .venv/bin/python bench/workers.py                  # 4 rounds of 3 s per figure
-    .venv/bin/python bench/workers.py --threads 4      # another GUNICORN_THREADS
+    .venv/bin/python bench/workers.py --threads 4      # another GUNICORN_THREADS (gthread)
 
 ``bench/run.py`` gives the ratios; this shows why they swing between runs of the same code.
 A worker's voluntary context switches per request tell the two ways a gthread worker runs
@@ -25,6 +27,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [p for p in (str(BENCH.parent), str(BENCH)) if p not in sys.path]
 
 import run  # noqa: E402  (bench/run.py: servers, wrk and headers files)
+
+from webui.security import key_format  # noqa: E402
 
 
 @dataclass
@@ -91,11 +95,19 @@ def measure(args, wrk: str, workdir: Path) -> None:
         seeded = seed(database_url, args.keys, env["UPLOAD_DIR"])
         bare = stack.enter_context(run.bare_server(env, args.workers, workdir))
         ours = stack.enter_context(run.app_server("ours", database_url, env, args.workers, workdir))
+        threaded_env = {**env, "GUNICORN_WORKER_CLASS": "gthread"}
+        threaded = stack.enter_context(
+            run.app_server("gthread", database_url, threaded_env, args.workers, workdir)
+        )
         keys = [{"Authorization": f"Bearer {key}"} for key in seeded.sample_keys]
+        keyed = run.headers_file(workdir, "keyed", keys)
+        bad_keys = [{"Authorization": f"Bearer {key_format.generate_key()}"} for _ in range(64)]
         figures = [
             ("bare Flask /health", bare, "/health", run.headers_file(workdir, "bare", [{}])),
             ("our /health", ours, "/health", run.headers_file(workdir, "health", [{}])),
-            ("keyed /api/models", ours, run.MODELS_PATH, run.headers_file(workdir, "keyed", keys)),
+            ("keyed /api/models", ours, run.MODELS_PATH, keyed),
+            ("keyed, gthread", threaded, run.MODELS_PATH, keyed),
+            ("bad keys (429)", ours, run.MODELS_PATH, run.headers_file(workdir, "bad", bad_keys)),
         ]
         for _, server, path, headers in figures:  # warm every worker and connection
             run.run_wrk(wrk, server.url + path, headers, 1, args)

@@ -251,7 +251,8 @@ def connected_upstreams(save_settings, openai_up, ollama_up):
 
 @pytest.fixture
 def live_server(app, app_config, tmp_path):
-    """gunicorn (2 workers, threaded) on a loopback port, sharing the ``app`` fixture's database."""
+    """gunicorn (2 gevent workers, the deployed config) on a loopback port, sharing the ``app``
+    fixture's database."""
     with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path) as server:
         yield server
 

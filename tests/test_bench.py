@@ -1,5 +1,5 @@
-"""The benchmarks still work: ``bench/run.py --quick`` and ``bench/workers.py`` run end to end
-and print their tables.
+"""The benchmarks still work: ``bench/run.py --quick``, ``bench/workers.py`` and
+``bench/streams.py`` run end to end and print their tables.
 
 No thresholds here: timings on shared CI machines say nothing. The figures are judged
 by a full run recorded in docs/benchmarks.md.
@@ -67,7 +67,13 @@ def test_the_worker_view_prints_cpu_and_switches_per_request(wrk):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
-    figures = ["bare Flask /health", "our /health", "keyed /api/models"]
+    figures = [
+        "bare Flask /health",
+        "our /health",
+        "keyed /api/models",
+        "keyed, gthread",
+        "bad keys (429)",
+    ]
     assert [(row[0], " ".join(row[1:-3])) for row in rows] == [
         (number, figure) for number in ("1", "2") for figure in figures
     ]
@@ -76,3 +82,21 @@ def test_the_worker_view_prints_cpu_and_switches_per_request(wrk):
         assert float(requests_per_second.replace(",", "")) > 0
         assert float(cpu_us.replace(",", "")) > 0  # the workers' own CPU, read from /proc
         assert float(switches) >= 0
+
+
+def test_the_streams_scenario_holds_its_streams_and_reports(wrk):
+    command = [sys.executable, "bench/streams.py", "--streams", "40", "--chunks", "3"]
+    result = subprocess.run(
+        [*command, "--delay", "0.2"], cwd=REPO, capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = dict(line.split("  ", 1) for line in result.stdout.splitlines())
+    figures = {name.strip(): value.strip() for name, value in figures.items()}
+    assert figures["streams opened at once"] == "40"
+    assert figures["completed with every event"] == "40"
+    for name in (
+        "first event after the upstream sent it (ms)",
+        "GET /health while they ran (ms",
+        "peak RSS of the whole server (MB)",
+    ):
+        assert any(key.startswith(name) for key in figures), (name, figures)

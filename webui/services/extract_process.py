@@ -4,8 +4,9 @@ The child is a fresh interpreter running ``extract.py`` as a script (``python -I
 environment, so no secrets; not through the ``webui`` package, whose import takes seconds).
 It limits its own CPU time and address space before it reads the file on stdin, and answers
 with JSON on stdout; the parent also stops waiting after a wall-clock timeout. A new process
-rather than a fork of this one: gunicorn's workers are threaded, and a fork copies locks that
-other threads may hold.
+rather than a fork of this one: a worker runs many requests at once (greenlets, or threads
+under gthread), and a fork copies locks that others may hold. Under gevent the wait for the
+child is cooperative (gunicorn's worker patches ``subprocess``): the worker serves the rest.
 """
 
 import json
