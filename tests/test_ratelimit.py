@@ -89,7 +89,8 @@ def test_the_limit_comes_from_configuration(app):
     assert statuses == [401, 401, 401, 429, 429]
 
 
-def test_the_count_starts_again_when_the_window_ends(app, frozen_counter_clock):
+def test_the_count_starts_again_when_the_window_ends(app, frozen_counter_clock, monkeypatch):
+    monkeypatch.setattr(ratelimit, "clock", frozen_counter_clock)  # what the worker remembers
     app.config["RATELIMIT_FAILED_AUTH"] = "2 per minute"
     client = app.test_client()
 
@@ -286,7 +287,9 @@ def test_two_gunicorn_workers_share_one_limit_through_redis(app_config, bob_key,
             assert served.status_code == 200
             counters = [name for name in store.scan_iter(match=f"*{prefix}*failed-auth*")]
             assert len(counters) == 1
-            assert int(store.get(counters[0])) == 10  # every failure of every worker, in one place
+            # One place for every worker; each stops counting after its first failure over
+            # the limit (it remembers the block), so 6 + one or two, not 10.
+            assert int(store.get(counters[0])) in (7, 8)
     finally:
         for name in store.scan_iter(match=f"*{prefix}*"):
             store.delete(name)

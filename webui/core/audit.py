@@ -230,8 +230,9 @@ def key_used(api_key: ApiKey, ip: Optional[str]) -> None:
 def key_refused(prefix: Optional[str], presented: Optional[ApiKey], refusal, limited: bool) -> None:
     """A refused key, as key.expired_used or key.denied with a stable reason (throttled).
     ``prefix`` is a well-formed key's visible prefix, else None: a malformed token may be
-    some other secret. Over the failed-authentication limit the prefix is dropped too, so a flood of
-    different bad keys from one address adds to one row instead of one row each."""
+    some other secret. ``limited``: answered 429, the address being over the failed-authentication
+    limit; the guard then records no further failure from it until the window ends (per
+    worker), and the prefix is dropped so that the workers' refusals add to one row."""
     status = refusal.status_code
     action = "key.denied"
     if status == 401 and presented is not None and presented.is_expired():
@@ -250,7 +251,10 @@ def key_refused(prefix: Optional[str], presented: Optional[ApiKey], refusal, lim
         request.path,
         reason,
         status,
-        "; answered 429: the address is over the failed-authentication limit" if limited else "",
+        "; answered 429: the address is over the failed-authentication limit (its further "
+        "failures are refused unrecorded until the window ends)"
+        if limited
+        else "",
     )
     if limited:
         reason, prefix = reason + "; address over the failed-authentication limit (429)", None

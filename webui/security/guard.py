@@ -19,7 +19,9 @@ from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 from webui.core import audit
 from webui.core.parsers import split_endpoints
@@ -60,13 +62,38 @@ def is_cross_site(req) -> bool:
         return True  # not an origin any browser sends
 
 
+class CappedBody(LimitedStream):
+    """A body sent without Content-Length (chunked), read up to the limit: its byte past the
+    limit is a 413. Werkzeug's own cap stops reading at the limit instead, so a longer body
+    would be parsed cut short as if it had ended there."""
+
+    def __init__(self, stream, limit: int):
+        super().__init__(stream, limit + 1, is_max=True)
+
+    def readinto(self, buffer) -> int:
+        read = super().readinto(buffer)
+        if self._pos >= self.limit:
+            raise RequestEntityTooLarge()
+        return read
+
+
 class Request(FlaskRequest):
-    """Flask's request, with its Bearer credential parsed once: the session interface asks
-    for it before the guard does."""
+    """Flask's request, with its Bearer credential parsed once (the session interface asks
+    for it before the guard does), and a chunked body held to the same cap as a declared
+    one."""
 
     @cached_property
     def bearer_token(self) -> Optional[str]:
         return key_format.bearer_token(self.headers.get("Authorization"))
+
+    @cached_property
+    def stream(self):
+        limit = self.max_content_length
+        # A length-less body the server de-chunked and ends for us (gunicorn does).
+        terminated = self.environ.get("wsgi.input_terminated")
+        if self.content_length is None and limit is not None and terminated:
+            return CappedBody(self.environ["wsgi.input"], limit)
+        return super().stream
 
 
 class KeySession(SecureCookieSession):
@@ -212,8 +239,15 @@ def touch_last_used(api_key: KeyInfo) -> None:
 
 def refuse_key(token: str, refusal):
     """Every refused key is audited; a failed authentication (401) also counts toward the
-    client address's limit, and over it the answer is 429 (the log keeps the real reason)."""
-    limited = ratelimit.failed_key_refusal() if refusal.status_code == 401 else None
+    client address's limit, and over it the answer is 429 (the log keeps the real reason).
+    Once this process knows the address is over, its failures cost no write at all: the
+    refusal that crossed the limit was counted and audited for the whole window."""
+    limited = None
+    if refusal.status_code == 401:
+        blocked = ratelimit.blocked_key_refusal()
+        if blocked is not None:
+            return blocked
+        limited = ratelimit.failed_key_refusal()
     prefix = key_format.visible_prefix(token) if key_format.is_well_formed(token) else None
     audit.key_refused(prefix, g.get("presented_key"), refusal, limited=limited is not None)
     return limited or refusal

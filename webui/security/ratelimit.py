@@ -17,6 +17,12 @@ installed: only the guard and the sign-in and sign-up services count.
 When the storage is unreachable, failed-authentication counting fails closed (429)
 while valid credentials keep working, and per-key and sign-up limits fail open; the log
 says so once, and again on recovery.
+
+Once the storage says an address is over its failed-authentication limit, each process
+remembers it until the window ends (``BlockedAddresses``): its further failures are
+refused from memory, with no count and no audit row, so a flood of bad keys costs less
+than a good one. Each worker learns the block from its own first over-limit failure (or,
+for sign-ins, its first check); a 429 guessed while the storage is down is not remembered.
 """
 
 import contextlib
@@ -42,6 +48,7 @@ log = logging.getLogger(__name__)
 KEY_FAILURES = "key"
 SIGNIN_FAILURES = "signin"
 LIMIT_SETTINGS = ("RATELIMIT_FAILED_AUTH", "RATELIMIT_SIGNUPS")
+MAX_BLOCKED = 10_000  # addresses remembered per process: a flood from many cannot grow it
 
 
 @lru_cache(maxsize=64)
@@ -115,6 +122,54 @@ class StorageCounters:
 Counters = Union[DatabaseCounters, StorageCounters]
 
 
+# --- addresses known to be over, in this process's memory -------------------------------
+
+
+def clock() -> float:
+    """The time remembered blocks are kept by; tests replace it, as ``counters.clock``."""
+    return time.monotonic()
+
+
+class BlockedAddresses:
+    """(kind, address) → the end of the window in which it is over its limit, by ``clock``.
+    Bounded: when full, ended windows go first, then the oldest entries."""
+
+    def __init__(self, max_entries: int = MAX_BLOCKED):
+        self._ends: dict[tuple[str, str], float] = {}  # insertion order: oldest first
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def seconds_left(self, entry: tuple[str, str]) -> Optional[int]:
+        """The seconds until the entry's window ends, or None when it is not blocked."""
+        with self._lock:
+            end = self._ends.get(entry)
+            if end is None:
+                return None
+            left = end - clock()
+            if left <= 0:
+                del self._ends[entry]
+                return None
+        return max(1, math.ceil(left))
+
+    def remember(self, entry: tuple[str, str], seconds: int) -> None:
+        """Blocked for ``seconds`` from now."""
+        with self._lock:
+            self._ends.pop(entry, None)  # inserted again below: the newest
+            if len(self._ends) >= self._max_entries:
+                self._make_room()
+            self._ends[entry] = clock() + seconds
+
+    def _make_room(self) -> None:
+        at = clock()
+        for entry in [entry for entry, end in self._ends.items() if end <= at]:
+            del self._ends[entry]
+        while len(self._ends) >= self._max_entries:
+            del self._ends[next(iter(self._ends))]
+
+
 # --- set-up -------------------------------------------------------------------------
 
 
@@ -139,6 +194,7 @@ def init_app(app: Flask) -> None:
         else:
             store = DatabaseCounters.for_database(app.config["SQLALCHEMY_DATABASE_URI"])
     app.extensions["webui_ratelimit"] = store
+    app.extensions["webui_blocked_addresses"] = BlockedAddresses()
 
 
 def client_ip() -> str:
@@ -184,6 +240,10 @@ def _counters() -> Optional[Counters]:
     return current_app.extensions["webui_ratelimit"]
 
 
+def _blocked() -> BlockedAddresses:
+    return current_app.extensions["webui_blocked_addresses"]
+
+
 def _identifiers(*parts: str) -> tuple[str, ...]:
     return (current_app.config["RATELIMIT_KEY_PREFIX"], *parts)
 
@@ -222,13 +282,31 @@ def _failed_auth_wait(kind: str, count: bool) -> Optional[int]:
 
 
 def count_failure(kind: str) -> Optional[int]:
-    """Count one failed authentication; the seconds to wait when now over the limit."""
-    return _failed_auth_wait(kind, count=True)
+    """Count one failed authentication; the seconds to wait when now over the limit,
+    remembered so that the address's next failures touch no storage."""
+    seconds = _failed_auth_wait(kind, count=True)
+    if seconds is not None and not _storage_down:  # a fail-closed 429 is a guess
+        _blocked().remember((kind, client_ip()), seconds)
+    return seconds
 
 
 def seconds_blocked(kind: str) -> Optional[int]:
-    """The seconds to wait when the client is already over the limit (counts nothing)."""
-    return _failed_auth_wait(kind, count=False)
+    """The seconds to wait when the client is already over the limit (counts nothing):
+    from memory, else from the storage (another worker may have counted it over)."""
+    entry = (kind, client_ip())
+    seconds = _blocked().seconds_left(entry)
+    if seconds is not None:
+        return seconds
+    seconds = _failed_auth_wait(kind, count=False)  # fails open: never a guess
+    if seconds is not None:
+        _blocked().remember(entry, seconds)
+        log.info(
+            "%s failures from %s are over the limit: refused with 429 for %s seconds",
+            kind,
+            client_ip(),
+            seconds,
+        )
+    return seconds
 
 
 def _failed_auth_detail(what: str, seconds: int) -> str:
@@ -238,11 +316,7 @@ def _failed_auth_detail(what: str, seconds: int) -> str:
     )
 
 
-def failed_key_refusal() -> Optional[Response]:
-    """After a refused key (401): count it; a 429 response when the address is over."""
-    seconds = count_failure(KEY_FAILURES)
-    if seconds is None:
-        return None
+def _too_many_bad_keys(seconds: int) -> Response:
     detail = (
         _failed_auth_detail("invalid API keys", seconds)
         + " Requests with a valid key are still served."
@@ -250,11 +324,23 @@ def failed_key_refusal() -> Optional[Response]:
     return json_error(429, detail, {"Retry-After": str(seconds)})
 
 
+def blocked_key_refusal() -> Optional[Response]:
+    """After a refused key (401): a 429 response when this process already knows the
+    address is over the limit, else None. Reads only memory: nothing is counted."""
+    seconds = _blocked().seconds_left((KEY_FAILURES, client_ip()))
+    return None if seconds is None else _too_many_bad_keys(seconds)
+
+
+def failed_key_refusal() -> Optional[Response]:
+    """After a refused key (401): count it; a 429 response when the address is over."""
+    seconds = count_failure(KEY_FAILURES)
+    return None if seconds is None else _too_many_bad_keys(seconds)
+
+
 def refuse_signin_if_blocked() -> None:
     """Before a password is checked: raise TooManyAttempts while the address is over."""
     seconds = seconds_blocked(SIGNIN_FAILURES)
     if seconds is not None:
-        log.info("sign-in from %s refused with 429: over the failed sign-in limit", client_ip())
         raise TooManyAttempts(_failed_auth_detail("failed sign-ins", seconds), seconds)
 
 
