@@ -74,6 +74,7 @@ def app(app_config):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+    counters.dispose(app)
 
 
 @pytest.fixture

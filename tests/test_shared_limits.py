@@ -223,16 +223,31 @@ def test_a_limited_key_costs_one_statement_more_and_an_unlimited_key_none(
     for secret in (limited, unlimited):
         client.get(WHO, headers=bearer(secret))  # the first use writes last_used_at
     with app.app_context():
-        engine = db.engine
-    with traced_statements(engine) as seen:
+        engine, counting = db.engine, counters.engine()
+    with traced_statements(engine) as seen, traced_statements(counting) as counted:
         assert client.get(WHO, headers=bearer(unlimited)).status_code == 200
-    assert len(seen) == 1, seen
-    with traced_statements(engine) as seen:
+    assert (len(seen), counted) == (1, []), (seen, counted)
+    with traced_statements(engine) as seen, traced_statements(counting) as counted:
         assert client.get(WHO, headers=bearer(limited)).status_code == 200
     # SQLite reports the connection's isolation being reset as a PRAGMA (local, no I/O).
-    seen = [s for s in seen if not s.startswith("PRAGMA read_uncommitted")]
-    assert len(seen) == 2, seen
-    assert "rate_limit_counters" in seen[1] and seen[1].lstrip().upper().startswith("INSERT")
+    counted = [s for s in counted if not s.startswith("PRAGMA read_uncommitted")]
+    assert (len(seen), len(counted)) == (1, 1), (seen, counted)
+    assert "rate_limit_counters" in counted[0] and counted[0].lstrip().upper().startswith("INSERT")
+
+
+def test_counting_never_waits_for_the_request_pool(app_config):
+    # Every request connection in use (a crowd of requests that each hold one): a failed
+    # sign-in must still be counted, not wait for a connection held by another such request.
+    small_pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 1}
+    app = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": small_pool})
+    with app.app_context():
+        db.create_all()
+        with db.engine.connect():  # the pool's only connection
+            assert counters.hit("test/crowded", 60) == (1, 60)
+            assert counters.peek("test/crowded") == (1, 60)
+        db.drop_all()
+        db.engine.dispose()
+    counters.dispose(app)
 
 
 # --- a live server with three workers ------------------------------------------------------------

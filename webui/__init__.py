@@ -24,7 +24,7 @@ from webui.config import (
 from webui.core.settings import initial_values
 from webui.core.storage import init_storage
 from webui.errors import register_error_handlers
-from webui.extensions import csrf, db, login_manager, migrate
+from webui.extensions import csrf, db, login_manager, migrate, tune_sqlite
 from webui.headers import register_security_headers
 from webui.security.guard import init_guard
 from webui.security.identity import principal_for_session
@@ -103,17 +103,7 @@ def init_extensions(app: Flask) -> None:
     app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
-            sa.event.listen(db.engine, "connect", _tune_sqlite)
-
-
-def _tune_sqlite(dbapi_connection, _record) -> None:
-    """WAL lets readers and one writer work at once; the busy timeout waits out locks."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+            sa.event.listen(db.engine, "connect", tune_sqlite)
 
 
 @login_manager.user_loader

@@ -2,8 +2,9 @@
 
 Each counter is one row. Counting is one statement, an upsert that starts a new window
 when the old one has expired and returns the count, so concurrent workers never lose or
-double a count. It runs on its own pooled connection in autocommit mode: it never joins
-(or commits) the request's session, and it never waits for the request's transaction.
+double a count. It runs on a connection of the counters' own small pool, in autocommit
+mode: it never joins (or commits) the request's session, never waits for the request's
+transaction, and never waits for a connection of the request pool.
 A window begins with its first event (as in the ``limits`` package), and rows of ended
 windows are deleted at most once a minute per process.
 """
@@ -13,14 +14,17 @@ import time
 from typing import Optional
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
-from webui.extensions import db
+from webui.extensions import db, tune_sqlite
 from webui.models import RateLimitCounter
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 CLEANUP_INTERVAL = 60.0  # seconds between two deletions of ended windows, per process
 
+ENGINE = "webui.counters_engine"
+POOL_SIZE, POOL_OVERFLOW = 1, 4  # per process: a count is one short statement
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _counters = RateLimitCounter.__table__
 _cleanup_lock = threading.Lock()
@@ -33,7 +37,34 @@ def clock() -> float:
 
 
 def _connection() -> sa.Connection:
-    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def engine() -> sa.Engine:
+    """The counters' own small pool on the app's database. A request may count while its
+    session holds a connection from the app's pool (a wrong password, a limited key); if
+    counting needed a second one from that pool, a crowd of such requests (a gevent worker
+    runs thousands at once) could take every connection and then wait for each other."""
+    extensions = current_app.extensions
+    if ENGINE not in extensions:
+        extensions[ENGINE] = _counter_engine(db.engine)
+    return extensions[ENGINE]
+
+
+def _counter_engine(app_engine: sa.Engine) -> sa.Engine:
+    if app_engine.url.database in (None, "", ":memory:"):
+        return app_engine  # an in-memory database exists only on the app's own connections
+    own = sa.create_engine(app_engine.url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    if own.dialect.name == "sqlite":
+        sa.event.listen(own, "connect", tune_sqlite)
+    return own
+
+
+def dispose(app: Flask) -> None:
+    """Close the counters' pooled connections (when an app is done with, as in tests)."""
+    own = app.extensions.pop(ENGINE, None)
+    if own is not None:
+        own.dispose()
 
 
 def hit(name: str, seconds: int) -> tuple[int, int]:
