@@ -55,6 +55,7 @@ def render_connections(
         forms=forms,
         new_form=new_form or NewConnectionForm(formdata=None),
         empty=EmptyForm(),
+        states={state.label: state for state in model_access.connection_states()},
     )
     return page, status
 

@@ -7,7 +7,9 @@ from webui.services import chats, model_access
 
 def chat_page(chat_id: str | None = None):
     models = chats.chat_models(model_access.usable_models(g.principal))
-    return render_template("chat/index.html", models=models, chat_id=chat_id)
+    # Labels only ("OpenAI connection #2"): URLs and upstream keys are for admins.
+    failing = [state.label for state in model_access.connection_states() if not state.ok]
+    return render_template("chat/index.html", models=models, chat_id=chat_id, failing=failing)
 
 
 @bp.get("/chat")

@@ -79,9 +79,17 @@ def send(
     headers = conn.auth_headers()
     if stream:
         headers["Accept-Encoding"] = "identity"  # chunks pass through exactly as they come
-    request = http().build_request(
-        method, conn.base_url + path, json=body, headers=headers, timeout=_timeout(timeout)
-    )
+    try:
+        request = http().build_request(
+            method, conn.base_url + path, json=body, headers=headers, timeout=_timeout(timeout)
+        )
+    except (httpx.InvalidURL, UnicodeEncodeError) as error:  # saved before they were checked
+        raise UpstreamError(
+            502,
+            f"{conn.label} cannot be called: its URL or API key is not valid "
+            f"({type(error).__name__}); an administrator can correct it in Admin Panel > "
+            "Settings > Connections.",
+        ) from None
     try:
         response = http().send(request, stream=stream)
     except httpx.TimeoutException:

@@ -1,9 +1,12 @@
 """Which models exist and which of them a person may use.
 
-The union of the enabled connections' models is cached per process for a short
-time (``MODELS_CACHE_SECONDS``, default 30); ``refresh`` bypasses the cache. An
-upstream that fails is skipped and logged, so a listing never fails as a whole.
-Access rules live in the database and are read on every request.
+Each enabled connection's model list is cached per process, with how the last attempt to get
+it went. A list younger than ``MODELS_CACHE_SECONDS`` (default 30) is used as it is; an older
+one is used at once while one background refresh asks that connection again, so a slow or
+dead upstream never holds a request up after the first time. Only a connection never asked
+before (or ``refresh``) is asked while the request waits, bounded by the model-list timeout.
+A connection that fails lists no models and says why (``connection_states``), so a listing
+never fails as a whole. Access rules live in the database and are read on every request.
 """
 
 import functools
@@ -13,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -32,20 +35,51 @@ from webui.services.llm_client import UpstreamError
 log = logging.getLogger(__name__)
 
 MODEL_NOT_FOUND = "Model not found"
+# A model asked for but not listed may have been pulled a moment ago; a list younger than
+# this is not asked again for it, so unknown ids cannot make us ask upstreams on every request.
+RECHECK_AFTER_SECONDS = 5.0
 _lock = threading.Lock()
 
 
 # --- the model list -----------------------------------------------------------------------
 
 
-def _cache() -> dict:
-    """Per app and process: {connections fingerprint: (fetched_at, models)}."""
-    return current_app.extensions.setdefault("webui.models_cache", {})
+@dataclass(frozen=True, eq=False)
+class Listing:
+    """One connection's models as last asked, and how that attempt went."""
+
+    models: list[dict]
+    fetched_at: float  # time.monotonic() of the attempt, for freshness
+    checked_at: int  # epoch seconds of the attempt, for people
+    error: Optional[str] = None  # why it failed, as people read it; None: it answered
+    failing_since: Optional[int] = None  # epoch seconds of the first failure in a row
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
-def _fingerprint(conns: list[Connection]) -> tuple:
-    # A changed URL, key or switch makes a new entry; the key itself is not kept.
-    return tuple((c.kind, c.index, c.base_url, _key_digest(c.api_key)) for c in conns)
+@dataclass(eq=False)
+class ModelCache:
+    """Per app and process: each enabled connection's last listing, by its fingerprint."""
+
+    listings: dict[tuple, Listing] = field(default_factory=dict)
+    refreshing: set[tuple] = field(default_factory=set)  # asked in the background right now
+    generation: int = 0  # forget_models counts up: answers asked for before it are not kept
+    combined: tuple = ((), [])  # (listings, their models): the last union, reused while equal
+
+
+def _cache() -> ModelCache:
+    """This app's cache in this process."""
+    cache = current_app.extensions.get("webui.models_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("webui.models_cache", ModelCache())
+    return cache
+
+
+def _fingerprint(conn: Connection) -> tuple:
+    # A changed URL or key makes a new entry; the key itself is not kept.
+    return (conn.kind, conn.index, conn.base_url, _key_digest(conn.api_key))
 
 
 @functools.lru_cache(maxsize=64)
@@ -54,50 +88,177 @@ def _key_digest(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def _fetch_one(conn: Connection, timeout: float) -> list[dict]:
+def _attempt(conn: Connection, timeout: float) -> Listing:
+    """Ask one connection for its models; a failure is an empty list with its reason."""
     try:
-        return llm_client.list_models(conn, timeout)
+        models = llm_client.list_models(conn, timeout)
     except UpstreamError as error:
         log.warning(
             "skipping %s (%s) in the model list: %s", conn.label, conn.base_url, error.detail
         )
-        return []
+        return _failed(error.detail)
+    return Listing(models, time.monotonic(), int(time.time()))
 
 
-def fetch_models(conns: list[Connection]) -> list[dict]:
-    """Ask every connection at once; the first connection listing an id owns it."""
-    if not conns:
-        return []
+def _failed(detail: str) -> Listing:
+    """A failed attempt: no models, and why."""
+    moment = int(time.time())
+    return Listing([], time.monotonic(), moment, detail, failing_since=moment)
+
+
+def _keep(cache: ModelCache, key: tuple, listing: Listing, generation: int) -> None:
+    """Store a connection's new listing; a failure after a failure keeps when they began."""
+    with _lock:
+        if cache.generation != generation:
+            return  # forget_models ran meanwhile: this answer may predate what changed
+        previous = cache.listings.get(key)
+        if not listing.ok and previous is not None and not previous.ok:
+            listing = replace(listing, failing_since=previous.failing_since)
+        cache.listings[key] = listing
+
+
+def _fetch_now(cache: ModelCache, pairs: list[tuple[Connection, tuple]]) -> dict[tuple, Listing]:
+    """Ask these connections at once, wait for them (bounded by the model-list timeout) and
+    keep the answers."""
     timeout = llm_client.model_list_timeout()
-    with ThreadPoolExecutor(max_workers=min(8, len(conns))) as pool:
-        answers = list(pool.map(lambda conn: _fetch_one(conn, timeout), conns))
+    generation = cache.generation
+    with ThreadPoolExecutor(max_workers=min(8, len(pairs))) as pool:
+        fetched = dict(pool.map(lambda pair: (pair[1], _attempt(pair[0], timeout)), pairs))
+    for key, listing in fetched.items():
+        _keep(cache, key, listing, generation)
+    return fetched
+
+
+def _refresh_later(cache: ModelCache, conn: Connection, key: tuple) -> None:
+    """Ask one connection again in the background, unless that is already under way."""
+    with _lock:
+        if key in cache.refreshing:
+            return
+        cache.refreshing.add(key)
+    # Everything the thread needs is passed in: it runs without an app context.
+    args = (cache, conn, key, llm_client.model_list_timeout(), cache.generation)
+    thread = threading.Thread(target=_refresh, args=args, name="model-list-refresh", daemon=True)
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had now (interpreter shutting down): a later try
+        with _lock:
+            cache.refreshing.discard(key)
+
+
+def _refresh(cache: ModelCache, conn: Connection, key: tuple, timeout: float, generation: int):
+    """The background refresh itself (a thread, or a greenlet under gevent)."""
+    try:
+        _keep(cache, key, _attempt(conn, timeout), generation)
+    finally:
+        with _lock:
+            cache.refreshing.discard(key)
+
+
+def _combined(cache: ModelCache, listings: list[Listing]) -> list[dict]:
+    """The listings' models in connection order, the first connection listing an id owning
+    it; the same list while the listings are the same, so /api/models reuses its JSON."""
+    last_listings, last_models = cache.combined
+    if tuple(listings) == last_listings:  # identity: Listing compares by identity
+        return last_models
     models: dict[str, dict] = {}
-    for answer in answers:
-        for model in answer:
+    for listing in listings:
+        for model in listing.models:
             models.setdefault(model["id"], model)
-    return list(models.values())
+    combined = list(models.values())
+    cache.combined = (tuple(listings), combined)
+    return combined
+
+
+def _drop_all_but(cache: ModelCache, keys: list[tuple]) -> None:
+    """Forget connections no longer enabled (or changed), so re-enabling one asks it again."""
+    with _lock:
+        for key in [key for key in cache.listings if key not in keys]:
+            del cache.listings[key]
 
 
 def all_models(refresh: bool = False) -> list[dict]:
-    """Every model of every enabled connection, whoever asks."""
-    conns = connections.enabled_connections()
-    key = _fingerprint(conns)
+    """Every model of every enabled connection, whoever asks; waits only on connections never
+    asked before in this process, or on all of them with ``refresh``."""
+    cache = _cache()
+    keyed = [(conn, _fingerprint(conn)) for conn in connections.enabled_connections()]
+    listings = {} if refresh else {key: cache.listings.get(key) for _, key in keyed}
+    _refresh_stale(cache, keyed, listings)
+    missing = [(conn, key) for conn, key in keyed if listings.get(key) is None]
+    if missing:
+        listings.update(_fetch_now(cache, missing))
+    if len(cache.listings) > len(keyed):
+        _drop_all_but(cache, [key for _, key in keyed])
+    return _combined(cache, [listings[key] for _, key in keyed])
+
+
+def _refresh_stale(cache: ModelCache, keyed: list[tuple], listings: dict) -> None:
+    """Start a background refresh of each listing older than ``MODELS_CACHE_SECONDS``."""
     ttl = llm_client.config_seconds("MODELS_CACHE_SECONDS", 30.0)
-    cached = _cache().get(key)
-    if not refresh and cached is not None and time.monotonic() - cached[0] < ttl:
-        return cached[1]
-    models = fetch_models(conns)
-    with _lock:
-        cache = _cache()
-        cache.clear()  # only the current configuration's entry is worth keeping
-        cache[key] = (time.monotonic(), models)
-    return models
+    moment = time.monotonic()
+    for conn, key in keyed:
+        listing = listings.get(key)
+        if listing is not None and moment - listing.fetched_at >= ttl:
+            _refresh_later(cache, conn, key)
+
+
+def recheck_after_miss() -> bool:
+    """Ask again, for a model id nobody listed, the connections whose list is older than
+    RECHECK_AFTER_SECONDS: those that answered last time while the caller waits, those that
+    failed in the background. Whether any was asked while waiting."""
+    cache = _cache()
+    moment = time.monotonic()
+    answered = []
+    for conn in connections.enabled_connections():
+        key = _fingerprint(conn)
+        listing = cache.listings.get(key)
+        if listing is None or moment - listing.fetched_at < RECHECK_AFTER_SECONDS:
+            continue
+        if listing.ok:
+            answered.append((conn, key))
+        else:
+            _refresh_later(cache, conn, key)
+    if answered:
+        _fetch_now(cache, answered)
+    return bool(answered)
 
 
 def forget_models() -> None:
-    """Drop the cached list, e.g. after an admin pulled or deleted a model."""
+    """Drop the cached lists, e.g. after an admin pulled or deleted a model."""
     with _lock:
-        _cache().clear()
+        cache = _cache()
+        cache.generation += 1
+        cache.listings.clear()
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """How an enabled connection's model list went last time, for people."""
+
+    label: str  # names the connection without its URL or key
+    ok: bool
+    detail: str  # why it is not answering, as people read it; empty when it answered
+    since: int  # epoch seconds: when it answered, or since when it has not
+    model_count: int
+
+
+def connection_states() -> list[ConnectionState]:
+    """Each enabled connection's state, asking those never asked before in this process."""
+    all_models()
+    cache = _cache()
+    states = []
+    for conn in connections.enabled_connections():
+        listing = cache.listings.get(_fingerprint(conn))
+        if listing is not None:  # None only when forget_models ran a moment ago
+            states.append(
+                ConnectionState(
+                    conn.label,
+                    listing.ok,
+                    listing.error or "",
+                    listing.failing_since or listing.checked_at,
+                    len(listing.models),
+                )
+            )
+    return states
 
 
 def connection_of(model: dict) -> Connection:
@@ -158,9 +319,8 @@ def find_usable_model(user: Principal, model_id: Any, kind: Optional[str] = None
     if not isinstance(model_id, str) or not model_id:
         raise ServiceError(400, MODEL_NOT_FOUND)
     model = _lookup(all_models(), model_id, kind)
-    if model is None:
-        # The cached list may predate a model pulled a moment ago: look once more.
-        model = _lookup(all_models(refresh=True), model_id, kind)
+    if model is None and recheck_after_miss():
+        model = _lookup(all_models(), model_id, kind)
     if model is None or not may_use(user, model["id"], usable_rules()):
         raise ServiceError(400, MODEL_NOT_FOUND)
     return model
