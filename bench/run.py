@@ -50,7 +50,6 @@ MODELS_PATH = "/api/models"
 CHAT_PATH = "/api/chat/completions"
 TARGETS = {
     "vs_bare": 0.60,
-    "guard_ratio": 0.85,
     "lookup_scaling": 1.10,
     "sql_per_request": 2,
     "writes_per_minute": 1,
@@ -582,8 +581,8 @@ def render_table(results: dict, args) -> str:
         (
             "guard ratio (keyed /api/models ÷ /health, req/s)",
             with_spread(guard, ratios),
-            f"≥ {TARGETS['guard_ratio']}",
-            verdict(guard >= TARGETS["guard_ratio"]),
+            "",  # its 0.85 target was retired with the move to gevent (issue 24)
+            "",
         )
     )
     pairs = zip(t["keyed"].rounds, t["keyed_small"].rounds, strict=True)

@@ -5,8 +5,9 @@
 
 What one run does, all on 127.0.0.1 and in a temporary directory:
 1. seeds a SQLite database (``seed.py``: 100 keys, keys switched on) and starts the tests'
-   fake upstream in a process of its own, sending ``--chunks`` events ``--delay`` seconds
-   apart (30 × 0.5 s: a 15 s answer), each stamped with the time it was sent;
+   fake upstream in a process of its own, on gevent's greenlets (as light as a real model
+   server's async tasks), sending ``--chunks`` events ``--delay`` seconds apart (30 × 0.5 s:
+   a 15 s answer), each stamped with the time it was sent;
 2. starts the app as the README deploys it (``gunicorn -c gunicorn.conf.py wsgi:app``, the
    config's own worker class; ``--worker-class gthread`` sets GUNICORN_WORKER_CLASS);
 3. opens ``--streams`` streamed chat completions at once with a key (asyncio and httpx, one
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import secrets
 import statistics
 import sys
@@ -101,6 +103,7 @@ def run(args, workdir: Path) -> dict:
                 key=UPSTREAM_KEY,
                 models=[BODY["model"]],
                 stamp=True,
+                greenlets=True,
             )
         )
         env = {
@@ -132,16 +135,20 @@ def measure(server, headers: dict, args) -> dict:
     )
     sampler.start()
     prober.start()
-    started = time.monotonic()
+    cpu_before = worker_cpu_seconds(server.worker_pids())
+    started, opened_at = time.monotonic(), time.time()
     streams, held = asyncio.run(open_streams(server.url, headers, args.streams))
     elapsed = time.monotonic() - started
+    cpu_spent = worker_cpu_seconds(server.worker_pids()) - cpu_before
     prober.terminate()  # it sends each probe's figures as it goes
     stop.set()
     sampler.join()
     latencies: dict[str, list[float]] = {path: [] for path in PROBES}
+    slowest = (0.0, 0.0)  # (seconds, when: seconds after the streams were opened)
     while not probe_results.empty():
-        path, seconds = probe_results.get()
+        path, at, seconds = probe_results.get()
         latencies[path].append(seconds)
+        slowest = max(slowest, (seconds, at - opened_at))
     expected = args.chunks + 2  # the answer's events, the finishing event, [DONE]
     complete = [s for s in streams if s.status == 200 and s.events == expected and s.done]
     return {
@@ -152,9 +159,21 @@ def measure(server, headers: dict, args) -> dict:
         "first_after_upstream_ms": [(s.first_at - s.upstream_first_at) * 1000 for s in complete],
         "first_after_request_ms": [(s.first_at - s.sent_at) * 1000 for s in complete],
         "probes_ms": {path: [v * 1000 for v in values] for path, values in latencies.items()},
+        "slowest_probe": slowest,
+        "worker_cpu_s": cpu_spent,
         "peak_rss_mb": peak["rss_mb"],
         "expected_s": args.chunks * args.delay,
     }
+
+
+def worker_cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of the processes, read from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / ticks
 
 
 def sample_rss(pids: list[int], peak: dict, stop: threading.Event) -> None:
@@ -170,9 +189,9 @@ def probe(url: str, interval: float, results) -> None:
     with httpx.Client(trust_env=False, timeout=120) as client:
         while True:
             for path in PROBES:
-                started = time.perf_counter()
+                at, started = time.time(), time.perf_counter()
                 client.get(url + path).raise_for_status()
-                results.put((path, time.perf_counter() - started))
+                results.put((path, at, time.perf_counter() - started))
             time.sleep(interval)
 
 
@@ -234,6 +253,16 @@ def report(results: dict, args) -> str:
         *(
             (f"GET {path} while they ran (ms, {len(probes[path])} probes)", spread(probes[path]))
             for path in PROBES
+        ),
+        (
+            "slowest probe (ms, at s after opening)",
+            "{:,.1f} at {:.1f}".format(
+                results["slowest_probe"][0] * 1000, results["slowest_probe"][1]
+            ),
+        ),
+        (
+            "workers' CPU per stream (ms)",
+            f"{results['worker_cpu_s'] * 1000 / max(1, results['completed']):.2f}",
         ),
         ("peak RSS of the whole server (MB)", f"{results['peak_rss_mb']:,.0f}"),
     ]

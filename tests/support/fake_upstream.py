@@ -474,6 +474,14 @@ def running_upstream(port: int = 0, **options) -> Iterator[FakeUpstream]:
         server.server_close()
 
 
+# Patch the standard library before the module imports it, then run it as the script.
+GEVENT_START = [
+    "-c",
+    "from gevent import monkey; monkey.patch_all(); import runpy; "
+    "runpy.run_module('tests.support.fake_upstream', run_name='__main__')",
+]
+
+
 def upstream_process(
     workdir: Path,
     chunks: Optional[int] = None,
@@ -481,11 +489,14 @@ def upstream_process(
     key: Optional[str] = None,
     models: Optional[list[str]] = None,
     stamp: bool = False,
+    greenlets: bool = False,
 ):
     """The fake upstream in a process of its own (see ``main``), as a context manager yielding
-    a LiveServer whose url is the server's root."""
+    a LiveServer whose url is the server's root. ``greenlets``: its threads are gevent's, as
+    cheap as a real model server's async tasks (a thousand streams at once)."""
     port = free_port()
-    command = [sys.executable, "-m", "tests.support.fake_upstream", "--port", str(port)]
+    start = GEVENT_START if greenlets else ["-m", "tests.support.fake_upstream"]
+    command = [sys.executable, *start, "--port", str(port)]
     command += ["--delay", str(delay)] + (["--stamp"] if stamp else [])
     command += ["--chunks", str(chunks)] if chunks is not None else []
     command += ["--key", key] if key is not None else []
