@@ -3,6 +3,9 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
+
+from webui.config import unreachable_database
 
 # The full-text index is created by raw DDL; autogenerate must not see it as extra.
 from webui.services import fulltext
@@ -94,8 +97,13 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    try:
+        connection = connectable.connect()
+    except DBAPIError as error:
+        # One sentence that names DATABASE_URL and the fix, not the driver's traceback.
+        raise unreachable_database(connectable.url, error) from None
 
-    with connectable.connect() as connection:
+    with connection:
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

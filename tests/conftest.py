@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client, principal_of
 from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, running_upstream
 from tests.support.s3 import new_bucket, require_s3_server
+from tests.support.schema import stamp
 from tests.support.servers import gunicorn_server, s3_server
 from webui import create_app
 from webui.core import counters
@@ -50,6 +51,7 @@ def database_url(tmp_path) -> str:
 def reset_database() -> None:
     db.drop_all()
     db.create_all()
+    stamp("head")  # as `flask db upgrade` leaves it
 
 
 @pytest.fixture

@@ -229,6 +229,23 @@ def test_expiry_is_held_to_the_administrators_maximum(bob, save_settings):
     assert 29 * 86400 < expires - time.time() <= 30 * 86400
 
 
+def test_keeping_an_expiry_past_a_newer_maximum_asks_for_one(bob, save_settings):
+    key = create(bob, "CI")  # never expires
+    save_settings(API_KEYS_MAX_LIFETIME_DAYS=30)
+    kept = bob.post(f"/account/keys/{key['id']}", data={"name": "renamed", "expiry": "keep"})
+    assert kept.status_code == 400
+    assert (
+        b"This key never expires, but keys must now expire within 30 days "
+        b"(the administrator&#39;s maximum); choose when it expires." in kept.data
+    )
+    assert b'value="renamed"' in kept.data and key_fields(bob, key["id"])["name"] == "CI"
+
+    chosen = bob.post(f"/account/keys/{key['id']}", data={"name": "renamed", "expiry": "7"})
+    assert chosen.status_code == 302
+    changed = key_fields(bob, key["id"])
+    assert changed["name"] == "renamed" and 6 * 86400 < changed["expires_at"] - time.time()
+
+
 # --- rotating and deleting ------------------------------------------------------------------
 
 
@@ -249,6 +266,39 @@ def test_rotating_shows_the_new_secret_once_and_the_old_one_stops(app, bob):
     rotated = key_fields(bob, key["id"])
     assert rotated["name"] == "CI" and rotated["rate_limit_per_minute"] == 50
     assert rotated["created_at"] == key["created_at"] and rotated["last_used_at"] is not None
+
+
+def test_rotating_under_a_maximum_says_the_expiry_it_now_has(app, bob, save_settings):
+    key = create(bob, "CI")  # never expires
+    save_settings(API_KEYS_MAX_LIFETIME_DAYS=30)
+    assert bob.post(f"/account/keys/{key['id']}/rotate").status_code == 302
+    page = bob.get(ACCOUNT)
+    expires = key_fields(bob, key["id"])["expires_at"]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
+    assert f"It now expires on {when}: the administrator&#39;s maximum lifetime.".encode() in (
+        page.data
+    )
+    assert works(app, shown_key(page)) == 200
+
+
+def test_an_owner_without_the_permission_may_delete_a_key_but_not_change_it(
+    app, bob, save_settings
+):
+    key = create(bob, "CI")
+    save_settings(USER_PERMISSIONS_FEATURES_API_KEYS=False)
+    page = bob.get(f"/account/keys/{key['id']}")
+    assert b'id="key-locked"' in page.data and b"features.api_keys" in page.data
+    assert f'action="/account/keys/{key["id"]}"'.encode() not in page.data
+    assert b">Rotate</button>" not in page.data and b">Delete</button>" in page.data
+
+    refused = bob.post(f"/account/keys/{key['id']}", data={"name": "renamed", "expiry": "keep"})
+    assert refused.status_code == 403
+    assert b"lacks the API Keys permission" in refused.data
+    assert key_fields(bob, key["id"])["name"] == "CI"
+
+    assert bob.post(f"/account/keys/{key['id']}/delete").status_code == 302
+    assert b"API key &#39;CI&#39; deleted." in bob.get(ACCOUNT).data
+    assert bob.get(KEYS_API).get_json()["items"] == []
 
 
 def test_rotating_is_refused_while_keys_are_switched_off(bob, save_settings):

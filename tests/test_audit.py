@@ -250,30 +250,32 @@ def test_no_audit_row_holds_a_key_a_password_or_an_upstream_key(
     assert rows and all(row.detail == {"field": upstream_setting, "secret": True} for row in rows)
 
 
-def test_repeated_refusals_count_on_one_row(app, app_config, make_user, save_settings):
+def test_bad_keys_count_on_one_row_per_reason_whatever_the_key_and_address(
+    app, make_user, save_settings
+):
     app.config["RATELIMIT_FAILED_AUTH"] = "1000 per minute"
     client = app.test_client()
-    bad = unknown_key()
-    for _ in range(30):
-        assert (
-            client.get(
-                WHO, headers=bearer(bad), environ_base={"REMOTE_ADDR": "10.0.0.8"}
-            ).status_code
-            == 401
+    first, other = unknown_key(), unknown_key()
+    for n in range(30):
+        response = client.get(
+            WHO, headers=bearer(first), environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}
         )
+        assert response.status_code == 401
     for _ in range(5):
-        client.get(WHO, headers=bearer(bad), environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        client.get(WHO, headers=bearer(other), environ_base={"REMOTE_ADDR": "10.0.1.9"})
+    client.get(WHO, headers=bearer(malformed(first)), environ_base={"REMOTE_ADDR": "10.0.1.9"})
     rows = [row for row in all_rows(app) if row.action == "key.denied"]
-    assert sorted((row.ip, row.count) for row in rows) == [("10.0.0.8", 30), ("10.0.0.9", 5)]
-    assert {row.detail["key_prefix"] for row in rows} == {key_format.visible_prefix(bad)}
-    # A different key from the same address is a different row; the API shows the count.
-    client.get(WHO, headers=bearer(unknown_key()), environ_base={"REMOTE_ADDR": "10.0.0.8"})
-    assert len([row for row in all_rows(app) if row.action == "key.denied"]) == 3
-    make_user("root@example.com", role="admin")
-    listed = login_client(app, "root@example.com").get(
-        AUDIT, query_string={"ip": "10.0.0.8", "action": "key.denied"}
+    # One row per reason: the first refusal's address and prefix, every refusal's count.
+    assert [(row.detail["reason"], row.count) for row in rows] == [
+        ("unknown or revoked key", 35),
+        ("malformed key", 1),
+    ]
+    assert rows[0].ip == "10.0.0.0" and rows[0].detail["key_prefix"] == key_format.visible_prefix(
+        first
     )
-    assert sorted(item["count"] for item in listed.get_json()["items"]) == [1, 30]
+    make_user("root@example.com", role="admin")
+    listed = login_client(app, "root@example.com").get(AUDIT, query_string={"action": "key.denied"})
+    assert sorted(item["count"] for item in listed.get_json()["items"]) == [1, 35]
 
 
 @pytest.mark.usefixtures("frozen_counter_clock")  # all 40 in one window, however slow
@@ -288,8 +290,9 @@ def test_a_flood_of_different_bad_keys_collapses_once_over_the_limit(app):
     ]
     assert statuses == [401] * 5 + [429] * 35
     rows = [row for row in all_rows(app) if row.action == "key.denied"]
-    # Five 401s, and one row for the window over the limit: later refusals write nothing.
-    assert len(rows) == 6 and sum(row.count for row in rows) == 6
+    # Five 401s on one row, and one row for the window over the limit: later refusals
+    # write nothing.
+    assert [row.count for row in rows] == [5, 1]
     limited = [row for row in rows if row.detail["status"] == 429]
     assert len(limited) == 1 and limited[0].detail["key_prefix"] is None
     assert "failed-authentication limit" in limited[0].detail["reason"]
@@ -361,8 +364,9 @@ def test_role_and_group_changes_are_recorded(app, make_user, save_settings):
         ({"action": "key.stolen"}, "action"),
         ({"ip": "10.0.0.999"}, "ip"),
         ({"ip": "somewhere"}, "ip"),
-        ({"page": "0"}, "page"),
-        ({"page": "x"}, "page"),
+        ({"before": "0"}, "before"),
+        ({"before": "x"}, "before"),
+        ({"page": "2"}, "Unknown filter 'page'"),
         ({"per_page": "501"}, "per_page"),
         ({"target": "x" * 300}, "target"),
         ({"since": "yesterday"}, "since"),
@@ -380,26 +384,40 @@ def test_bad_filters_on_the_page_flash_and_400(admin_client):
     assert "Filters not applied" in html and 'value="nowhere"' in html
 
 
+def add_events(app, n: int) -> list[int]:
+    """``n`` key.denied events, one per address 10.0.1.<i>, oldest first; their ids."""
+    with app.app_context():
+        events = [
+            AuditEvent(action="key.denied", ip=f"10.0.1.{i}", detail={"reason": "x"}, count=1)
+            for i in range(n)
+        ]
+        db.session.add_all(events)
+        db.session.commit()
+        return [event.id for event in events]
+
+
 def test_filters_and_paging(app, admin_client):
-    client = app.test_client()
-    for n in range(5):
-        client.get(WHO, headers=bearer(unknown_key()), environ_base={"REMOTE_ADDR": f"10.0.1.{n}"})
+    ids = add_events(app, 5)
     family = admin_client.get(AUDIT, query_string={"action": "key"}).get_json()
     assert family["total"] == 5 and {i["action"] for i in family["items"]} == {"key.denied"}
     signins = admin_client.get(AUDIT, query_string={"action": "signin.succeeded"}).get_json()
     assert signins["total"] == 1
     one_ip = admin_client.get(AUDIT, query_string={"ip": "10.0.1.3"}).get_json()
     assert one_ip["total"] == 1 and one_ip["items"][0]["ip"] == "10.0.1.3"
-    page1 = admin_client.get(AUDIT, query_string={"action": "key", "per_page": "2"}).get_json()
-    page3 = admin_client.get(
-        AUDIT, query_string={"action": "key", "per_page": "2", "page": "3"}
-    ).get_json()
+    # Pages by keyset: each ``next`` is the ``before`` of the following page.
+    query = {"action": "key", "per_page": "2"}
+    page1 = admin_client.get(AUDIT, query_string=query).get_json()
+    page2 = admin_client.get(AUDIT, query_string={**query, "before": page1["next"]}).get_json()
+    page3 = admin_client.get(AUDIT, query_string={**query, "before": page2["next"]}).get_json()
     assert [i["ip"] for i in page1["items"]] == ["10.0.1.4", "10.0.1.3"]
-    assert [i["ip"] for i in page3["items"]] == ["10.0.1.0"] and page3["total"] == 5
-    html = admin_client.get(
-        "/admin/audit", query_string={"action": "key", "per_page": "2"}
-    ).get_data(as_text=True)
-    assert "Page 1 of 3" in html and "Older" in html
+    assert page1["next"] == ids[3] and [i["ip"] for i in page2["items"]] == ["10.0.1.2", "10.0.1.1"]
+    assert [i["ip"] for i in page3["items"]] == ["10.0.1.0"] and page3["next"] is None
+    assert page3["total"] == 5
+    html = admin_client.get("/admin/audit", query_string=query).get_data(as_text=True)
+    assert f'href="/admin/audit?action=key&amp;per_page=2&amp;before={ids[3]}"' in html
+    assert "Older" in html and "Newest" not in html
+    last = admin_client.get("/admin/audit", query_string={**query, "before": ids[1]})
+    assert "Older" not in last.get_data(as_text=True) and "Newest" in last.get_data(as_text=True)
 
 
 def test_only_admins_read_the_audit_trail(app, make_user, admin_client):

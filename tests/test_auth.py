@@ -10,8 +10,12 @@ def test_first_account_is_admin_and_later_ones_wait(client, auth, app):
     assert client.get("/api/v1/auths/").get_json()["role"] == "admin"
     auth.logout()
     response = auth.signup(name="Bob", email="bob@example.com")
-    assert response.location.endswith("/auth/pending")
+    # Not signed in: a sign-up for an address that has an account must look the same.
+    assert response.location == "/auth/login"
+    assert client.get("/api/v1/auths/").status_code == 401
+    auth.login(email="bob@example.com")
     assert client.get("/api/v1/auths/").get_json()["role"] == "pending"
+    assert client.get("/account/").location == "/auth/pending"
 
 
 def test_default_user_role_setting_applies_to_later_signups(client, make_user, save_settings):
@@ -59,8 +63,11 @@ def test_signup_validation(client, body, message, count_users):
     assert count_users() == 0
 
 
-def test_signup_refuses_duplicate_email_case_insensitively(client, make_user, count_users):
+def test_signup_refuses_duplicate_email_case_insensitively(
+    client, make_user, count_users, save_settings
+):
     make_user("ada@example.com", role="admin")
+    save_settings(DEFAULT_USER_ROLE="user")  # sign-ups need no approval: they may say so
     response = client.post(
         "/api/v1/auths/signup",
         json={"name": "Ada 2", "email": "  ADA@Example.com ", "password": PASSWORD},
@@ -79,8 +86,9 @@ def test_json_endpoints_refuse_non_objects(client, body):
     assert "JSON object" in response.get_json()["detail"]
 
 
-def test_signup_page_keeps_what_was_typed(client, make_user):
+def test_signup_page_keeps_what_was_typed(client, make_user, save_settings):
     make_user("ada@example.com", role="admin")
+    save_settings(DEFAULT_USER_ROLE="user")
     response = client.post(
         "/auth/signup", data={"name": "Ada Again", "email": "ada@example.com", "password": PASSWORD}
     )

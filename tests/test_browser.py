@@ -117,7 +117,8 @@ def test_keys_walkthrough_from_sign_up_to_deletion(crowd, live_server, openai_up
     # and grants the API Keys permission through a group.
     bob = crowd.person("bob-signup")
     sign_up(bob, *BOB)
-    expect(bob).to_have_url(f"{live_server.url}/auth/pending")
+    expect(bob).to_have_url(f"{live_server.url}/auth/login")
+    expect(flashes(bob)).to_contain_text("waits for an administrator's approval")
     admin_approves(admin, BOB[1])
     admin_creates_group_granting_keys(admin, "API Users", BOB[1])
     crowd.leave("bob-signup")

@@ -224,6 +224,8 @@ def test_anonymous_callers_are_refused(client):
         ({"chat": {"messages": ["hi"]}}, 400, "chat.messages"),
         ({"chat": {"history": []}}, 400, "chat.history"),
         ({"chat": {"history": {"messages": []}}}, 400, "chat.history"),
+        ({"chat": {"history": {"messages": {"m1": "hello"}}}}, 400, "chat.history.messages"),
+        ({"chat": {"history": {"messages": {"m1": [{"id": "m1"}]}}}}, 400, "message objects"),
         ({"chat": {"title": 7}}, 400, "chat.title"),
         ({"chat": {"title": "t" * (MAX_TITLE + 1)}}, 400, f"at most {MAX_TITLE}"),
     ],

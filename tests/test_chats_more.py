@@ -8,6 +8,8 @@ import pytest
 
 from tests.support.accounts import login_client
 from tests.test_chats import conversation, create, titles
+from webui.extensions import db
+from webui.models import Chat
 
 TAG_FIELDS = {"id", "name", "user_id", "meta"}
 
@@ -192,6 +194,34 @@ def test_update_one_message(alice):
     huge = alice.post(f"/api/v1/chats/{chat['id']}/messages/m1", json={"content": "x" * 1_100_000})
     assert huge.status_code == 413
     assert ok(alice.get(f"/api/v1/chats/{chat['id']}"))["chat"]["messages"][1]["content"] == "fixed"
+
+
+@pytest.mark.parametrize("entry", ["hello", None, ["m1"], 7])
+def test_history_entries_that_are_not_objects_are_refused(alice, entry):
+    """Issue 25, item 5: such a chat was saved, then editing one of its messages was a 500."""
+    chat = conversation("Odd", "first question", "first answer")
+    chat["history"]["messages"]["m1"] = entry
+    refused = alice.post("/api/v1/chats/new", json={"chat": chat})
+    assert refused.status_code == 400
+    assert "chat.history.messages" in refused.get_json()["detail"]
+    saved = create(alice, conversation("Fine", "first question", "first answer"))
+    update = alice.post(f"/api/v1/chats/{saved['id']}", json={"chat": {"history": chat["history"]}})
+    assert update.status_code == 400
+    assert ok(alice.get(f"/api/v1/chats/{saved['id']}"))["chat"]["history"]["messages"]["m1"]
+
+
+def test_a_chat_saved_in_a_bad_shape_is_not_edited_by_message(app, alice):
+    """A chat stored before its shape was checked: editing a message says why it cannot."""
+    chat = create(alice, conversation("Old", "first question", "first answer"))
+    with app.app_context():
+        row = db.session.get(Chat, chat["id"])
+        content = json.loads(json.dumps(row.chat))
+        content["history"]["messages"]["m1"] = "not an object"
+        row.chat = content
+        db.session.commit()
+    edit = alice.post(f"/api/v1/chats/{chat['id']}/messages/m1", json={"content": "fixed"})
+    assert edit.status_code == 400
+    assert "Save the whole chat again" in edit.get_json()["detail"]
 
 
 def test_delete_all_deletes_only_the_callers(alice, bob):

@@ -14,6 +14,7 @@ from werkzeug.security import generate_password_hash
 from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client, principal_of
 from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, running_upstream
 from tests.support.files import make_pdf, upload_ok
+from tests.support.schema import stamp
 from webui import create_app
 from webui.core.catalog import DEFAULT_PERMISSION_SETTINGS, SETTINGS
 from webui.extensions import db
@@ -158,6 +159,7 @@ def world(tmp_path_factory, cheap_passwords):
         with app.app_context():
             db.drop_all()
             db.create_all()
+            stamp("head")  # as `flask db upgrade` leaves it: /ready answers 200
             settings = {
                 "ENABLE_API_KEYS": True,
                 **dict.fromkeys(DEFAULT_PERMISSION_SETTINGS, True),

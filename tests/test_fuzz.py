@@ -7,6 +7,10 @@ ERROR (the catch-all handler logs a traceback for every 500), and on API paths a
 the usual ``{"detail": "…"}``. 502 and 504 pass only where an upstream model server really
 refused or failed, as the API documents. The inputs are fixed lists, so a run is deterministic;
 the test client keeps it fast enough for the default tier (about 11,000 requests, 30 s).
+
+A second walk sends JSON bodies whose fields are lists and objects of the wrong shape, at
+every place inside them, to the fields each API route reads, and after each odd write that is
+accepted calls the routes that use what it stored (about 7,000 requests, 20 s).
 """
 
 import json
@@ -14,8 +18,9 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pytest
@@ -30,6 +35,7 @@ from tests.support.fake_upstream import connection_settings
 from tests.support.files import make_pdf, upload_ok
 from webui.api.auths import ADMIN_CONFIG_FIELDS
 from webui.core.catalog import DEFAULT_PERMISSION_SETTINGS, PERMISSIONS
+from webui.core.parsers import MAX_JSON_DEPTH
 from webui.errors import is_api_path
 from webui.extensions import db
 from webui.models import ApiKey
@@ -96,6 +102,23 @@ JSON_FIELDS = [
     "files",
     "access_control",
     "chat",
+    "chats",
+    "content",
+    "title",
+    "filename",
+    "skip",
+    "limit",
+    "pinned",
+    "meta",
+    "group_ids",
+    "new_password",
+    "url",
+    "key",
+    "input",
+    "prompt",
+    "options",
+    "tools",
+    "stream_options",
     *ADMIN_CONFIG_FIELDS,
     *sorted({name.partition(".")[0] for name in PERMISSIONS}),
 ]
@@ -124,6 +147,63 @@ SANE_JSON: dict[str, Any] = {
     "access_control": {},
     "chat": {"title": "Fuzz"},
 }
+
+
+def permission_groups() -> dict[str, dict[str, bool]]:
+    """The default permissions as their route takes them, nested by group, all granted."""
+    groups: dict[str, dict[str, bool]] = {}
+    for name in PERMISSIONS:
+        group, _, leaf = name.partition(".")
+        groups.setdefault(group, {})[leaf] = True
+    return groups
+
+
+# The usual value of each JSON field as a client sends it, lists and objects filled in, for the
+# walk that changes one place inside it at a time. Fields that SANE_JSON leaves out are not
+# sent in the other walk's bodies: a sane value there would do real work on every request.
+MESSAGE = {"id": "m1", "role": "user", "content": "hi"}
+SHAPE_SAMPLES: dict[str, Any] = {
+    **SANE_JSON,
+    **permission_groups(),  # "chat" below, a saved chat's object, is the richer of the two
+    "permissions": {"features": {"api_keys": True}, "chat": {"file_upload": True}},
+    "user_ids": ["nope"],
+    "messages": [
+        {"role": "user", "content": "Hello"},
+        {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
+    ],
+    "files": [{"type": "collection", "id": "nope"}],
+    "access_control": {"read": {"group_ids": ["nope"], "user_ids": []}},
+    "chat": {
+        "title": "Fuzz",
+        "models": ["gpt-test"],
+        "messages": [MESSAGE],
+        "history": {"messages": {"m1": MESSAGE}, "currentId": "m1"},
+    },
+    "chats": [{"chat": {"title": "Imported"}, "meta": {"tags": ["fuzz"]}, "pinned": False}],
+    "content": "text",
+    "title": "Fuzz",
+    "filename": "fuzz.txt",
+    "skip": 0,
+    "limit": 10,
+    "pinned": False,
+    "meta": {"tags": ["fuzz"]},
+    "group_ids": ["nope"],
+    "new_password": "another password",
+    "url": "http://127.0.0.1:9",
+    "key": "sk-upstream",
+    "input": ["hello"],
+    "prompt": "Hello",
+    "options": {"temperature": 0.5},
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+    "stream_options": {"include_usage": True},
+    **{name: "x" for name in ADMIN_CONFIG_FIELDS},
+}
+# Every wrong type in one list.
+MIXED = [None, 1, -1.5, True, "x", [], {}, [[]], {"": {}}]
+# Items in a huge list: more than any list a route takes (10,000 members of a group; 2,048
+# texts to embed, the most of any list of objects or lists).
+HUGE = 12_000
+HUGE_OF_OBJECTS = 2_100
 # The same for form fields; unlisted fields get "x".
 SANE_FORM = {
     "email": "fuzz@example.com",
@@ -358,6 +438,64 @@ def header_attempts() -> list[Attempt]:
             )
         )
     return attempts
+
+
+def places(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    """(path, value) of the value itself and of everything inside it."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from places(inner, (*path, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from places(inner, (*path, index))
+
+
+def replaced(value: Any, path: tuple, new: Any) -> Any:
+    """A copy of ``value`` with ``new`` at ``path``."""
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def wrong_shapes(value: Any) -> list[Any]:
+    """What a client may send instead: a list where an object is expected and the other way
+    round, a list of every wrong type, lists and objects where one value is expected."""
+    if isinstance(value, dict):
+        return [[value], MIXED]
+    if isinstance(value, list):
+        return [{"0": value[0] if value else None}, MIXED, [value]]
+    return [[value], {"value": value}]
+
+
+def deep_object(depth: int) -> Any:
+    nest: Any = "leaf"
+    for _ in range(depth):
+        nest = {"a": nest}
+    return nest
+
+
+def huge_list(sample: list, body_limit: int) -> list:
+    """The sample's first item repeated more often than any list a route takes, or as often
+    as the body limit allows."""
+    item_bytes = len(json_bytes(sample[0])) + 2
+    count = HUGE_OF_OBJECTS if isinstance(sample[0], (dict, list)) else HUGE
+    return sample[:1] * min(count, body_limit * 9 // 10 // item_bytes)
+
+
+def shapes_of(sample: Any, body_limit: int) -> Iterator[tuple[str, Any]]:
+    """(label, value): the field's usual value with one place in it changed to a wrong shape,
+    the field as objects nested as deep as a body may nest (the body and the field take
+    two levels), and a list field as long as the body limit allows."""
+    for path, value in places(sample):
+        for number, wrong in enumerate(wrong_shapes(value)):
+            where = "".join(f"[{step!r}]" for step in path)
+            yield f"shape {number} at {where or 'the top'}", replaced(sample, path, wrong)
+    yield "nested objects", deep_object(MAX_JSON_DEPTH - 2)
+    if isinstance(sample, list) and sample:
+        yield "huge list", huge_list(sample, body_limit)
 
 
 # --- the app, its people and their things ------------------------------------------------------
@@ -602,6 +740,159 @@ def test_no_input_produces_a_server_error(app, world, save_settings, caplog):
     print(f"\nfuzz: {sent} requests to {len(table)} routes in {elapsed:.1f} s")
     assert not problems, f"{len(problems)} kinds of problem in {sent} requests:\n" + "\n".join(
         line[:400] for line in problems.values()
+    )
+
+
+def samples_with_ids(ids: dict[str, str]) -> dict[str, Any]:
+    """SHAPE_SAMPLES with real ids where a field names something, so that routes get past
+    looking it up (alice's file and collection, her account, the group)."""
+    file_id, group_id = ids["file_id"], ids["group_id"]
+    return {
+        **SHAPE_SAMPLES,
+        "file_id": file_id,
+        "collection_name": file_id,
+        "collection_names": [file_id, ids["knowledge_id"]],
+        "files": [
+            {"type": "file", "id": file_id},
+            {"type": "collection", "id": ids["knowledge_id"]},
+        ],
+        "user_ids": [ids["user_id"]],
+        "group_ids": [group_id],
+        "access_control": {"read": {"group_ids": [group_id], "user_ids": []}},
+    }
+
+
+def answer_of(response) -> tuple[int, Any]:
+    """What tells two answers apart: the status, and the detail of a refusal."""
+    body = response.get_json(silent=True) if response.status_code >= 400 else None
+    return response.status_code, body.get("detail") if isinstance(body, dict) else None
+
+
+def family(rule: str) -> str:
+    """The path the rule's resource lives under: /api/v1/chats/ for /api/v1/chats/<chat_id>."""
+    return rule[: rule.index("<")] if "<" in rule else rule.rsplit("/", 1)[0] + "/"
+
+
+def users_of(table: list[tuple[str, str, str]], rule: str, method: str) -> list[tuple[str, str]]:
+    """(rule, method) of the routes that use what a write to ``rule`` stored: the lists of its
+    family (GET, no argument) and the routes on the same resource (the same first argument),
+    none that deletes it."""
+    first = ARGUMENT.findall(rule)[:1]
+    return [
+        (other, other_method)
+        for endpoint, other, other_method in table
+        if other.startswith(family(rule))
+        and (other, other_method) != (rule, method)
+        and not any(word in endpoint for word in DESTRUCTIVE_WORDS)
+        and (
+            (other_method == "GET" and not ARGUMENT.search(other))
+            or (first and ARGUMENT.findall(other)[:1] == first)
+        )
+    ]
+
+
+SIGN_OUT = ("signout", "logout")  # endpoints that would end the walk's session
+
+
+@dataclass
+class ShapeWalk:
+    """One caller's walk below: the sane body, the routes that use what a write stored, every
+    request judged, and one example of each kind of problem found."""
+
+    caller: Caller
+    caplog: Any
+    ids: dict[str, str]  # a real id for each argument of a rule
+    body: dict[str, Any]  # every field with its usual value
+    problems: dict[tuple, str] = field(default_factory=dict)
+    sent: int = 0
+
+    def judged(self, method: str, path: str, label: str, changes: dict) -> tuple[int, Any]:
+        """Send the sane body with ``changes``, judge the answer, and return what tells it
+        from another answer."""
+        self.caplog.clear()
+        self.sent += 1
+        attempt = Attempt(label, json_bytes({**self.body, **changes}), JSON)
+        try:
+            response = send(self.caller, method, path, attempt)
+            response.get_data()
+        except Exception as error:  # an exception that escaped the app
+            problem, answer = f"raised {type(error).__name__}: {error}", (0, None)
+        else:
+            problem = problem_with(response, path, self.caplog.records)
+            answer = answer_of(response)
+        if problem:
+            signature = (method, path, label.split(" at ")[0], problem.split(" at ")[-1])
+            example = f"{self.caller.name} {method} {path} [{label}]: {problem}"
+            self.problems.setdefault(signature, example)
+        return answer
+
+    def fields_read(self, method: str, path: str, names: list[str], sane: tuple) -> list[str]:
+        """The fields among ``names`` that the route reads: those whose wrong type changes its
+        answer, found by halving the set (a route reads a few of the many)."""
+        label = f"every wrong type in {len(names)} fields"
+        if self.judged(method, path, label, dict.fromkeys(names, MIXED)) == sane:
+            return []
+        if len(names) == 1:
+            return names
+        half = len(names) // 2
+        return self.fields_read(method, path, names[:half], sane) + self.fields_read(
+            method, path, names[half:], sane
+        )
+
+    def written(self, method: str, path: str, label: str, changes: dict, users: list) -> None:
+        """As judged; when the write is accepted, every route that uses what it stored is
+        called next, so a shape that is stored but breaks a reader is found too."""
+        if self.judged(method, path, label, changes)[0] < 300:
+            for rule, other_method in users:
+                after = f"after {method} {path} [{label}]"
+                self.judged(other_method, fill(rule, self.ids), after, {"content": "edited"})
+
+    def walk(self, table: list, body_limit: int, restore: Callable[[], None]) -> int:
+        """Every API route that takes a body, ``restore`` after each; how many fields they
+        read."""
+        reached = 0
+        for endpoint, rule, method in table:
+            if method == "GET" or not is_api_path(rule) or endpoint.endswith(SIGN_OUT):
+                continue
+            path, users = fill(rule, self.ids), users_of(table, rule, method)
+            sane = self.judged(method, path, "sane body", {})
+            if sane[0] in (401, 403):
+                continue  # refused before any field is read
+            for name in self.fields_read(method, path, list(self.body), sane):
+                reached += 1
+                for label, value in shapes_of(self.body[name], body_limit):
+                    self.written(method, path, f"{name}: {label}", {name: value}, users)
+            restore()
+        return reached
+
+
+def test_no_list_or_nested_field_produces_a_server_error(app, world, save_settings, caplog):
+    """JSON bodies whose fields hold lists and objects of the wrong shape, to every API route
+    that takes a body, from the admin's session (it reaches every view) and alice's (she owns
+    the chat, the file and the collection). The fields a route reads are those where a list of
+    every wrong type changes its answer; each of them, one at a time, gets each place inside
+    its usual value made a wrong shape in turn, objects nested as deep as a body may nest,
+    and a list as long as the body limit allows. After each write that is accepted, the
+    routes that use what it stored are called."""
+    caplog.set_level(logging.ERROR, logger="webui")
+    caplog.set_level(logging.WARNING, logger=UPSTREAM_LOGGER)
+    ids = {name: values[0] for name, values in world.ids.items()}
+    table, started = routes(app), time.monotonic()
+    walks = [  # alice first: the admin's walk ends by deleting her account
+        ShapeWalk(caller, caplog, ids, samples_with_ids(ids))
+        for name in ("alice", "admin")
+        for caller in world.callers
+        if caller.name == name
+    ]
+    # An admin's write may have switched settings off.
+    restore = partial(save_settings, **world.settings)
+    reached = sum(walk.walk(table, app.config["MAX_CONTENT_LENGTH"], restore) for walk in walks)
+    sent = sum(walk.sent for walk in walks)
+    problems = [line for walk in walks for line in walk.problems.values()]
+    elapsed = time.monotonic() - started
+    print(f"\nfuzz: {sent} requests, {reached} fields read by routes, in {elapsed:.1f} s")
+    assert not problems, f"{len(problems)} kinds of problem in {sent} requests:\n" + "\n".join(
+        line[:400] for line in problems
     )
 
 

@@ -136,8 +136,117 @@ def test_expiry_stays_within_the_administrators_maximum(bob, bobs_key, save_sett
     assert too_late.status_code == 400 and "too late" in too_late.get_json()["detail"]
     extended = bob.post(path, json={"expires_at": int(time.time()) + 29 * DAY})
     assert extended.status_code == 200
-    # A change that leaves the expiry alone is not held to the new maximum.
+    # Its expiry is within the maximum now, so a change may leave it alone.
     assert bob.post(path, json={"name": "renamed"}).status_code == 200
+
+
+# --- every write of a key obeys the maximum lifetime in force -------------------------------
+
+
+def expire(app, key_id: str) -> None:
+    """Make a key expired a minute ago, as if its time had run out."""
+    with app.app_context():
+        db.session.get(ApiKey, key_id).expires_at = int(time.time()) - 60
+        db.session.commit()
+
+
+def within(seconds: int, expected: float) -> bool:
+    return abs(seconds - expected) <= 120
+
+
+def test_a_change_that_keeps_a_never_expiring_key_past_the_maximum_is_refused(
+    app, bob, bobs_key, save_settings
+):
+    """The key was made before the maximum; renaming it must not carry "never" on."""
+    save_settings(API_KEYS_MAX_LIFETIME_DAYS=30)
+    path = f"{KEYS}/{bobs_key['id']}"
+    refused = bob.post(path, json={"name": "renamed"})
+    assert refused.status_code == 400
+    detail = refused.get_json()["detail"]
+    assert "expires_at is required" in detail and "never expires" in detail
+    assert "within 30 days" in detail
+    assert listed(bob)[bobs_key["id"]]["name"] == "CI"
+    assert audit_rows(app, "key.updated") == []
+
+    later = int(time.time()) + 7 * DAY
+    changed = bob.post(path, json={"name": "renamed", "expires_at": later})
+    assert changed.status_code == 200 and changed.get_json()["expires_at"] == later
+
+
+def test_a_change_that_keeps_an_expiry_later_than_the_maximum_is_refused(bob, save_settings):
+    key = bob.post(KEYS, json={"name": "CI", "expires_at": int(time.time()) + 90 * DAY})
+    save_settings(API_KEYS_MAX_LIFETIME_DAYS=30)
+    refused = bob.post(f"{KEYS}/{key.get_json()['id']}", json={"read_only": True})
+    assert refused.status_code == 400 and "expires on" in refused.get_json()["detail"]
+    assert listed(bob)[key.get_json()["id"]]["read_only"] is False
+
+
+@pytest.mark.parametrize("maximum", [None, 30])
+def test_an_expired_key_stays_expired_unless_given_a_new_expiry(
+    app, bob, bobs_key, save_settings, maximum
+):
+    save_settings(API_KEYS_MAX_LIFETIME_DAYS=maximum)
+    expire(app, bobs_key["id"])
+    path, script = f"{KEYS}/{bobs_key['id']}", app.test_client()
+    secret = bearer(bobs_key["key"])
+
+    renamed = bob.post(path, json={"name": "renamed", "read_only": True})
+    assert renamed.status_code == 200
+    still = script.get("/api/v1/auths/", headers=secret)
+    assert still.status_code == 401 and "expired" in still.get_json()["detail"]
+    if maximum is not None:
+        never = bob.post(path, json={"expires_at": None})
+        assert never.status_code == 400 and "within 30 days" in never.get_json()["detail"]
+        too_late = bob.post(path, json={"expires_at": int(time.time()) + 31 * DAY})
+        assert too_late.status_code == 400
+        assert script.get("/api/v1/auths/", headers=secret).status_code == 401
+
+    # A new expiry, within the maximum when there is one, is what brings a key back.
+    revived = bob.post(path, json={"expires_at": int(time.time()) + 7 * DAY})
+    assert revived.status_code == 200
+    assert script.get("/api/v1/auths/", headers=secret).status_code == 200
+
+
+def test_rotating_under_a_maximum_gives_a_never_expiring_key_the_latest_allowed_expiry(
+    app, bob, bobs_key, save_settings
+):
+    save_settings(API_KEYS_MAX_LIFETIME_DAYS=30)
+    response = bob.post(f"{KEYS}/{bobs_key['id']}/rotate")
+    assert response.status_code == 201
+    rotated = response.get_json()
+    assert within(rotated["expires_at"], time.time() + 30 * DAY)
+    assert listed(bob)[bobs_key["id"]]["expires_at"] == rotated["expires_at"]
+    [(target, _, detail)] = audit_rows(app, "key.updated")
+    assert target == bobs_key["id"]
+    assert detail["changes"]["expires_at"] == {"old": None, "new": rotated["expires_at"]}
+    assert len(audit_rows(app, "key.rotated")) == 1
+
+
+def test_rotating_under_a_maximum_brings_a_later_expiry_within_it_and_keeps_an_earlier_one(
+    bob, save_settings
+):
+    far = bob.post(KEYS, json={"name": "far", "expires_at": int(time.time()) + 90 * DAY})
+    soon_at = int(time.time()) + 10 * DAY
+    soon = bob.post(KEYS, json={"name": "soon", "expires_at": soon_at})
+    save_settings(API_KEYS_MAX_LIFETIME_DAYS=30)
+    far_rotated = bob.post(f"{KEYS}/{far.get_json()['id']}/rotate").get_json()
+    assert within(far_rotated["expires_at"], time.time() + 30 * DAY)
+    soon_rotated = bob.post(f"{KEYS}/{soon.get_json()['id']}/rotate").get_json()
+    assert soon_rotated["expires_at"] == soon_at
+
+
+def test_rotating_without_a_maximum_keeps_never(bob, bobs_key):
+    assert bob.post(f"{KEYS}/{bobs_key['id']}/rotate").get_json()["expires_at"] is None
+
+
+def test_rotating_an_expired_key_is_refused_and_keeps_its_secret(app, bob, bobs_key):
+    expire(app, bobs_key["id"])
+    response = bob.post(f"{KEYS}/{bobs_key['id']}/rotate")
+    assert response.status_code == 409
+    detail = response.get_json()["detail"]
+    assert "expired on" in detail and "give it a new expiry first" in detail
+    assert listed(bob)[bobs_key["id"]]["prefix"] == bobs_key["prefix"]
+    assert audit_rows(app, "key.rotated") == []
 
 
 def test_changes_are_audited_with_old_and_new_values(app, bob, bobs_key):
@@ -201,6 +310,58 @@ def test_rotation_needs_keys_to_be_usable(bob, bobs_key, save_settings):
     save_settings(ENABLE_API_KEYS=False)
     response = bob.post(f"{KEYS}/{bobs_key['id']}/rotate")
     assert response.status_code == 403 and "Enable API Keys" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"USER_PERMISSIONS_FEATURES_API_KEYS": False}, "features.api_keys"),
+        ({"ENABLE_API_KEYS": False}, "Enable API Keys"),
+    ],
+)
+def test_an_owner_who_may_not_use_keys_may_delete_them_but_not_change_them(
+    app, bob, bobs_key, save_settings, settings, says
+):
+    other = bob.post(KEYS, json={"name": "other"}).get_json()
+    bob.post(f"{KEYS}/{bobs_key['id']}", json={"read_only": True})
+    save_settings(**settings)
+    path = f"{KEYS}/{bobs_key['id']}"
+    changes = [
+        {"name": "renamed"},
+        {"allowed_endpoints": ["/api/models"]},
+        {"read_only": False},
+        {"rate_limit": 1},
+        {"expires_at": int(time.time()) + DAY},
+    ]
+    for change in changes:
+        response = bob.post(path, json=change)
+        assert response.status_code == 403, change
+        assert says in response.get_json()["detail"]
+    assert bob.post(f"{path}/rotate").status_code == 403
+    assert bob.post(KEYS, json={"name": "new"}).status_code == 403
+    assert bob.post("/api/v1/auths/api_key").status_code == 403
+    unchanged = listed(bob)[bobs_key["id"]]
+    assert unchanged["name"] == "CI" and unchanged["read_only"] is True
+    assert unchanged["prefix"] == bobs_key["prefix"]
+    assert [row[0] for row in audit_rows(app, "key.updated")] == [bobs_key["id"]]
+
+    # Revoking your own key stays possible, whatever the permission says.
+    assert bob.delete(path).get_json() == {"deleted": True}
+    assert bob.delete(f"{KEYS}/{other['id']}").get_json() == {"deleted": True}
+    assert listed(bob) == {}
+
+
+def test_an_admin_changes_keys_without_a_grant_but_not_while_keys_are_off(
+    app, save_settings, make_user
+):
+    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=False)
+    make_user("root@example.com", role="admin")
+    admin = login_client(app, "root@example.com")
+    key = admin.post(KEYS, json={"name": "ops"}).get_json()
+    assert admin.post(f"{KEYS}/{key['id']}", json={"name": "ops 2"}).status_code == 200
+    save_settings(ENABLE_API_KEYS=False)
+    assert admin.post(f"{KEYS}/{key['id']}", json={"name": "ops 3"}).status_code == 403
+    assert admin.delete(f"{KEYS}/{key['id']}").status_code == 200
 
 
 # --- who may change a key ---------------------------------------------------------------

@@ -93,7 +93,8 @@ def hosts(services, s3_endpoint, tmp_path_factory):  # services first: skip befo
         for server in started:
             assert len(server.worker_pids()) == 2
         yield Hosts(*started, bucket)
-    with create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x"}).app_context():
+    teardown = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "TESTING": True}
+    with create_app(teardown).app_context():
         db.drop_all()
         db.engine.dispose()
 

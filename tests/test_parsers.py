@@ -1,9 +1,11 @@
-"""Strict parsers: only ASCII digits are numbers, everywhere a number comes in."""
+"""Strict parsers: only ASCII digits are numbers, everywhere a number comes in; lists from
+outside are bounded, and repeats are dropped in linear time."""
 
 import pytest
 
 from tests.support.accounts import login_client
 from webui.core import parsers
+from webui.core.parsers import MAX_ENDPOINTS, MAX_ID_LENGTH, MAX_MEMBER_IDS
 
 NOT_ASCII_DIGITS = ["²", "１２", "٣", "1²", "৩", "Ⅻ"]
 NOT_WHOLE = ["", " ", "-1", "+1", "1.5", "1e3", "0x10", "1_000", "abc", "9" * 40]
@@ -87,3 +89,59 @@ def test_a_key_rate_limit_refuses_other_digits(admin, raw):
 def test_a_query_switch_must_be_true_or_false(admin):
     response = admin.get("/api/models?refresh=perhaps")
     assert response.status_code == 400 and "refresh" in response.get_json()["detail"]
+
+
+# --- lists: bounded, and repeats dropped in linear time ---------------------------------------
+
+
+class Counted:
+    """A value that counts how often it is compared for equality."""
+
+    comparisons = 0
+
+    def __init__(self, number: int):
+        self.number = number
+
+    def __hash__(self) -> int:
+        return self.number
+
+    def __eq__(self, other) -> bool:
+        Counted.comparisons += 1
+        return isinstance(other, Counted) and other.number == self.number
+
+
+def test_dropping_repeats_compares_no_pair_of_distinct_entries():
+    """A list scan compares each entry with every one before it (n²/2 comparisons); a dict
+    compares only entries whose hashes are equal: here, the repeats."""
+    Counted.comparisons = 0
+    items = [Counted(n) for n in range(2000)] + [Counted(7)]
+    kept = parsers.unique(items)
+    assert [item.number for item in kept] == list(range(2000))
+    assert Counted.comparisons <= 1
+
+
+def test_allowlists_keep_each_path_once_in_the_order_given():
+    assert parsers.split_endpoints("/b, /a,/b ,/c,/a") == ["/b", "/a", "/c"]
+    assert parsers.endpoint_list(["/b", "/a", "/b"]) == ["/b", "/a"]
+
+
+def test_stored_allowlists_are_read_whatever_their_length():
+    """A setting saved before the bound existed must never fail a request that reads it."""
+    stored = ",".join(f"/p{number}" for number in range(MAX_ENDPOINTS + 50))
+    assert len(parsers.split_endpoints(stored)) == MAX_ENDPOINTS + 50
+    with pytest.raises(ValueError, match=f"at most {MAX_ENDPOINTS} paths"):
+        parsers.endpoint_list(stored)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a,b", "must be a list of user ids"),
+        (["a", 1], "must be a list of user ids"),
+        (["a"] * (MAX_MEMBER_IDS + 1), f"must hold at most {MAX_MEMBER_IDS} user ids"),
+        (["a" * (MAX_ID_LENGTH + 1)], f"entries of at most {MAX_ID_LENGTH} characters"),
+    ],
+)
+def test_a_list_of_ids_says_what_is_wrong(value, message):
+    with pytest.raises(ValueError, match=message):
+        parsers.user_id_list(value)

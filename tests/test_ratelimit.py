@@ -215,6 +215,18 @@ def test_a_key_with_its_own_limit(app, bob_key, make_user, make_key):
     assert client.get(WHO, headers=bearer(bad_key())).status_code == 401
 
 
+def test_each_limited_key_has_a_counter_of_its_own(app, bob_key, make_user, make_key):
+    """Two keys of one person, each at 3 a minute: spending the first leaves the second its 3."""
+    carol_id = make_user("carol@example.com")
+    first = bearer(make_key(carol_id, "first", rate_limit=3))
+    second = bearer(make_key(carol_id, "second", rate_limit=3))
+    client = app.test_client()
+    assert [client.get(WHO, headers=first).status_code for _ in range(3)] == [200] * 3
+    assert_429(client.get(WHO, headers=first))
+    assert [client.get(WHO, headers=second).status_code for _ in range(3)] == [200] * 3
+    assert_429(client.get(WHO, headers=second))
+
+
 # --- storage down ------------------------------------------------------------------------------
 
 

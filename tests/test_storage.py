@@ -12,7 +12,13 @@ import pytest
 from tests.support.files import upload_ok
 from tests.support.servers import REPO, environment
 from webui import create_app
-from webui.core.storage import LocalStorage, MissingObject, StorageConfigError
+from webui.core.storage import (
+    LocalStorage,
+    MissingObject,
+    S3Settings,
+    S3Storage,
+    StorageConfigError,
+)
 
 S3 = {
     "STORAGE_PROVIDER": "s3",
@@ -50,10 +56,28 @@ def test_a_local_download_keeps_ranges_and_its_etag_is_the_sha256(client, people
     )
 
 
-@pytest.mark.parametrize("name", ["../secret", "a/b", "", ".hidden"])
+NOT_STORED_NAMES = ["../x", "../secret", "a/b", "", ".hidden", "abc\n", "a\\b", None]
+
+
+@pytest.mark.parametrize("name", NOT_STORED_NAMES)
 def test_a_stored_name_never_leaves_the_folder(tmp_path, name):
     with pytest.raises(ValueError):
         LocalStorage(str(tmp_path)).exists(name)
+
+
+@pytest.mark.parametrize("prefix", ["", "webui/uploads/"])
+@pytest.mark.parametrize("name", NOT_STORED_NAMES)
+def test_an_s3_object_key_never_leaves_its_prefix(tmp_path, prefix, name):
+    """Only the key is computed: no bucket is reached."""
+    storage = S3Storage(S3Settings(bucket="uploads", key_prefix=prefix), str(tmp_path))
+    with pytest.raises(ValueError, match="not a stored file name"):
+        storage.key(name)
+
+
+def test_an_s3_object_key_is_the_prefix_and_the_name(tmp_path):
+    with_prefix = S3Storage(S3Settings(bucket="uploads", key_prefix="/webui/"), str(tmp_path))
+    assert with_prefix.key("0b1c-2.d_e") == "webui/0b1c-2.d_e"
+    assert S3Storage(S3Settings(bucket="uploads"), str(tmp_path)).key("abc") == "abc"
 
 
 @pytest.mark.parametrize(
@@ -78,7 +102,7 @@ def test_s3_without_a_shared_secret_key_stops_start_up(tmp_path):
 
 def test_s3_without_the_client_installed_says_what_to_install(tmp_path):
     """boto3 made unimportable in a fresh interpreter, as in an install without the extra."""
-    env = {**S3, "WEBUI_INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "shared"}
+    env = {**S3, "WEBUI_INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "shared" * 6}
     result = start_app(env, "import sys; sys.modules['boto3'] = None; ")
     assert result.returncode != 0
     assert "pip install -e '.[s3]'" in result.stderr

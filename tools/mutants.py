@@ -188,6 +188,87 @@ FAULTS = [
         ),
         RATE_LIMIT_TESTS,
     ),
+    Fault(
+        "key-limits-share-one-counter",
+        "every key with a limit of its own counts on one counter shared by all of them",
+        (
+            Edit(
+                "webui/security/ratelimit.py",
+                'ids = _identifiers("key", api_key.id)',
+                'ids = _identifiers("key", "every limited key")',
+            ),
+        ),
+        ("tests/test_ratelimit.py::test_each_limited_key_has_a_counter_of_its_own",),
+    ),
+    Fault(
+        "key-limits-count-per-owner",
+        "keys with a limit of their own count on one counter per owner",
+        (
+            Edit(
+                "webui/security/ratelimit.py",
+                'ids = _identifiers("key", api_key.id)',
+                'ids = _identifiers("key", api_key.user_id)',
+            ),
+        ),
+        ("tests/test_ratelimit.py::test_each_limited_key_has_a_counter_of_its_own",),
+    ),
+    Fault(
+        "s3-object-key-unchecked",
+        "the S3 object key takes a stored name as it comes (../x, a/b, .hidden)",
+        (
+            Edit(
+                "webui/core/storage.py",
+                'return f"{prefix}/{checked_name(name)}" if prefix else checked_name(name)',
+                'return f"{prefix}/{name}" if prefix else name',
+            ),
+        ),
+        ("tests/test_storage.py::test_an_s3_object_key_never_leaves_its_prefix",),
+    ),
+    Fault(
+        "stored-name-matches-a-prefix",
+        "a stored name is checked only at its start, so 'abc\\n' or 'abc/../x' pass",
+        (Edit("webui/core/storage.py", "NAME_RE.fullmatch(name)", "NAME_RE.match(name)"),),
+        (
+            "tests/test_storage.py::test_a_stored_name_never_leaves_the_folder",
+            "tests/test_storage.py::test_an_s3_object_key_never_leaves_its_prefix",
+        ),
+    ),
+    Fault(
+        "approve-any-role",
+        "approving acts on any account, so an approval sent for an admin demotes them to user",
+        (
+            Edit(
+                "webui/services/users.py",
+                '    if role == "pending":\n        if _approve_if_still_pending(user):',
+                "    if True:\n        if _approve_if_still_pending(user):",
+            ),
+            Edit(
+                "webui/services/users.py",
+                '.where(User.id == user.id, User.role == "pending")',
+                ".where(User.id == user.id)",
+            ),
+        ),
+        (
+            "tests/test_account_hardening.py::"
+            "test_approving_an_account_that_is_not_pending_changes_nothing",
+        ),
+    ),
+    Fault(
+        "approve-trusts-a-stale-read",
+        "approving checks the role it read, not the row it changes: a promotion a moment "
+        "before is undone",
+        (
+            Edit(
+                "webui/services/users.py",
+                '.where(User.id == user.id, User.role == "pending")',
+                ".where(User.id == user.id)",
+            ),
+        ),
+        (
+            "tests/test_account_hardening.py::"
+            "test_an_approval_read_before_a_promotion_does_not_demote",
+        ),
+    ),
 ]
 
 

@@ -15,13 +15,15 @@ from webui.chat import bp as chat_bp
 from webui.chat import models_bp
 from webui.cli import register_commands
 from webui.config import (
+    ConfigurationError,
+    check_configuration,
     default_config,
     instance_path_from_environment,
     private_folder,
     private_sqlite_file,
-    require_shared_secret,
 )
-from webui.core.settings import initial_values
+from webui.core.schema import init_schema_watch
+from webui.core.settings import SettingError, initial_values
 from webui.core.storage import init_storage
 from webui.errors import register_error_handlers
 from webui.extensions import csrf, db, login_manager, migrate, tune_sqlite
@@ -65,7 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
-    require_shared_secret(app.config)
+    check_configuration(app.config)  # a setting that cannot work stops here, in one sentence
     init_storage(app)  # creates the upload folder (local) or checks the S3 settings
     private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
@@ -77,13 +79,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_extensions(app)
     init_guard(app)
     register_error_handlers(app)
+    init_schema_watch(app)  # a database error while the schema is behind: "being upgraded"
     register_security_headers(app)
     register_blueprints(app)
     register_template_helpers(app)
-    app.config.setdefault("SETTINGS_INITIAL", initial_values())
+    app.config.setdefault("SETTINGS_INITIAL", initial_settings())
     register_commands(app)
     logging.getLogger("webui").setLevel(logging.INFO)
     return app
+
+
+def initial_settings() -> dict:
+    """The saved settings' first values, from the environment; a bad one stops the start
+    like any other setting."""
+    try:
+        return initial_values()
+    except SettingError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def init_extensions(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""flask commands: ``flask --app webui create-admin``, ``set-role``, ``storage migrate``."""
+"""flask commands: ``flask --app webui create-admin``, ``set-role``, ``storage migrate``,
+``audit prune``."""
 
 from collections import Counter
 
@@ -8,9 +9,10 @@ from flask.cli import AppGroup, with_appcontext
 
 from webui.core.storage import LocalStorage, StorageUnavailable, current_storage
 from webui.errors import ServiceError
-from webui.services import files, users
+from webui.services import audit_log, files, users
 
 storage_commands = AppGroup("storage", help="Manage where uploaded bytes are stored.")
+audit_commands = AppGroup("audit", help="Keep the audit trail within its retention.")
 
 
 @click.command("create-admin")
@@ -80,7 +82,30 @@ def migrate_storage(from_folder: str | None) -> None:
         raise click.ClickException("Some files were not copied; see the list above.")
 
 
+@audit_commands.command("prune")
+@click.option("--days", help="Delete events older than this many days instead (1–36500).")
+@with_appcontext
+def prune_audit(days: str | None) -> None:
+    """Delete audit events older than AUDIT_RETENTION_DAYS (a few thousand rows at a time,
+    so the table is never held for long); run it daily, e.g. from cron."""
+    retention = audit_log.retention_days()
+    kept = "keep forever" if retention == 0 else f"keep {retention} days"
+    click.echo(f"AUDIT_RETENTION_DAYS is {retention} ({kept}).")
+    try:
+        days_kept = audit_log.parse_prune_days(days) if days is not None else retention
+    except ServiceError as error:
+        raise click.ClickException(f"--{error.detail}") from None
+    if days_kept == 0:
+        click.echo("Nothing deleted (pass --days N to delete events older than N days).")
+        return
+    deleted = audit_log.prune(days_kept)
+    click.echo(
+        f"Deleted {deleted} audit event{'' if deleted == 1 else 's'} older than {days_kept} days."
+    )
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(set_role)
     app.cli.add_command(storage_commands)
+    app.cli.add_command(audit_commands)

@@ -64,8 +64,9 @@ def _service_error(error: ServiceError):
     return error_response(error.status, error.detail, error.headers)
 
 
-def _unexpected_error(error: Exception):
-    # Log the trace for the operator; the client gets a sentence, never a stack trace.
+def unexpected_error(error: Exception):
+    """A bug: the trace goes to the log for the operator; the client gets a sentence, never
+    a stack trace."""
     log.exception("unhandled error on %s %s", request.method, request.path)
     wrapped = InternalServerError("Something went wrong on the server; the error was logged.")
     return _http_error(wrapped)
@@ -75,4 +76,4 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
+    app.register_error_handler(Exception, unexpected_error)

@@ -9,6 +9,7 @@ Every process starts in this checkout with it first on PYTHONPATH, so it imports
 
 import os
 import re
+import secrets
 import shlex
 import signal
 import socket
@@ -33,6 +34,9 @@ LOG_TIMEOUT = 10.0  # seconds for the access log to catch up with the answers
 ACCESS_LOG_FORMAT = "access pid=%(p)s request=%({x-request-id}i)s status=%(s)s"
 ACCESS_LOG_ENV = {"GUNICORN_CMD_ARGS": "--access-logformat=" + shlex.quote(ACCESS_LOG_FORMAT)}
 _ACCESS_LINE = re.compile(r"access pid=<(\d+)> request=(\w+) status=(\d+)")
+# Live servers run as deployed, where a short SECRET_KEY stops the start; one key for the
+# whole run, so servers started side by side share sessions.
+SECRET_KEY = secrets.token_hex(32)
 
 
 def free_port() -> int:
@@ -141,7 +145,7 @@ def gunicorn_server(
     port = free_port()
     settings = {
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": SECRET_KEY,
         "UPLOAD_DIR": str(workdir / "uploads"),
         "HOST": "127.0.0.1",
         "PORT": str(port),

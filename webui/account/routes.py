@@ -16,6 +16,7 @@ from webui.security.permissions import (
     permissions_of,
     session_only,
 )
+from webui.security.ratelimit import TooManyAttempts
 from webui.services import api_keys, api_routes, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
@@ -87,7 +88,11 @@ def profile():
     if not form.validate_on_submit():
         flash("Your profile was not saved; see the message below.", "error")
         return render_account(400, profile_form=form)
-    users.rename(g.principal.id, form.name.data)
+    try:
+        users.rename(g.principal.id, form.name.data)
+    except ServiceError as error:
+        flash(f"Your profile was not saved: {error.detail}", "error")
+        return render_account(error.status, profile_form=form)
     flash("Profile saved.", "success")
     return redirect(url_for("account.index"))
 
@@ -96,9 +101,15 @@ def profile():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
-        changed = users.change_password(
-            g.principal.id, form.current_password.data, form.new_password.data, this_session()
-        )
+        try:
+            changed = users.change_password(
+                g.principal.id, form.current_password.data, form.new_password.data, this_session()
+            )
+        except TooManyAttempts as error:
+            flash(f"Your password was not changed: {error.detail}", "error")
+            response = render_account(429, password_form=form)
+            response.headers.update(error.headers)
+            return response
         if changed:
             flash("Password changed. Other browsers signed in as you are signed out.", "success")
             return redirect(url_for("account.index"))
@@ -152,11 +163,13 @@ def create_key():
 
 
 def render_key_page(api_key, form: EditKeyForm, status: int = 200):
+    blocker = keys_unusable_reason(g.principal)
     html = render_template(
         "account/key.html",
         key=api_key,
         form=form,
-        keys_usable=keys_unusable_reason(g.principal) is None,
+        keys_usable=blocker is None,
+        keys_blocker=blocker,
     )
     return no_store(make_response(html, status))
 
@@ -216,16 +229,18 @@ def key_page(key_id: str):
 def update_key(key_id: str):
     api_key = api_keys.get_own_key_or_404(g.principal, key_id)
     form = edit_form(api_key)
+    status = 400
     if form.validate_on_submit():
         try:
             api_keys.update_key(g.principal, api_key, changed_values(form, api_key))
         except ServiceError as error:
             explain_refusal(form, error)
+            status = error.status  # 403 when keys may not be changed now
         else:
             flash(f"API key {api_key.name!r} saved.", "success")
             return redirect(url_for("account.index", _anchor="api-keys"))
     flash("The key was not changed; see the message below.", "error")
-    return render_key_page(api_key, form, 400)
+    return render_key_page(api_key, form, status)
 
 
 @bp.post("/keys/<key_id>/rotate")
@@ -233,14 +248,21 @@ def update_key(key_id: str):
 def rotate_key(key_id: str):
     api_key = api_keys.get_own_key_or_404(g.principal, key_id)
     if EmptyForm().validate_on_submit():
+        expiry_before = api_key.expires_at
         try:
             secret = api_keys.rotate_key(g.principal, api_key)
         except ServiceError as error:
             flash(f"The key was not rotated: {error.detail}", "error")
         else:
             show_once(secret)
+            held = (
+                f" It now expires on {expiry_label(api_key.expires_at)}: the administrator's "
+                "maximum lifetime."
+                if api_key.expires_at != expiry_before
+                else ""
+            )
             flash(
-                f"API key {api_key.name!r} has a new secret; the old one no longer works. "
+                f"API key {api_key.name!r} has a new secret; the old one no longer works.{held} "
                 "Copy the new one now: it will not be shown again.",
                 "success",
             )

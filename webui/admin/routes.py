@@ -78,8 +78,8 @@ def approve_user(user_id: str):
             users.approve(user)
         except ServiceError as error:
             flash(error.detail, "error")
-        else:
-            flash(f"Approved {user.email}: they can sign in and use webui now.", "success")
+            return render_users(error.status)
+        flash(f"Approved {user.email}: they can sign in and use webui now.", "success")
     return redirect(url_for("admin.users"))
 
 

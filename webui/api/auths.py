@@ -40,8 +40,19 @@ def no_store(response):
 @bp.post("/api/v1/auths/signup")
 @public
 def signup():
+    """Where new accounts wait for approval, the same answer whether or not the address
+    had an account: no session, an id, what was sent and what happens next."""
     body = json_object()
-    user = users.sign_up(body.get("name"), body.get("email"), body.get("password"))
+    signed_up = users.sign_up(body.get("name"), body.get("email"), body.get("password"))
+    user = signed_up.account
+    if user is None:
+        return jsonify(
+            id=signed_up.id,
+            name=signed_up.name,
+            email=signed_up.email,
+            role="pending",
+            detail=users.SIGNUP_RECEIVED,
+        )
     sign_in(user)
     return jsonify(user_json(user, user_permissions(user)))
 

@@ -8,7 +8,7 @@ from webui import transfers
 from webui.api import bp
 from webui.api.files import file_json
 from webui.api.payloads import json_array, json_object
-from webui.core.parsers import query_number
+from webui.core.parsers import MAX_BATCH_FILES, at_most, parse_field, query_number
 from webui.errors import ServiceError
 from webui.models import Knowledge
 from webui.security.permissions import require_permission
@@ -166,7 +166,11 @@ def update_knowledge_file(knowledge_id: str):
 @bp.post("/api/v1/knowledge/<knowledge_id>/files/batch/add")
 def add_knowledge_files(knowledge_id: str):
     collection = knowledge.get_changeable(g.principal, knowledge_id)
-    items = json_array('{"file_id": "…"} objects')
+    items = parse_field(
+        "The request body",
+        at_most(MAX_BATCH_FILES, "files"),
+        json_array('{"file_id": "…"} objects'),
+    )
     ids = [file_id_from(item if isinstance(item, dict) else {}) for item in items]
     chosen = [files.get_file_for(g.principal, file_id) for file_id in ids]
     return jsonify(knowledge_json(knowledge.add_files(collection, chosen)))

@@ -1,17 +1,13 @@
-"""Open WebUI's top-level routes: version, public config, readiness probes, base models,
-and embeddings."""
+"""Open WebUI's top-level routes: version, public config, base models and embeddings (the
+probes are in health.py)."""
 
 from importlib import metadata
 
-import sqlalchemy as sa
 from flask import g, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 
 from webui.api import bp
 from webui.api.payloads import json_object
 from webui.core.settings import get_setting
-from webui.errors import ServiceError
-from webui.extensions import db
 from webui.security.permissions import has_permission, public, require_role
 from webui.services import connections, embeddings, model_access
 
@@ -65,23 +61,6 @@ def public_config():
         oauth={"providers": {}},
         features=features,
     )
-
-
-@bp.get("/ready")
-@public
-def ready():
-    return jsonify(status=True)
-
-
-@bp.get("/health/db")
-@public
-def health_db():
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        raise ServiceError(503, "The database does not answer.") from None
-    return jsonify(status=True)
 
 
 @bp.get("/api/models/base")

@@ -5,14 +5,12 @@ from flask import g, jsonify
 from webui.api import bp
 from webui.api.files import file_json
 from webui.api.payloads import json_object
+from webui.core.parsers import MAX_BATCH_FILES, MAX_SOURCES
 from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.models import Knowledge
 from webui.security.permissions import require_permission, require_role
 from webui.services import files, knowledge, retrieval
-
-MAX_COLLECTIONS = 20
-MAX_BATCH = 100
 
 
 @bp.post("/api/v1/retrieval/query/doc")
@@ -33,8 +31,8 @@ def query_collection():
         raise ServiceError(
             400, "collection_names must be a non-empty list of file or knowledge ids."
         )
-    if len(names) > MAX_COLLECTIONS:
-        raise ServiceError(400, f"collection_names may hold at most {MAX_COLLECTIONS} ids.")
+    if len(names) > MAX_SOURCES:
+        raise ServiceError(400, f"collection_names may hold at most {MAX_SOURCES} ids.")
     return jsonify(retrieval.query(g.principal, names, body.get("query"), body.get("k")))
 
 
@@ -83,8 +81,8 @@ def process_files_batch():
         isinstance(item, dict) and isinstance(item.get("id"), str) for item in items
     ):
         raise ServiceError(400, 'files must be a list of file objects like {"id": "…"}.')
-    if len(items) > MAX_BATCH:
-        raise ServiceError(400, f"files may hold at most {MAX_BATCH} files at a time.")
+    if len(items) > MAX_BATCH_FILES:
+        raise ServiceError(400, f"files may hold at most {MAX_BATCH_FILES} files at a time.")
     collection = target_collection(body)
     results, errors = retrieval.process_files(g.principal, [item["id"] for item in items])
     if collection is not None:

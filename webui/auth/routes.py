@@ -39,13 +39,15 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = users.sign_up(form.name.data, form.email.data, form.password.data)
+            signed_up = users.sign_up(form.name.data, form.email.data, form.password.data)
         except ServiceError as error:
             flash(error.detail, "error")
         else:
+            user = signed_up.account
+            if user is None:  # waits for approval, or the address had an account: not said
+                flash(users.SIGNUP_RECEIVED, "info")
+                return redirect(url_for("auth.login"))
             sign_in(user)
-            if user.is_pending:
-                return redirect(url_for("auth.pending"))
             flash(f"Welcome, {user.name}. Your role is {user.role}.", "success")
             return redirect(url_for("account.index"))
     return render_template("auth/signup.html", form=form)

@@ -3,15 +3,20 @@
 ``record`` adds an event to the current session: the service that calls it commits
 the event together with the change it describes, so neither exists without the other.
 ``record_refusal`` is for refused requests, which change nothing else: it commits on
-its own, never fails the request, and counts repeats on one row (throttling) so a
+its own, never fails the request, and counts repeats on one row per action, reason and
+key or account (throttling): neither the address nor the path makes a new row, so a
 flood of bad keys or passwords cannot fill the disk.
 
 Rows never hold a key, a password or an upstream API key: keys appear only as their
 visible prefix, sign-in failures name an account only when it exists, secret settings
-are recorded without values, and every string in ``detail`` passes ``scrub``.
+are recorded without values, and every string in ``detail`` passes ``scrub``. Every
+``detail`` is bounded (``bounded_detail``): long lists keep a count and their first
+entries, long texts are cut.
 """
 
 import hashlib
+import itertools
+import json
 import logging
 import re
 from typing import Any, Optional
@@ -49,6 +54,7 @@ ACTIONS = (
     "group.deleted",
     "signin.succeeded",
     "signin.failed",
+    "audit.pruned",
 )
 FAMILIES = sorted({action.partition(".")[0] for action in ACTIONS})
 
@@ -72,6 +78,55 @@ def scrub(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [scrub(v) for v in value]
     return value
+
+
+# (entries kept of a list or mapping, characters kept of a text), tried in turn until the
+# detail fits MAX_DETAIL_CHARS of JSON.
+DETAIL_LIMITS = ((10, 200), (3, 60))
+MAX_DETAIL_CHARS = 4096
+MAX_DETAIL_DEPTH = 4
+MAX_PLAIN_VALUES = 10  # of a detail too large for every limit: only these, each cut short
+CUT = "…"
+
+
+def bounded_detail(detail: dict) -> dict:
+    """``detail`` scrubbed and bounded, as it may be stored: a list longer than the limit
+    becomes ``{"count": n, "first": [...]}``, a mapping keeps its first entries and says
+    how many more there were under "…", a long text is cut and ends with "…". What still
+    does not fit keeps only its top-level plain values."""
+    for items, chars in DETAIL_LIMITS:
+        bounded = _bounded(detail, items, chars, depth=0, top=True)
+        if len(json.dumps(bounded)) <= MAX_DETAIL_CHARS:
+            return bounded
+    plain = [
+        (name, value) for name, value in bounded.items() if not isinstance(value, (dict, list))
+    ]
+    return {**dict(plain[:MAX_PLAIN_VALUES]), "truncated": True}
+
+
+def _bounded(value: Any, items: int, chars: int, depth: int, top: bool = False) -> Any:
+    """One value of a detail within the limits; entries are dropped before the rest is
+    scrubbed (cheap), texts cut only after (a cut must not leave part of a secret)."""
+    if isinstance(value, str):
+        text = scrub(value)
+        return text if len(text) <= chars else text[: chars - 1] + CUT
+    if isinstance(value, (list, tuple, dict)) and depth >= MAX_DETAIL_DEPTH:
+        return CUT
+    if isinstance(value, (list, tuple)):
+        kept = [_bounded(item, items, chars, depth + 1) for item in value[:items]]
+        return kept if len(value) <= items else {"count": len(value), "first": kept}
+    if isinstance(value, dict):
+        entries = list(value.items()) if top else list(itertools.islice(value.items(), items))
+        bounded = {
+            _bounded(str(name), items, chars, depth + 1): _bounded(item, items, chars, depth + 1)
+            for name, item in entries
+        }
+        if len(value) > len(entries):
+            bounded[CUT] = f"{len(value) - len(entries)} more"
+        return bounded
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return _bounded(str(value), items, chars, depth)
 
 
 def _request_facts() -> dict[str, Optional[str]]:
@@ -102,7 +157,7 @@ def record(
     event = AuditEvent(
         action=action,
         target=_target_id(target),
-        detail=scrub(detail) if detail else None,
+        detail=bounded_detail(detail) if detail else None,
         ip=facts["ip"],
         route=facts["route"],
         actor_id=actor_id or facts["actor_id"],
@@ -124,10 +179,11 @@ def record_refusal(
     key_prefix: Optional[str] = None,
     actor_id: Optional[str] = None,
 ) -> None:
-    """Record a refused request, or count it on the latest row of the same
-    (action, ip, key prefix, reason, target) within the throttle window. Commits; never raises."""
-    facts = _request_facts()
-    fingerprint = _fingerprint(action, facts["ip"], key_prefix, reason, target)
+    """Record a refused request, or count it on the latest row of the same action, reason
+    and target (a key or an account, or none) within the throttle window. The address, the
+    path and an unknown key's prefix are those of the row's first refusal: they would let
+    whoever changes them write a row per request. Commits; never raises."""
+    fingerprint = _fingerprint(action, reason, target)
     window = current_app.config.get("AUDIT_THROTTLE_SECONDS", THROTTLE_WINDOW)
     latest = (
         sa.select(sa.func.max(AuditEvent.id))
@@ -183,9 +239,22 @@ def key_updated(api_key: ApiKey, changes: dict[str, tuple[Any, Any]]) -> None:
             "name": api_key.name,
             "prefix": api_key.prefix,
             "owner_id": api_key.user_id,
-            "changes": {column: {"old": old, "new": new} for column, (old, new) in changes.items()},
+            "changes": {column: change_of(old, new) for column, (old, new) in changes.items()},
         },
     )
+
+
+def change_of(old: Any, new: Any) -> dict[str, Any]:
+    """A changed value as recorded: old and new, or for a list that stays a list what was
+    added and removed and how many entries it has (never both whole lists)."""
+    if not (isinstance(old, list) and isinstance(new, list)):
+        return {"old": old, "new": new}
+    before, after = set(old), set(new)
+    return {
+        "added": [entry for entry in new if entry not in before],
+        "removed": [entry for entry in old if entry not in after],
+        "count": len(new),
+    }
 
 
 def key_rotated(api_key: ApiKey, old_prefix: str) -> None:
@@ -242,7 +311,7 @@ def key_refused(prefix: Optional[str], presented: Optional[ApiKey], refusal, lim
     elif status == 429:
         reason = "over the key's own rate limit"
     else:
-        reason = (refusal.get_json(silent=True) or {}).get("detail", f"HTTP {status}")
+        reason = _path_free((refusal.get_json(silent=True) or {}).get("detail", f"HTTP {status}"))
     log.info(
         "refused API key %s from %s on %s %s: %s (%s)%s",
         prefix or "(malformed)",
@@ -266,6 +335,12 @@ def key_refused(prefix: Optional[str], presented: Optional[ApiKey], refusal, lim
         key_prefix=prefix,
         actor_id=presented.user_id if presented is not None else None,
     )
+
+
+def _path_free(detail: str) -> str:
+    """A refusal's detail without the path it names ("may not call /api/x"): the reason is
+    what makes repeated refusals one row, and a path per request would make a row each."""
+    return detail.replace(request.path, "this path")  # an API path, never just "/"
 
 
 def is_secret_setting(name: str) -> bool:
@@ -338,6 +413,11 @@ def group_updated(group: Group, values: dict[str, Any]) -> None:
 
 def group_deleted(group: Group) -> None:
     record("group.deleted", group.id, {"name": group.name})
+
+
+def audit_pruned(days: int, deleted: int, actor_id: Optional[str] = None) -> None:
+    """Events older than ``days`` days were deleted (from the admin page, or the command)."""
+    record("audit.pruned", None, {"days": days, "deleted": deleted}, actor_id=actor_id)
 
 
 def signed_in(user: User) -> None:

@@ -155,8 +155,8 @@ SETTINGS: dict[str, Setting] = {
             parsers.optional_whole_number(1, 36500),
             None,
             "Maximum API key lifetime (days)",
-            "Empty: keys may never expire. Otherwise every new key must expire within this "
-            "many days.",
+            "Empty: keys may never expire. Otherwise every key created, changed or rotated from "
+            "now on must expire within this many days.",
         ),
         *(
             Setting(
@@ -188,6 +188,14 @@ SETTINGS: dict[str, Setting] = {
             parsers.whole_number(1, MAX_TOP_K),
             4,
             "Passages retrieved per file or collection in chat",
+        ),
+        Setting(
+            "AUDIT_RETENTION_DAYS",
+            parsers.whole_number(0, 36500),
+            90,
+            "Keep audit events for (days)",
+            "0 keeps them forever. Older events go when flask audit prune runs (e.g. daily) "
+            "or an administrator deletes them on the Audit page.",
         ),
         Setting("ENABLE_OLLAMA_API", parsers.parse_bool, True, "Ollama API"),
         Setting(

@@ -11,8 +11,9 @@ Text is held to what every part of the app can store and send on: no lone surrog
 
 import json
 import math
-from collections.abc import Callable
-from typing import Any, Optional
+import re
+from collections.abc import Callable, Iterable, Sized
+from typing import Any, Optional, TypeVar
 
 from webui.errors import ServiceError
 
@@ -21,6 +22,8 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 MAX_DIGITS = 18  # more than any limit here needs; keeps int() of a huge string off the CPU
 MAX_JSON_DEPTH = 64  # arrays and objects inside each other; far more than any request needs
 MAX_JSON_INTEGER_DIGITS = 19  # a 64-bit integer has at most 19 digits
+T = TypeVar("T")
+S = TypeVar("S", bound=Sized)
 
 
 def is_ascii_digits(text: str) -> bool:
@@ -85,34 +88,114 @@ def choice(*choices: str) -> Callable[[Any], str]:
     return parse
 
 
+# --- lists a request may carry --------------------------------------------------------------
+# Every list that comes from outside is held to one of these, checked before any entry is
+# looked at, so what a request costs follows what a person could mean, not the body limit.
+
+MAX_ENDPOINTS = 200  # paths in one allowlist: a key's own, or the administrator's
+MAX_PATH_LENGTH = 500  # characters of one allowlist path
+MAX_MEMBER_IDS = 10_000  # user ids in one change of a group's members
+MAX_GROUP_IDS = 1_000  # groups one collection or one model is shared with
+MAX_ID_LENGTH = 64  # characters of one id (ours have 36)
+MAX_CONNECTIONS = 100  # model servers of one kind: their URLs, keys and options
+MAX_URL_LENGTH = 2_000  # characters of one connection's base URL
+MAX_SECRET_LENGTH = 4_000  # characters of one connection's API key
+MAX_BATCH_FILES = 100  # files one request indexes or adds to a collection
+MAX_SOURCES = 20  # files and collections one query or one chat completion searches
+MAX_EMBEDDING_INPUTS = 2_048  # texts in one embeddings request (OpenAI's own limit)
+
+
+def unique(items: Iterable[T]) -> list[T]:
+    """Each item once, in the order first seen: linear, where a list scan would be quadratic."""
+    return list(dict.fromkeys(items))
+
+
+def check_count(items: Sized, most: int, what: str) -> None:
+    if len(items) > most:
+        raise ValueError(f"must hold at most {most} {what} (it holds {len(items)})")
+
+
+def at_most(most: int, what: str) -> Callable[[S], S]:
+    """A parser that passes a list (or mapping) of at most ``most`` entries through."""
+
+    def parse(value: S) -> S:
+        check_count(value, most, what)
+        return value
+
+    return parse
+
+
+def check_lengths(items: list[str], most: int) -> None:
+    longest = max(map(len, items), default=0)
+    if longest > most:
+        raise ValueError(f"must hold entries of at most {most} characters (one has {longest})")
+
+
+def text_list(most: int, longest: int, what: str) -> Callable[[Any], list[str]]:
+    """A parser for a JSON list of at most ``most`` strings of at most ``longest``
+    characters each; ``what`` names the entries ("user ids")."""
+
+    def parse(value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValueError(f"must be a list of {what}")
+        check_count(value, most, what)
+        check_lengths(value, longest)
+        return value
+
+    return parse
+
+
+user_id_list = text_list(MAX_MEMBER_IDS, MAX_ID_LENGTH, "user ids")
+group_id_list = text_list(MAX_GROUP_IDS, MAX_ID_LENGTH, "group ids")
+connection_url_list = text_list(MAX_CONNECTIONS, MAX_URL_LENGTH, "URLs")
+connection_key_list = text_list(MAX_CONNECTIONS, MAX_SECRET_LENGTH, "API keys")
+
+
 def split_endpoints(value: Any) -> list[str]:
-    """Allowlist entries (paths), from a comma-separated string or a list of strings."""
+    """Allowlist entries (paths), from a comma-separated string or a list of strings: checked,
+    and each kept once, in the order given. Reads stored values too, so it holds no bound
+    (``endpoint_list`` does, for what comes in)."""
+    entries = _endpoint_entries(value)
+    for entry in entries:
+        _check_endpoint(entry)
+    return unique(entries)
+
+
+def endpoint_list(value: Any) -> list[str]:
+    """``split_endpoints`` for a value from outside: at most MAX_ENDPOINTS paths of at most
+    MAX_PATH_LENGTH characters, counted before any is looked at."""
+    entries = _endpoint_entries(value)
+    check_count(entries, MAX_ENDPOINTS, "paths")
+    check_lengths(entries, MAX_PATH_LENGTH)
+    return split_endpoints(entries)
+
+
+def _endpoint_entries(value: Any) -> list[str]:
     if isinstance(value, str):
         items = value.split(",")
     elif isinstance(value, list) and all(isinstance(item, str) for item in value):
         items = value
     else:
         raise ValueError("must be a comma-separated list of paths")
-    entries: list[str] = []
-    for raw in items:
-        entry = raw.strip()
-        if not entry:
-            continue
-        if not entry.startswith("/"):
-            raise ValueError(f"'{entry}' must start with /")
-        for bad, why in (("?", "a query string"), ("#", "a fragment"), ("*", "a wildcard")):
-            if bad in entry:
-                raise ValueError(f"'{entry}' must not contain {why} ({bad})")
-        if any(ch.isspace() or ord(ch) < 32 for ch in entry):
-            raise ValueError(f"'{entry}' must not contain spaces or control characters")
-        if entry not in entries:
-            entries.append(entry)
-    return entries
+    return [entry for entry in (raw.strip() for raw in items) if entry]
+
+
+SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
+
+
+def _check_endpoint(entry: str) -> None:
+    if not entry.startswith("/"):
+        raise ValueError(f"'{entry}' must start with /")
+    for bad, why in (("?", "a query string"), ("#", "a fragment"), ("*", "a wildcard")):
+        if bad in entry:
+            raise ValueError(f"'{entry}' must not contain {why} ({bad})")
+    if SPACE_OR_CONTROL.search(entry):
+        raise ValueError(f"'{entry}' must not contain spaces or control characters")
 
 
 def parse_endpoints(value: Any) -> str:
     """Allowlist entries as the one comma-separated string a setting stores."""
-    return ",".join(split_endpoints(value))
+    return ",".join(endpoint_list(value))
 
 
 def parse_field(name: str, parse: Callable[[Any], Any], value: Any) -> Any:

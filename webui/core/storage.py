@@ -24,7 +24,7 @@ from typing import IO, Optional, Protocol
 
 from flask import Flask, current_app
 
-from webui.config import private_folder
+from webui.config import ConfigurationError, private_folder
 
 try:  # the optional extra: pip install -e '.[s3]'
     import boto3
@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - depends on the install
 
 log = logging.getLogger(__name__)
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # the whole name (fullmatch)
 S3_MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 S3_ADDRESSING_STYLES = ("auto", "path", "virtual")
 S3_INSTALL_HINT = (
@@ -54,7 +54,7 @@ class MissingObject(Exception):
     """No bytes are stored under the name."""
 
 
-class StorageConfigError(ValueError):
+class StorageConfigError(ConfigurationError):
     """The storage configuration cannot work; the message says what to change."""
 
 
@@ -80,7 +80,7 @@ class Storage(Protocol):
 
 def checked_name(name: str) -> str:
     """Stored names are generated ids; anything that could leave the folder or prefix is a bug."""
-    if not NAME_RE.match(name or ""):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise ValueError(f"not a stored file name: {name!r}")
     return name
 

@@ -23,12 +23,12 @@ class AuditEvent(db.Model):
     # No foreign keys: the history of a deleted user or key stays readable.
     actor_id: Mapped[Optional[str]] = mapped_column(sa.String(36), index=True)
     target: Mapped[Optional[str]] = mapped_column(sa.String(255), index=True)
-    ip: Mapped[Optional[str]] = mapped_column(sa.String(64))
+    ip: Mapped[Optional[str]] = mapped_column(sa.String(64), index=True)  # the IP filter
     route: Mapped[Optional[str]] = mapped_column(sa.String(255))
     detail: Mapped[Optional[dict]] = mapped_column(sa.JSON)
     # Throttled events (denied key use, failed sign-ins) count repeats on one row.
     count: Mapped[int] = mapped_column(sa.Integer, default=1)
-    # SHA-256 of what makes repeats "the same" (action, ip, key prefix, reason); None otherwise.
+    # SHA-256 of what makes repeats "the same" (action, reason, key or account); None otherwise.
     fingerprint: Mapped[Optional[str]] = mapped_column(sa.String(64))
 
     def to_dict(self) -> dict[str, Any]:

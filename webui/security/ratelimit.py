@@ -1,12 +1,15 @@
-"""Rate limits: failed authentication and sign-ups per client address, and optional
-per-key limits.
+"""Rate limits: failed authentication and sign-ups per client address, wrong current
+passwords per address and per account, and optional per-key limits.
 
 Only failures are counted, after the credential was checked, so a valid key is served
 even from an address over the limit and successful requests never touch the counter.
 Sign-ins are the exception that proves the rule: a password can be guessed, so while an
 address is over the limit its sign-ins are refused before the password is checked
-(otherwise 200 vs 429 would still answer the guess). Sign-ups are counted per address
-too, whether or not they succeed.
+(otherwise 200 vs 429 would still answer the guess). A password change is such a guess
+too: its wrong current passwords are counted per address and per account (so many
+addresses cannot share out the guesses at one account), and while either is over the
+limit the change is refused before the password is checked. Sign-ups are counted per
+address too, whether or not they succeed.
 
 Counters use fixed windows and are shared by every worker: by default they are rows in
 the app's database (``core/counters.py``, one statement per count on its own
@@ -18,11 +21,12 @@ When the storage is unreachable, failed-authentication counting fails closed (42
 while valid credentials keep working, and per-key and sign-up limits fail open; the log
 says so once, and again on recovery.
 
-Once the storage says an address is over its failed-authentication limit, each process
-remembers it until the window ends (``BlockedAddresses``): its further failures are
-refused from memory, with no count and no audit row, so a flood of bad keys costs less
-than a good one. Each worker learns the block from its own first over-limit failure (or,
-for sign-ins, its first check); a 429 guessed while the storage is down is not remembered.
+Once the storage says an address (or, for password changes, an account) is over its
+failed-authentication limit, each process remembers it until the window ends
+(``BlockedAddresses``): its further failures are refused from memory, with no count and
+no audit row, so a flood of bad keys costs less than a good one. Each worker learns the
+block from its own first over-limit failure (or, for sign-ins and password changes, its
+first check); a 429 guessed while the storage is down is not remembered.
 """
 
 import contextlib
@@ -39,6 +43,7 @@ from flask import Flask, Response, current_app, request
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from webui.config import ConfigurationError
 from webui.core import counters
 from webui.errors import ServiceError, json_error
 from webui.security.principal import KeyInfo
@@ -47,6 +52,8 @@ log = logging.getLogger(__name__)
 
 KEY_FAILURES = "key"
 SIGNIN_FAILURES = "signin"
+PASSWORD_FAILURES = "password"  # wrong current passwords of a password change, per address
+ACCOUNT_PASSWORD_FAILURES = "password-account"  # the same, per account: any address
 LIMIT_SETTINGS = ("RATELIMIT_FAILED_AUTH", "RATELIMIT_SIGNUPS")
 MAX_BLOCKED = 10_000  # addresses remembered per process: a flood from many cannot grow it
 
@@ -80,7 +87,7 @@ class DatabaseCounters:
     def for_database(cls, database_url: str) -> "DatabaseCounters":
         backend = sa.make_url(database_url).get_backend_name()
         if backend not in counters.SUPPORTED_DATABASES:
-            raise ValueError(
+            raise ConfigurationError(
                 f"rate-limit counters cannot be kept in a {backend} database: "
                 "set RATELIMIT_STORAGE_URI (e.g. redis://host:6379/0)"
             )
@@ -131,8 +138,9 @@ def clock() -> float:
 
 
 class BlockedAddresses:
-    """(kind, address) → the end of the window in which it is over its limit, by ``clock``.
-    Bounded: when full, ended windows go first, then the oldest entries."""
+    """(kind, address) → the end of the window in which it is over its limit, by ``clock``
+    (an account id in place of the address for per-account kinds). Bounded: when full,
+    ended windows go first, then the oldest entries."""
 
     def __init__(self, max_entries: int = MAX_BLOCKED):
         self._ends: dict[tuple[str, str], float] = {}  # insertion order: oldest first
@@ -180,7 +188,7 @@ def init_app(app: Flask) -> None:
         try:
             parse_limit(app.config[name])
         except ValueError as error:
-            raise ValueError(f"{name} {error}") from None
+            raise ConfigurationError(f"{name} {error}") from None
     uri = app.config["RATELIMIT_STORAGE_URI"]
     if uri.startswith(("redis", "rediss")):
         # A down Redis must cost a request seconds, not minutes.
@@ -272,46 +280,49 @@ def failed_auth_limit() -> limits.RateLimitItem:
     return parse_limit(current_app.config["RATELIMIT_FAILED_AUTH"])
 
 
-def _failed_auth_wait(kind: str, count: bool) -> Optional[int]:
-    """The seconds the client must wait for ``kind`` of failed authentication, else None.
-    ``count``: add this failure first. Storage down: counting fails closed (the limit's
-    whole window), checking fails open (valid credentials keep working)."""
+def _failed_auth_wait(kind: str, who: str, count: bool) -> Optional[int]:
+    """The seconds ``who`` (an address, or an account id) must wait for ``kind`` of failed
+    authentication, else None. ``count``: add this failure first. Storage down: counting
+    fails closed (the limit's whole window), checking fails open (valid credentials keep
+    working)."""
     what = ("counting" if count else "checking") + " failed authentications"
-    ids = _identifiers("failed-auth", kind, client_ip())
+    ids = _identifiers("failed-auth", kind, who)
     return _wait(failed_auth_limit(), ids, count, what, fail_closed=count)
 
 
-def count_failure(kind: str) -> Optional[int]:
-    """Count one failed authentication; the seconds to wait when now over the limit,
-    remembered so that the address's next failures touch no storage."""
-    seconds = _failed_auth_wait(kind, count=True)
+def count_failure(kind: str, who: Optional[str] = None) -> Optional[int]:
+    """Count one failed authentication of ``who`` (default: the client's address); the
+    seconds to wait when now over the limit, remembered so that its next failures touch
+    no storage."""
+    who = who or client_ip()
+    seconds = _failed_auth_wait(kind, who, count=True)
     if seconds is not None and not _storage_down:  # a fail-closed 429 is a guess
-        _blocked().remember((kind, client_ip()), seconds)
+        _blocked().remember((kind, who), seconds)
     return seconds
 
 
-def seconds_blocked(kind: str) -> Optional[int]:
-    """The seconds to wait when the client is already over the limit (counts nothing):
-    from memory, else from the storage (another worker may have counted it over)."""
-    entry = (kind, client_ip())
+def seconds_blocked(kind: str, who: Optional[str] = None) -> Optional[int]:
+    """The seconds to wait when ``who`` (default: the client's address) is already over
+    the limit (counts nothing): from memory, else from the storage (another worker may
+    have counted it over)."""
+    entry = (kind, who or client_ip())
     seconds = _blocked().seconds_left(entry)
     if seconds is not None:
         return seconds
-    seconds = _failed_auth_wait(kind, count=False)  # fails open: never a guess
+    seconds = _failed_auth_wait(*entry, count=False)  # fails open: never a guess
     if seconds is not None:
         _blocked().remember(entry, seconds)
         log.info(
-            "%s failures from %s are over the limit: refused with 429 for %s seconds",
-            kind,
-            client_ip(),
+            "%s failures of %s are over the limit: refused with 429 for %s seconds",
+            *entry,
             seconds,
         )
     return seconds
 
 
-def _failed_auth_detail(what: str, seconds: int) -> str:
+def _failed_auth_detail(what: str, seconds: int, whose: str = "from your address") -> str:
     return (
-        f"Too many {what} from your address (the limit is {failed_auth_limit()}); "
+        f"Too many {what} {whose} (the limit is {failed_auth_limit()}); "
         f"try again in {seconds} seconds."
     )
 
@@ -349,6 +360,42 @@ def count_failed_signin() -> None:
     seconds = count_failure(SIGNIN_FAILURES)
     if seconds is not None:
         raise TooManyAttempts(_failed_auth_detail("failed sign-ins", seconds), seconds)
+
+
+# --- wrong current passwords, per address and per account --------------------------------
+
+
+def _password_change_counts(account_id: str) -> tuple[tuple[str, str, str], ...]:
+    """(kind, who, the detail's words) of the two counts a wrong current password adds to."""
+    return (
+        (PASSWORD_FAILURES, client_ip(), "from your address"),
+        (ACCOUNT_PASSWORD_FAILURES, account_id, "for your account"),
+    )
+
+
+def _wrong_passwords(seconds: int, whose: str) -> TooManyAttempts:
+    return TooManyAttempts(_failed_auth_detail("wrong current passwords", seconds, whose), seconds)
+
+
+def refuse_password_change_if_blocked(account_id: str) -> None:
+    """Before a current password is checked: raise TooManyAttempts while the address or
+    the account is over the limit, so that even the right password is not accepted."""
+    for kind, who, whose in _password_change_counts(account_id):
+        seconds = seconds_blocked(kind, who)
+        if seconds is not None:
+            raise _wrong_passwords(seconds, whose)
+
+
+def count_wrong_password(account_id: str) -> None:
+    """After a wrong current password: count it for the address and for the account;
+    raise TooManyAttempts when that crossed either limit."""
+    over = [
+        (seconds, whose)
+        for kind, who, whose in _password_change_counts(account_id)
+        if (seconds := count_failure(kind, who)) is not None
+    ]
+    if over:
+        raise _wrong_passwords(*max(over))
 
 
 # --- per-key limits ----------------------------------------------------------------------

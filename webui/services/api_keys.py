@@ -1,18 +1,24 @@
-"""Personal API keys: creating, listing and deleting them, under the administrator's
-policy for new keys (a maximum lifetime); pages and the JSON API share it."""
+"""Personal API keys: creating, changing, rotating, listing and deleting them, under the
+administrator's policy (a maximum lifetime); pages and the JSON API share it.
+
+Every write but a deletion needs keys to be usable by their owner (the switch and the
+``features.api_keys`` permission) and leaves the key within the maximum lifetime in force;
+deleting your own key is always possible."""
 
 import math
+import time
 from typing import Any, Optional
 
 import sqlalchemy as sa
 
 from webui.core import audit
-from webui.core.parsers import parse_optional_whole_number, split_endpoints
+from webui.core.parsers import endpoint_list, parse_optional_whole_number
 from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import ApiKey, now
 from webui.security import key_format
+from webui.security.display_names import refuse_hidden_characters
 from webui.security.permissions import keys_unusable_reason
 from webui.security.principal import Principal
 
@@ -55,6 +61,7 @@ def clean_name(name: Any, user: Principal, editing: Optional[ApiKey] = None) -> 
             f"name must be at most {MAX_NAME_LENGTH} characters.",
             f"The name must be at most {MAX_NAME_LENGTH} characters.",
         )
+    refuse_hidden_characters(name, "name")
     clash = find_named_key(user, name)
     if clash is not None and clash is not editing:
         raise KeyFieldError(
@@ -103,7 +110,7 @@ def clean_allowed_endpoints(entries: Any) -> Optional[list[str]]:
             "Allowed endpoints must be paths such as /api/models.",
         )
     try:
-        return split_endpoints(entries)
+        return endpoint_list(entries)
     except ValueError as error:
         raise KeyFieldError(
             "allowed_endpoints", f"allowed_endpoints: {error}.", f"Allowed endpoints: {error}."
@@ -204,10 +211,14 @@ def set_secret(api_key: ApiKey, secret: str) -> None:
 
 
 def update_key(user: Principal, api_key: ApiKey, values: dict[str, Any]) -> ApiKey:
-    """Change some of a key's fields (API names); nothing is saved unless all are valid."""
+    """Change some of a key's fields (API names); nothing is saved unless all are valid.
+    A change that leaves the expiry alone needs the expiry to be within the policy in force."""
+    refuse_unless_keys_usable(user)
     if not values:
         raise ServiceError(400, f"Nothing to change: send any of {', '.join(EDITABLE_FIELDS)}.")
     fields = clean_fields(user, values, editing=api_key)
+    if "expires_at" not in fields:
+        refuse_unless_within_policy(api_key.expires_at)
     changes = {
         column: (getattr(api_key, column), value)
         for column, value in fields.items()
@@ -223,8 +234,22 @@ def update_key(user: Principal, api_key: ApiKey, values: dict[str, Any]) -> ApiK
 
 def rotate_key(user: Principal, api_key: ApiKey) -> str:
     """A new secret for the same key row; the old one stops matching any row at once,
-    since every request looks its key up by digest. Returns the only copy of the new one."""
+    since every request looks its key up by digest. Returns the only copy of the new one.
+
+    A new secret is held to the maximum lifetime in force: a key that never expires, or
+    expires later than that allows, now expires at the latest moment it allows. An expired
+    key is refused: its new secret would not work."""
     refuse_unless_keys_usable(user)
+    if api_key.is_expired():
+        raise ServiceError(
+            409,
+            f"This key expired on {expiry_text(api_key.expires_at)}, so a new secret would not "
+            "work: give it a new expiry first, or create a new key.",
+        )
+    latest = max_expiry()
+    if latest is not None and (api_key.expires_at is None or api_key.expires_at > latest):
+        audit.key_updated(api_key, {"expires_at": (api_key.expires_at, latest)})
+        api_key.expires_at = latest
     old_prefix = api_key.prefix
     secret = key_format.generate_key()
     set_secret(api_key, secret)
@@ -299,6 +324,28 @@ def check_expiry(expires_at: Optional[int]) -> Optional[int]:
             "choose an earlier date.",
         )
     return expires_at
+
+
+def refuse_unless_within_policy(expires_at: Optional[int]) -> None:
+    """A key's present expiry, kept by a change, must be within the maximum lifetime in force;
+    a past one is (an expired key stays expired)."""
+    latest = max_expiry()
+    if latest is None or (expires_at is not None and expires_at <= latest + 60):
+        return
+    days = max_lifetime_days()
+    now_expires = "never expires" if expires_at is None else f"expires on {expiry_text(expires_at)}"
+    raise KeyFieldError(
+        "expires_at",
+        f"expires_at is required: this key {now_expires}, but the administrator's policy "
+        f"(API_KEYS_MAX_LIFETIME_DAYS) says keys must expire within {days} days; send an "
+        "expires_at within it with your change.",
+        f"This key {now_expires}, but keys must now expire within {days} days (the "
+        "administrator's maximum); choose when it expires.",
+    )
+
+
+def expiry_text(expires_at: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires_at))
 
 
 def allowed_expiry_choices(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
-"""Reading the audit trail: filters from a query string, one page of events, and each
-event told as a sentence that names the people, keys and groups involved."""
+"""Reading the audit trail: filters from a query string, one page of events (by keyset:
+events older than a given id, so a page costs the same however large the table), each event
+told as a sentence that names the people, keys and groups involved; and pruning it."""
 
 import ipaddress
 import time
@@ -8,11 +9,13 @@ from typing import Any, Optional, Union
 
 import sqlalchemy as sa
 
+from webui.core import audit
 from webui.core.audit import ACTIONS, FAMILIES
-from webui.core.parsers import query_number
+from webui.core.parsers import parse_whole_number, query_number
+from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.extensions import db
-from webui.models import ApiKey, AuditEvent, Group, User
+from webui.models import ApiKey, AuditEvent, Group, User, now
 
 
 @dataclass
@@ -22,12 +25,13 @@ class AuditFilters:
     actor: Optional[str] = None  # part of a name or an email
     target: Optional[str] = None
     ip: Optional[str] = None
-    page: int = 1
+    before: Optional[int] = None  # only events with a smaller id (older): the next page
     per_page: int = 50
 
 
 MAX_PER_PAGE = 500
-FILTER_NAMES = ("action", "actor", "actor_id", "target", "ip", "page", "per_page")
+MAX_ID = 10**18 - 1
+FILTER_NAMES = ("action", "actor", "actor_id", "target", "ip", "before", "per_page")
 
 
 def parse_filters(args) -> AuditFilters:
@@ -59,16 +63,50 @@ def parse_filters(args) -> AuditFilters:
         actor=(args.get("actor") or "").strip() or None,
         target=args.get("target") or None,
         ip=ip,
-        page=query_number(args, "page", 1, 1, 1_000_000),
+        before=query_number(args, "before", None, 1, MAX_ID),
         per_page=query_number(args, "per_page", 50, 1, MAX_PER_PAGE),
     )
 
 
-def search(filters: AuditFilters) -> tuple[list[AuditEvent], int]:
-    """One page of matching events, newest first, and how many match in all."""
+COUNT_LIMIT = 10_000  # matching events counted at most: a count reads every row it counts
+
+
+@dataclass
+class Page:
+    events: list[AuditEvent]
+    total: int  # matching events, counted up to COUNT_LIMIT
+    total_capped: bool  # more than COUNT_LIMIT match
+    next_before: Optional[int]  # ``before`` for the next (older) page; None on the last
+
+
+def search(filters: AuditFilters) -> Page:
+    """One page of matching events, newest first: those just older than ``before``, read
+    through the id's index (never skipping over the newer ones)."""
+    conditions = _conditions(filters)
+    matching = sa.select(AuditEvent.id).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
+    counted = db.session.scalar(sa.select(sa.func.count()).select_from(matching))
+    if filters.before is not None:
+        conditions.append(AuditEvent.id < filters.before)
+    events = list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(*conditions)
+            .order_by(AuditEvent.id.desc())
+            .limit(filters.per_page + 1)  # one more says whether an older page exists
+        )
+    )
+    older = len(events) > filters.per_page
+    events = events[: filters.per_page]
+    total = min(counted, COUNT_LIMIT)
+    return Page(events, total, counted > COUNT_LIMIT, events[-1].id if older else None)
+
+
+def _conditions(filters: AuditFilters) -> list:
     conditions = []
     if filters.action in FAMILIES:
-        conditions.append(AuditEvent.action.startswith(filters.action + "."))
+        # "key." <= action < "key/" ("/" follows "."): a range an index can read, unlike LIKE.
+        family = filters.action
+        conditions.extend([AuditEvent.action >= family + ".", AuditEvent.action < family + "/"])
     elif filters.action:
         conditions.append(AuditEvent.action == filters.action)
     for column, value in (
@@ -80,15 +118,48 @@ def search(filters: AuditFilters) -> tuple[list[AuditEvent], int]:
             conditions.append(column == value)
     if filters.actor:
         conditions.append(AuditEvent.actor_id.in_(_people_matching(filters.actor)))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*conditions))
-    events = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(*conditions)
-        .order_by(AuditEvent.id.desc())
-        .limit(filters.per_page)
-        .offset((filters.page - 1) * filters.per_page)
-    )
-    return list(events), total
+    return conditions
+
+
+# --- pruning ----------------------------------------------------------------------------
+
+PRUNE_BATCH = 5000  # rows per transaction: a prune never holds the table for long
+DAY = 86400
+MAX_RETENTION_DAYS = 36500
+
+
+def parse_prune_days(value: Any) -> int:
+    """How many days of events a prune keeps, as typed; 400 naming the bounds."""
+    try:
+        return parse_whole_number(value, 1, MAX_RETENTION_DAYS)
+    except ValueError as error:
+        raise ServiceError(400, f"days {error}.") from None
+
+
+def retention_days() -> int:
+    """AUDIT_RETENTION_DAYS: events older than this many days may be pruned; 0 keeps all."""
+    return get_setting("AUDIT_RETENTION_DAYS")
+
+
+def prune(days: int, actor_id: Optional[str] = None) -> int:
+    """Delete the events older than ``days`` days, PRUNE_BATCH rows per transaction, then
+    record how many went (``audit.pruned``). Returns that number."""
+    cutoff = now() - days * DAY
+    deleted = 0
+    while True:
+        batch = sa.select(AuditEvent.id).where(AuditEvent.ts < cutoff).limit(PRUNE_BATCH)
+        gone = db.session.execute(
+            sa.delete(AuditEvent)
+            .where(AuditEvent.id.in_(batch))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        deleted += gone
+        if gone < PRUNE_BATCH:
+            break
+    audit.audit_pruned(days, deleted, actor_id)
+    db.session.commit()
+    return deleted
 
 
 def _people_matching(text: str) -> sa.Select:
@@ -158,8 +229,27 @@ def _mentioned_ids(events: list[AuditEvent]) -> set[str]:
         changes = detail.get("changes")
         members = changes.get("members") if isinstance(changes, dict) else None
         for side in ("added", "removed") if isinstance(members, dict) else ():
-            ids.update(filter(_is_id, members.get(side) or []))
+            ids.update(filter(_is_id, entries(members.get(side))[0]))
     return ids
+
+
+def entries(value: Any) -> tuple[list, int]:
+    """A recorded list's entries and how many it had: a list as it is, or the first
+    entries and the count of one that was too long to keep (see ``audit.bounded_detail``)."""
+    if isinstance(value, list):
+        return value, len(value)
+    if _is_cut_list(value):
+        return value["first"], value["count"]
+    return [], 0
+
+
+def _is_cut_list(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"count", "first"}
+        and isinstance(value["first"], list)
+        and isinstance(value["count"], int)
+    )
 
 
 def _is_id(value: Any) -> bool:
@@ -192,6 +282,9 @@ def shown(value: Any) -> str:
         return "on" if value else "off"
     if isinstance(value, list):
         return ", ".join(shown(item) for item in value)
+    if _is_cut_list(value):
+        first, count = entries(value)
+        return f"{shown(first)} … ({count} in all)"
     if isinstance(value, dict):
         return "; ".join(f"{name}: {shown(item)}" for name, item in value.items()) or "nothing"
     return str(value)
@@ -258,13 +351,24 @@ def _key_value(column: str, value: Any) -> str:
     return shown(value)
 
 
+def _key_change(column: str, change: dict) -> str:
+    """One changed field: old to new, or a list's additions and removals."""
+    words = KEY_FIELD_WORDS.get(column, column)
+    if "added" not in change and "removed" not in change:
+        old, new = _key_value(column, change.get("old")), _key_value(column, change.get("new"))
+        return f"{words} from {old} to {new}"
+    parts = [
+        f"{side} {shown(change[side])}"
+        for side in ("added", "removed")
+        if entries(change.get(side))[1]
+    ]
+    count = change.get("count")
+    return f"{words}: {', '.join(parts) or 'reordered'} (now {count} entries)"
+
+
 def _key_updated(event, d, detail) -> Sentence:
     changes = detail.get("changes") or {}
-    said = "; ".join(
-        f"{KEY_FIELD_WORDS.get(column, column)} from {_key_value(column, change.get('old'))} "
-        f"to {_key_value(column, change.get('new'))}"
-        for column, change in changes.items()
-    )
+    said = "; ".join(_key_change(column, change) for column, change in changes.items())
     key = d.key(event.target, detail)
     return [
         _actor(event, d),
@@ -321,6 +425,10 @@ def _key_refused(event, d, detail) -> Sentence:
     if event.target:
         key: Union[str, Mention] = d.key(event.target, detail)
         owner: Sentence = [" of ", d.person(event.actor_id)] if event.actor_id else []
+    elif (event.count or 1) > 1:  # bad keys of any prefix and address, counted together
+        prefix = detail.get("key_prefix")
+        first = f"; the first key began with {prefix}" if prefix else ""
+        return [f"Requests with bad keys were refused: {reason}{answer}{first}."]
     else:
         prefix = detail.get("key_prefix")
         key, owner = (f"a key starting {prefix}" if prefix else "an unreadable key"), []
@@ -363,8 +471,8 @@ def _role_changed(event, d, detail) -> Sentence:
 
 
 def _user_deleted(event, d, detail) -> Sentence:
-    keys = detail.get("keys_deleted") or []
-    with_keys = f" and {len(keys)} API key{'' if len(keys) == 1 else 's'}" if keys else ""
+    keys = entries(detail.get("keys_deleted"))[1]
+    with_keys = f" and {keys} API key{'' if keys == 1 else 's'}" if keys else ""
     email, role = shown(detail.get("email")), shown(detail.get("role"))
     return [_actor(event, d), f" deleted the account {email} ({role}){with_keys}."]
 
@@ -411,9 +519,11 @@ def _group_updated(event, d, detail) -> Sentence:
             parts.append(f"; {name} from {old} to {new}")
     members = changes.get("members") or {}
     for side, words in (("added", "; added "), ("removed", "; removed ")):
-        people = [d.person(member) for member in members.get(side) or []]
-        for index, person in enumerate(people):
-            parts.extend([words if index == 0 else ", ", person])
+        first, count = entries(members.get(side))
+        for index, member in enumerate(first):
+            parts.extend([words if index == 0 else ", ", d.person(member)])
+        if count > len(first):
+            parts.append(f" … ({count} in all)")
     parts.append("." if len(parts) > 3 else " (nothing changed).")
     return parts
 
@@ -430,6 +540,15 @@ def _sign_in_failed(event, d, detail) -> Sentence:
             " failed: wrong password.",
         ]
     return ["A sign-in with an email no account has failed."]
+
+
+def _audit_pruned(event, d, detail) -> Sentence:
+    deleted, days = detail.get("deleted"), detail.get("days")
+    who: Union[str, Mention] = d.person(event.actor_id) if event.actor_id else "flask audit prune"
+    return [
+        who,
+        f" deleted {deleted} audit event{'' if deleted == 1 else 's'} older than {days} days.",
+    ]
 
 
 SENTENCES = {
@@ -452,6 +571,7 @@ SENTENCES = {
     "group.updated": _group_updated,
     "signin.succeeded": _signed_in,
     "signin.failed": _sign_in_failed,
+    "audit.pruned": _audit_pruned,
 }
 
 

@@ -60,6 +60,8 @@ def clean_chat(chat: Any) -> dict[str, Any]:
         raise ServiceError(
             400, 'chat.history must be an object like {"messages": {"<id>": {…}}, "currentId": …}.'
         )
+    if not all(isinstance(m, dict) for m in history.get("messages", {}).values()):
+        raise ServiceError(400, "chat.history.messages must map message ids to message objects.")
     size = len(json.dumps(chat, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_CHAT_BYTES:
         raise ServiceError(
@@ -264,14 +266,27 @@ def clone(user: Principal, chat_id: str, title: Any = None) -> Chat:
     return copy
 
 
+def stored_shape(chat: Chat) -> dict[str, Any]:
+    """The stored chat object, checked again: one saved before a check existed may fail it."""
+    try:
+        return clean_chat(chat.chat)
+    except ServiceError as error:
+        raise ServiceError(
+            400,
+            f"This chat was saved in a shape that cannot be edited here: {error.detail} "
+            "Save the whole chat again with POST /api/v1/chats/<id>.",
+        ) from None
+
+
 def update_message(user: Principal, chat_id: str, message_id: str, content: Any) -> Chat:
     """Replace one message's text, in ``history`` and in ``messages`` wherever it is."""
     chat = get_own(user, chat_id)
     if not isinstance(content, str):
         raise ServiceError(400, 'content is required: send {"content": "the new text"}.')
-    history = dict(chat.chat.get("history", {}))
+    stored = stored_shape(chat)
+    history = dict(stored.get("history", {}))
     by_id = dict(history.get("messages", {}))
-    listed = [m for m in chat.chat.get("messages", []) if m.get("id") == message_id]
+    listed = [m for m in stored.get("messages", []) if m.get("id") == message_id]
     if message_id not in by_id and not listed:
         raise ServiceError(404, f"Message not found in this chat: {message_id}.")
     if message_id in by_id:
@@ -279,9 +294,9 @@ def update_message(user: Principal, chat_id: str, message_id: str, content: Any)
         history["messages"] = by_id
     messages = [
         {**m, "content": content} if m.get("id") == message_id else m
-        for m in chat.chat.get("messages", [])
+        for m in stored.get("messages", [])
     ]
-    changed = clean_chat({**chat.chat, "history": history, "messages": messages})
+    changed = clean_chat({**stored, "history": history, "messages": messages})
     _store(chat, changed, chat.title)
     _touch(chat)
     db.session.commit()

@@ -10,6 +10,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from webui.core.catalog import CONNECTION_SETTING_NAMES, CONNECTION_SETTINGS, OLLAMA, OPENAI
+from webui.core.parsers import (
+    MAX_CONNECTIONS,
+    at_most,
+    connection_key_list,
+    connection_url_list,
+    parse_field,
+)
 from webui.core.secrets import mask_key, unseal
 from webui.core.settings import SettingError, get_setting
 from webui.core.version_cache import cached
@@ -111,19 +118,13 @@ def open_webui_config(kind: str) -> dict[str, Any]:
     return config
 
 
-def _list_of_text(body: dict, name: str, default: list[str]) -> list[str]:
-    value = body.get(name, default)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ServiceError(400, f"{name} must be a list of strings.")
-    return value
-
-
 def _enabled_flags(body: dict, name: str, current: list[Connection]) -> dict[str, bool]:
     value = body.get(name)
     if value is None:
         return {str(c.index): c.enabled for c in current}
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise ServiceError(400, f'{name} must be an object like {{"0": {{"enable": true}}}}.')
+    parse_field(name, at_most(MAX_CONNECTIONS, "connections"), value)
     return {index: options.get("enable", True) is not False for index, options in value.items()}
 
 
@@ -132,10 +133,13 @@ def update_from_open_webui(kind: str, body: dict[str, Any], actor_id: Optional[s
     back as it was shown (masked) keeps the stored key at that position."""
     switch, urls_name, keys_name, configs_name = CONNECTION_SETTING_NAMES[kind]
     current = connections(kind)
-    urls = _list_of_text(body, urls_name, [c.base_url for c in current])
+    urls = parse_field(
+        urls_name, connection_url_list, body.get(urls_name, [c.base_url for c in current])
+    )
     keys = [c.api_key for c in current]
     if keys_name:
-        sent = _list_of_text(body, keys_name, [c.masked_key for c in current])
+        masked = [c.masked_key for c in current]
+        sent = parse_field(keys_name, connection_key_list, body.get(keys_name, masked))
         keys = [
             current[i].api_key if i < len(current) and key == current[i].masked_key else key
             for i, key in enumerate(sent)

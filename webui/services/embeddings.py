@@ -7,6 +7,7 @@ their own ``/api/embed`` and the answer is put in OpenAI's shape. Every call is 
 from typing import Any, Optional
 
 from webui.core.catalog import OLLAMA
+from webui.core.parsers import MAX_EMBEDDING_INPUTS, at_most, parse_field
 from webui.errors import ServiceError
 from webui.security.principal import Principal
 from webui.services import llm_client, model_access
@@ -18,7 +19,7 @@ def check_input(value: Any) -> Any:
     if isinstance(value, str) and value:
         return value
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return value
+        return parse_field("input", at_most(MAX_EMBEDDING_INPUTS, "texts"), value)
     raise ServiceError(400, "input is required: a string or a list of strings to embed.")
 
 

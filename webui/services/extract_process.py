@@ -7,12 +7,18 @@ with JSON on stdout; the parent also stops waiting after a wall-clock timeout. A
 rather than a fork of this one: a worker runs many requests at once (greenlets, or threads
 under gthread), and a fork copies locks that others may hold. Under gevent the wait for the
 child is cooperative (gunicorn's worker patches ``subprocess``): the worker serves the rest.
+
+``ExtractionSlots`` bounds how many children one server process runs at once; the
+extractions past them wait in a short queue, and past the queue they are refused.
 """
 
 import json
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
@@ -37,6 +43,46 @@ class ExtractionCrashed(Exception):
     """The child failed for a reason of its own (a bug, a signal); the message is for the log."""
 
 
+class ExtractionTimedOut(ExtractionError):
+    """The child ran past its wall-clock timeout and was killed."""
+
+
+class SlotsBusy(Exception):
+    """No extraction slot for this file: ``queue_full``, or the wait for one ran out."""
+
+    def __init__(self, queue_full: bool):
+        super().__init__("queue full" if queue_full else "waited too long")
+        self.queue_full = queue_full
+
+
+class ExtractionSlots:
+    """At most ``running`` extraction children at once in this process, and at most
+    ``waiting`` more extractions waiting for one of them.
+
+    ``threading`` semaphores: gunicorn's gevent worker patches them into cooperative ones
+    (a waiting request is a parked greenlet), and gthread's threads use them as they are."""
+
+    def __init__(self, running: int, waiting: int):
+        self.running, self.waiting = running, waiting
+        self._free = threading.BoundedSemaphore(running)
+        self._admitted = threading.BoundedSemaphore(running + waiting)
+
+    @contextmanager
+    def held(self, wait_seconds: float) -> Iterator[None]:
+        """A slot for the block, waited for at most ``wait_seconds``."""
+        if not self._admitted.acquire(blocking=False):
+            raise SlotsBusy(queue_full=True)
+        try:
+            if not self._free.acquire(timeout=max(wait_seconds, 0)):
+                raise SlotsBusy(queue_full=False)
+            try:
+                yield
+            finally:
+                self._free.release()
+        finally:
+            self._admitted.release()
+
+
 def extract_chunks(
     source: IO[bytes], kind: str, size: int, overlap: int, limits: ExtractionLimits
 ) -> list[str]:
@@ -57,7 +103,7 @@ def extract_chunks(
             command, stdin=source, capture_output=True, env={}, timeout=limits.timeout_seconds
         )
     except subprocess.TimeoutExpired:  # the child has been killed
-        raise ExtractionError(
+        raise ExtractionTimedOut(
             f"Text extraction stopped: reading the file took longer than "
             f"{limits.timeout_seconds:g} s; try again later, or split it into smaller files."
         ) from None

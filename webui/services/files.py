@@ -15,13 +15,15 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from typing import IO
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
 from werkzeug.datastructures import FileStorage
 
 from webui.core.settings import get_setting
@@ -240,27 +242,139 @@ def extraction_limits() -> extract_process.ExtractionLimits:
     )
 
 
+INDEX_AGAIN = "index it again (Workspace > Files, or POST /api/v1/retrieval/process/file)"
+
+
+class ExtractionBudget:
+    """What one request may spend on reading text, over all of its files: how many files,
+    and seconds of wall-clock time (waiting for a free extraction slot included)."""
+
+    def __init__(self, files: int, seconds: float):
+        self.files, self.seconds = files, seconds
+        self.files_left, self.seconds_left = files, float(seconds)
+
+    def refusal(self) -> str | None:
+        """Why no more files are read in this request, or None while some budget is left."""
+        if self.files_left <= 0:
+            return (
+                f"One request reads the text of at most {self.files} files; {INDEX_AGAIN} "
+                "in another request."
+            )
+        if self.seconds_left <= 0:
+            return self.time_ran_out()
+        return None
+
+    def time_ran_out(self) -> str:
+        return (
+            f"This request's time for reading text ({self.seconds:g} s for all of its files) "
+            f"ran out before this file was read; {INDEX_AGAIN}."
+        )
+
+    @contextmanager
+    def spending(self) -> Iterator[float]:
+        """Spend one file, and the time the block takes; yields the monotonic deadline."""
+        started = time.monotonic()
+        self.files_left -= 1
+        try:
+            yield started + self.seconds_left
+        finally:
+            self.seconds_left -= time.monotonic() - started
+
+
+def request_budget() -> ExtractionBudget:
+    """The budget of the request being served: every path that extracts spends from it, so no
+    request reads text without end, however many files it names."""
+    if "extraction_budget" not in g:
+        config = current_app.config
+        g.extraction_budget = ExtractionBudget(
+            config["EXTRACT_MAX_FILES_PER_REQUEST"], config["EXTRACT_REQUEST_SECONDS"]
+        )
+    return g.extraction_budget
+
+
+def extraction_slots() -> extract_process.ExtractionSlots:
+    """This server process's slots (one app per process, so kept with the app)."""
+    slots = current_app.extensions.get("extraction_slots")
+    if slots is None:
+        config = current_app.config
+        made = extract_process.ExtractionSlots(
+            config["EXTRACT_CONCURRENCY"], config["EXTRACT_QUEUE"]
+        )
+        # setdefault: of two requests making them at once, both use the first one stored.
+        slots = current_app.extensions.setdefault("extraction_slots", made)
+    return slots
+
+
+def server_busy() -> ServiceError:
+    """The 503 of a full extraction queue: nothing was stored or changed."""
+    wait = current_app.config["EXTRACT_QUEUE_SECONDS"]
+    return ServiceError(
+        503,
+        "The server is reading the text of too many files at once; nothing was stored or "
+        "changed. Try again in a minute.",
+        {"Retry-After": str(wait)},
+    )
+
+
+def extract_in_slot(source: IO[bytes], kind: str, budget: ExtractionBudget) -> list[str]:
+    """The file's chunks, read in one of this process's extraction slots within the file's
+    limits and the request's budget; 503 when no slot comes free in time."""
+    queue_wait = current_app.config["EXTRACT_QUEUE_SECONDS"]
+    with budget.spending() as deadline:
+        wait = min(queue_wait, deadline - time.monotonic())
+        try:
+            with extraction_slots().held(wait):
+                return extract_by_deadline(source, kind, deadline, budget)
+        except extract_process.SlotsBusy as busy:
+            if busy.queue_full or wait >= queue_wait:
+                raise server_busy() from None
+            raise extract.ExtractionError(budget.time_ran_out()) from None
+
+
+def extract_by_deadline(
+    source: IO[bytes], kind: str, deadline: float, budget: ExtractionBudget
+) -> list[str]:
+    """The file's chunks, the child's timeout cut short where the request's time ends first."""
+    limits = extraction_limits()
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise extract.ExtractionError(budget.time_ran_out())
+    cut = left < limits.timeout_seconds
+    try:
+        return extract_process.extract_chunks(
+            source,
+            kind,
+            get_setting("CHUNK_SIZE"),
+            get_setting("CHUNK_OVERLAP"),
+            replace(limits, timeout_seconds=left) if cut else limits,
+        )
+    except extract_process.ExtractionTimedOut:
+        if cut:
+            raise extract.ExtractionError(budget.time_ran_out()) from None
+        raise
+
+
 def read_chunks(file: File, source: IO[bytes]) -> tuple[list[str], str | None]:
     """The chunks of the file open as ``source`` and None, or no chunks and the reason why.
 
-    The text is read in a child process within the extraction limits; this writes nothing,
-    so a file that is slow to read holds no database lock meanwhile."""
+    The text is read in a child process within the extraction limits and what the request
+    has left of its budget; this writes nothing, so a file that is slow to read holds no
+    database lock meanwhile. 503 (ServiceError) when the server is too busy to read it."""
     kind = extract.kind_of(file.filename, file.content_type)
     if kind is None:
         return [], (
             f"Stored but not indexed: files of type {file.content_type} cannot be searched "
             f"(only {extract.SUPPORTED_DESCRIPTION})."
         )
+    budget = request_budget()
+    if refusal := budget.refusal():
+        return [], refusal
     try:
-        chunks = extract_process.extract_chunks(
-            source,
-            kind,
-            get_setting("CHUNK_SIZE"),
-            get_setting("CHUNK_OVERLAP"),
-            extraction_limits(),
-        )
+        chunks = extract_in_slot(source, kind, budget)
     except extract.ExtractionError as error:
         return [], str(error)
+    except ServiceError:  # the server is too busy to read it: nothing is to be stored
+        raise
     except Exception:  # a parser bug must not lose the upload
         log.exception("extracting text from file %s failed", file.id)
         return [], "The file's text could not be read."

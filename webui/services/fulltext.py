@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from webui.core.parsers import unique
 from webui.extensions import db
 from webui.models import Chat, FileChunk
 
@@ -124,11 +125,7 @@ def query_terms(query: str) -> list[str]:
     FTS5's or PostgreSQL's query syntax. Stop words are dropped unless nothing
     else is left.
     """
-    words: list[str] = []
-    for word in re.findall(r"[^\W_]+", query.lower()):
-        word = word[:MAX_TERM_LENGTH]
-        if word not in words:
-            words.append(word)
+    words = unique(word[:MAX_TERM_LENGTH] for word in re.findall(r"[^\W_]+", query.lower()))
     meaningful = [word for word in words if word not in STOP_WORDS]
     return (meaningful or words)[:MAX_TERMS]
 

@@ -6,9 +6,11 @@ from typing import Any, Optional
 import sqlalchemy as sa
 
 from webui.core import audit
+from webui.core.parsers import parse_field, unique, user_id_list
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import Group, User
+from webui.security.display_names import refuse_hidden_characters
 from webui.security.permissions import flatten
 
 
@@ -25,6 +27,7 @@ def _clean_group_name(name: Any, group: Optional[Group]) -> str:
     name = name.strip()
     if len(name) > 100:
         raise ServiceError(400, "Group name must be at most 100 characters.")
+    refuse_hidden_characters(name, "Group name")
     clash = db.session.scalar(sa.select(Group).where(sa.func.lower(Group.name) == name.lower()))
     if clash is not None and clash is not group:
         raise ServiceError(400, f"A group named {name!r} already exists.")
@@ -47,10 +50,10 @@ def _clean_permissions(nested: Any) -> dict[str, bool]:
 
 
 def _members(user_ids: Any) -> list[User]:
-    if not isinstance(user_ids, list) or not all(isinstance(i, str) for i in user_ids):
-        raise ServiceError(400, "user_ids must be a list of user ids.")
-    users = list(db.session.scalars(sa.select(User).where(User.id.in_(set(user_ids)))))
-    missing = set(user_ids) - {u.id for u in users}
+    """The accounts a request's ``user_ids`` name, each once; 404 for an unknown id."""
+    wanted = unique(parse_field("user_ids", user_id_list, user_ids))
+    users = list(db.session.scalars(sa.select(User).where(User.id.in_(wanted)))) if wanted else []
+    missing = set(wanted) - {u.id for u in users}
     if missing:
         raise ServiceError(404, f"Unknown user id: {sorted(missing)[0]}.")
     return users
@@ -79,6 +82,10 @@ def update_group(group: Group, changes: dict[str, Any]) -> Group:
         values["permissions"] = _clean_permissions(changes["permissions"])
     if "user_ids" in changes:
         values["members"] = _members(changes["user_ids"])
+    return _apply(group, values)
+
+
+def _apply(group: Group, values: dict[str, Any]) -> Group:
     audit.group_updated(group, values)
     for attribute, value in values.items():
         setattr(group, attribute, value)
@@ -100,18 +107,15 @@ def all_groups() -> list[Group]:
     return list(db.session.scalars(sa.select(Group).order_by(Group.name)))
 
 
-def _ids_of(user_ids: Any) -> list[str]:
-    return [user.id for user in _members(user_ids)]
-
-
 def add_members(group: Group, user_ids: Any) -> Group:
-    """Add people by id (audited as a change of members); ids already in it change nothing."""
-    current = [member.id for member in group.members]
-    joining = [uid for uid in _ids_of(user_ids) if uid not in current]
-    return update_group(group, {"user_ids": current + joining})
+    """Add people by id (audited as a change of members); ids already in it change nothing.
+    The bound is on the ids sent, not on the group's size."""
+    present = {member.id for member in group.members}
+    joining = [user for user in _members(user_ids) if user.id not in present]
+    return _apply(group, {"members": [*group.members, *joining]})
 
 
 def remove_members(group: Group, user_ids: Any) -> Group:
     """Remove people by id; ids not in the group change nothing."""
-    leaving = set(_ids_of(user_ids))
-    return update_group(group, {"user_ids": [m.id for m in group.members if m.id not in leaving]})
+    leaving = {user.id for user in _members(user_ids)}
+    return _apply(group, {"members": [m for m in group.members if m.id not in leaving]})

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from webui.core.parsers import group_id_list, parse_field, unique
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import File, Group, Knowledge, group_members, knowledge_groups
@@ -100,9 +101,7 @@ def groups_to_share_with(
 
 
 def groups_by_id(group_ids: Any) -> list[Group]:
-    if not isinstance(group_ids, list) or not all(isinstance(i, str) for i in group_ids):
-        raise ServiceError(400, "group_ids must be a list of group ids.")
-    wanted = set(group_ids)
+    wanted = set(parse_field("group_ids", group_id_list, group_ids))
     groups = (
         list(db.session.scalars(sa.select(Group).where(Group.id.in_(wanted)))) if wanted else []
     )
@@ -168,8 +167,9 @@ def add_files(knowledge: Knowledge, files: list[File]) -> Knowledge:
     """Add indexed files, all or none: every file is checked before any is added."""
     for file in files:
         check_indexed(file)
-    for file in files:
-        if file not in knowledge.files:
+    present = {file.id for file in knowledge.files}
+    for file in unique(files):
+        if file.id not in present:
             knowledge.files.append(file)
     db.session.commit()
     return knowledge

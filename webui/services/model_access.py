@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webui.core.catalog import OLLAMA
+from webui.core.parsers import group_id_list, parse_field, unique
 from webui.core.version_cache import bump_version, cached
 from webui.errors import ServiceError
 from webui.extensions import db
@@ -342,6 +343,7 @@ def set_access(
     model_id: str, public: bool, group_ids: list[str], actor_id: Optional[str]
 ) -> ModelAccess:
     """Make a model public, or restrict it to groups (no groups: admins only)."""
+    group_ids = unique(parse_field("group_ids", group_id_list, group_ids))
     known = set(db.session.scalars(sa.select(Group.id).where(Group.id.in_(group_ids))))
     unknown = [group_id for group_id in group_ids if group_id not in known]
     if unknown:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webui.core.catalog import MAX_TOP_K
+from webui.core.parsers import MAX_SOURCES
 from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.models import File
@@ -18,7 +19,6 @@ from webui.services.fulltext import Hit, search
 
 DEFAULT_K = 4
 MAX_K = MAX_TOP_K
-MAX_CHAT_FILES = 20
 MAX_QUERY_LENGTH = 4000
 
 
@@ -121,8 +121,8 @@ def chat_sources(user: Principal, items: Any) -> list[Source]:
     """Validate ``files`` from a chat request and resolve each item the caller may read."""
     if not isinstance(items, list):
         raise ServiceError(400, 'files must be a list like [{"type": "collection", "id": "…"}].')
-    if len(items) > MAX_CHAT_FILES:
-        raise ServiceError(400, f"files may list at most {MAX_CHAT_FILES} files or collections.")
+    if len(items) > MAX_SOURCES:
+        raise ServiceError(400, f"files may list at most {MAX_SOURCES} files or collections.")
     sources: list[Source] = []
     seen: set[tuple[str, str]] = set()
     for position, item in enumerate(items):

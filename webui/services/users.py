@@ -6,6 +6,7 @@ flash message or a JSON ``{"detail": …}``. Nothing is committed when a rule re
 
 import functools
 import secrets
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -16,13 +17,26 @@ from webui.core import audit
 from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.extensions import db
-from webui.models import ROLES, User
+from webui.models import ROLES, User, new_id
 from webui.models.accounts import normalize_email
 from webui.security import ratelimit
+from webui.security.display_names import refuse_hidden_characters
 from webui.services import files, sessions
 
 MIN_PASSWORD_LENGTH = 8
 EMAIL_TAKEN = "An account with this email already exists."
+SIGNUP_RECEIVED = (
+    "Thank you. If this address had no account here, one was created and waits for an "
+    "administrator's approval: sign in with it to see when it is approved. If the address "
+    "already had an account, nothing was changed: sign in with that account's password."
+)
+
+
+class EmailTaken(ServiceError):
+    """400: the address has an account already (sign-ups that need approval never say so)."""
+
+    def __init__(self):
+        super().__init__(400, EMAIL_TAKEN)
 
 
 def find_user_by_email(email: str) -> Optional[User]:
@@ -42,28 +56,36 @@ def clean_email(email: Any) -> str:
 
 
 def validate_new_account(name: Any, email: Any, password: Any) -> tuple[str, str, str]:
+    """The fields of a new account, checked and cleaned; whether the address is free is
+    ``create_user``'s to check."""
     if not isinstance(name, str) or not name.strip():
         raise ServiceError(400, "Name is required.")
-    if len(name.strip()) > 100:
+    name = name.strip()
+    if len(name) > 100:
         raise ServiceError(400, "Name must be at most 100 characters.")
+    refuse_hidden_characters(name, "Name")
     email = clean_email(email)
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(400, f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
-    if find_user_by_email(email) is not None:
-        raise ServiceError(400, EMAIL_TAKEN)
-    return name.strip(), email, password
+    return name, email, password
+
+
+def new_account_role() -> str:
+    """The first account ever is admin; later ones get DEFAULT_USER_ROLE."""
+    has_users = db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
+    return get_setting("DEFAULT_USER_ROLE") if has_users else "admin"
 
 
 def create_user(
     name: Any, email: Any, password: Any, role: Optional[str] = None, record=None
 ) -> User:
     """Create an account; the first one ever is admin, later ones get the default role.
-    ``record(user)``, when given, adds the audit event that is committed with the account."""
+    ``record(user)``, when given, adds the audit event that is committed with the account.
+    An address that has an account already: ``EmailTaken`` (400)."""
     name, email, password = validate_new_account(name, email, password)
-    if role is None:
-        has_users = db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
-        role = get_setting("DEFAULT_USER_ROLE") if has_users else "admin"
-    user = User(name=name, email=email, role=role)
+    if find_user_by_email(email) is not None:
+        raise EmailTaken()
+    user = User(name=name, email=email, role=new_account_role() if role is None else role)
     user.set_password(password)
     db.session.add(user)
     if record is not None:
@@ -73,7 +95,7 @@ def create_user(
     except sa.exc.IntegrityError:
         # Another request took the email between the check and the commit.
         db.session.rollback()
-        raise ServiceError(400, EMAIL_TAKEN) from None
+        raise EmailTaken() from None
     return user
 
 
@@ -84,14 +106,38 @@ def signups_open() -> bool:
     return not db.session.scalar(sa.select(sa.func.count()).select_from(User))
 
 
-def sign_up(name: Any, email: Any, password: Any) -> User:
+@dataclass(frozen=True)
+class SignUp:
+    """What a sign-up answers. ``account``: the new account, to sign in at once; None when
+    sign-ups wait for approval, whether or not the address was new (the answer must not
+    tell, so the caller is not told either). ``id``: the new account's, or, for an address
+    that had one, a fresh id of no account (the answer keeps Open WebUI's user shape)."""
+
+    id: str
+    name: str
+    email: str
+    account: Optional[User]
+
+
+def sign_up(name: Any, email: Any, password: Any) -> SignUp:
     """Every attempt counts toward the client address's sign-up limit; over it,
-    ``ratelimit.TooManyAttempts`` (429)."""
+    ``ratelimit.TooManyAttempts`` (429). Where new accounts are pending, an address that
+    has an account gets the same answer as a new one, and nothing is created for it."""
     ratelimit.refuse_signup_if_blocked()
     if not signups_open():
         raise ServiceError(403, "Sign-up is disabled; ask an administrator to create your account.")
     ratelimit.count_signup()
-    return create_user(name, email, password, record=audit.signed_up)
+    role = new_account_role()
+    if role != "pending":
+        account = create_user(name, email, password, role, record=audit.signed_up)
+        return SignUp(account.id, account.name, account.email, account)
+    name, email, password = validate_new_account(name, email, password)
+    try:
+        account_id = create_user(name, email, password, role, record=audit.signed_up).id
+    except EmailTaken:
+        generate_password_hash(password)  # the work of the account not made: the same cost
+        account_id = new_id()
+    return SignUp(account_id, name, email, None)
 
 
 def add_user(name: Any, email: Any, password: Any, role: Any) -> User:
@@ -103,10 +149,33 @@ def add_user(name: Any, email: Any, password: Any, role: Any) -> User:
 
 
 def approve(user: User) -> User:
-    """A pending account becomes a user; 409 when it is not pending (approved twice)."""
-    if not user.is_pending:
-        raise ServiceError(409, f"{user.email} is not pending approval (role: {user.role}).")
-    return change_role(user, "user")
+    """A pending account becomes a user; anything else is a 409 and changes nothing."""
+    user_id, email, role = user.id, user.email, user.role
+    if role == "pending":
+        if _approve_if_still_pending(user):
+            return user
+        # Changed since ``user`` was read: say what it is now (or that it is gone).
+        role = db.session.scalar(sa.select(User.role).where(User.id == user_id))
+        if role is None:
+            raise ServiceError(404, "User not found.")
+    raise ServiceError(409, f"{email} is not pending approval (role: {role}).")
+
+
+def _approve_if_still_pending(user: User) -> bool:
+    """The role is checked by the UPDATE itself: an approval sent from a stale page, or a
+    moment after another admin changed the role, can never demote anyone."""
+    audit.role_changed(user, "user")
+    approved = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id, User.role == "pending")
+        .values(role="user")
+        .execution_options(synchronize_session=False)
+    )
+    if approved.rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.commit()
+    return True
 
 
 def count_pending() -> int:
@@ -163,17 +232,21 @@ def _unless_last_admin(statement, user: User) -> bool:
     return result.rowcount == 1
 
 
-def rename(user_id: str, name: str) -> None:
+def rename(user_id: str, name: Any) -> None:
     user = get_user_or_404(user_id)
-    user.name = name.strip()
+    user.name = clean_name(name)
     db.session.commit()
 
 
 def change_password(user_id: str, current: str, new: str, this_session: str) -> bool:
     """Set a new password and sign the person out of every other browser; False (nothing
-    changed) when ``current`` is wrong. ``this_session`` is the cookie value that stays."""
+    changed) when ``current`` is wrong. ``this_session`` is the cookie value that stays.
+    Wrong current passwords count like failed sign-ins, per address and per account: over
+    the limit, ``ratelimit.TooManyAttempts`` (429) before the password is checked."""
     user = get_user_or_404(user_id)
+    ratelimit.refuse_password_change_if_blocked(user.id)
     if not user.check_password(current):
+        ratelimit.count_wrong_password(user.id)
         return False
     user.set_password(new)
     sessions.close_other_sessions(user.id, this_session)  # commits both
@@ -245,6 +318,7 @@ def clean_name(name: Any) -> str:
         raise ServiceError(400, "name is required.")
     if len(name.strip()) > 100:
         raise ServiceError(400, "name must be at most 100 characters.")
+    refuse_hidden_characters(name.strip(), "name")
     return name.strip()
 
 

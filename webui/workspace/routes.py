@@ -1,6 +1,6 @@
 """Workspace > Files and Workspace > Knowledge: the browser side of files and retrieval."""
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webui import transfers
@@ -42,6 +42,7 @@ def render_files(status: int = 200, form: UploadForm | None = None):
         total=total,
         may_upload=has_permission(g.principal, "chat.file_upload"),
         max_upload_bytes=files.max_upload_bytes(),
+        max_files=current_app.config["EXTRACT_MAX_FILES_PER_REQUEST"],
         too_large_message=files.too_large_message(),
         owners=users.names_by_id({file.user_id for file in items}),
         empty=EmptyForm(),
@@ -66,10 +67,35 @@ def upload_file():
     if not uploads:
         flash("Choose a file to upload.", "error")
         return render_files(400, form)
-    failures = [error for upload in uploads if (error := store_one(upload, form.extract.data))]
-    if len(failures) == len(uploads):
-        return render_files(failures[-1].status, form)
+    most = current_app.config["EXTRACT_MAX_FILES_PER_REQUEST"]
+    if len(uploads) > most:
+        flash(
+            f"You chose {len(uploads)} files; upload at most {most} at a time. "
+            "Nothing was uploaded.",
+            "error",
+        )
+        return render_files(400, form)
+    stored, refusal = store_each(uploads, form.extract.data)
+    if not stored:
+        return render_files(refusal.status, form)
     return redirect(url_for("workspace.files"))
+
+
+def store_each(uploads: list, process: bool) -> tuple[int, ServiceError | None]:
+    """Store the uploads one after another; how many were stored, and the last refusal.
+    When the server is too busy to read one, the rest are not tried: they would wait too."""
+    stored, refusal = 0, None
+    for number, upload in enumerate(uploads):
+        error = store_one(upload, process)
+        if error is None:
+            stored += 1
+            continue
+        refusal = error
+        if error.status == 503 and uploads[number + 1 :]:
+            names = ", ".join(files.safe_filename(u.filename) for u in uploads[number + 1 :])
+            flash(f"Not uploaded either, for the same reason: {names}.", "error")
+            break
+    return stored, refusal
 
 
 def store_one(upload, process: bool) -> ServiceError | None:
@@ -97,7 +123,12 @@ def delete_file(file_id: str):
 
 @bp.post("/files/<file_id>/process")
 def process_file(file_id: str):
-    file = files.reprocess(files.get_file_for(g.principal, file_id))
+    file = files.get_file_for(g.principal, file_id)
+    try:
+        file = files.reprocess(file)
+    except ServiceError as error:  # the server too busy to read it, the storage unreachable
+        flash(f"{file.filename} was not indexed: {error.detail}", "error")
+        return redirect(url_for("workspace.files"))
     if file.status == "completed":
         flash(f"{file.filename} indexed ({len(file.chunks)} chunks).", "success")
     else:
