@@ -32,6 +32,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import httpx
 
@@ -58,6 +59,7 @@ class Stream:
     first_at: float = 0.0  # when its first event arrived (Unix seconds)
     upstream_first_at: float = 0.0  # when the upstream sent that event
     done: bool = False
+    dropped: bool = False  # the client hung up on purpose (--drop-after)
     ended_at: float = 0.0
 
 
@@ -82,6 +84,12 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
     parser.add_argument("--worker-class", help="GUNICORN_WORKER_CLASS (default: the config's)")
     parser.add_argument("--probe-interval", type=float, default=0.1)
+    parser.add_argument(
+        "--drop-after",
+        type=int,
+        help="each client hangs up after this many events; then the sockets of the workers "
+        "and of the upstream are counted until they are back where they started",
+    )
     return parser.parse_args(argv)
 
 
@@ -121,10 +129,10 @@ def run(args, workdir: Path) -> dict:
         headers = {"Authorization": f"Bearer {key}"}
         httpx.post(server.url + CHAT, json=BODY, headers=headers, timeout=60).raise_for_status()
         log(f"opening {args.streams} streams of {args.chunks} events {args.delay} s apart")
-        return measure(server, headers, args)
+        return measure(server, upstream.process.pid, headers, args)
 
 
-def measure(server, headers: dict, args) -> dict:
+def measure(server, upstream_pid: int, headers: dict, args) -> dict:
     pids = [server.process.pid, *server.worker_pids()]
     peak = {"rss_mb": sum(vm_rss_mb(pid) for pid in pids)}
     stop = threading.Event()
@@ -136,11 +144,20 @@ def measure(server, headers: dict, args) -> dict:
     sampler.start()
     prober.start()
     cpu_before = worker_cpu_seconds(server.worker_pids())
+    watched = [*server.worker_pids(), upstream_pid]
+    sockets_before = [open_sockets(pid) for pid in watched]
     started, opened_at = time.monotonic(), time.time()
-    streams, held = asyncio.run(open_streams(server.url, headers, args.streams))
+    streams, held = asyncio.run(open_streams(server.url, headers, args.streams, args.drop_after))
     elapsed = time.monotonic() - started
-    cpu_spent = worker_cpu_seconds(server.worker_pids()) - cpu_before
     prober.terminate()  # it sends each probe's figures as it goes
+    # Streams that ended whole leave their upstream connections kept alive for reuse; those
+    # dropped midway must leave nothing behind.
+    sockets_back_s = (
+        seconds_until(lambda: all_back(watched, sockets_before), 30.0)
+        if args.drop_after
+        else float("nan")
+    )
+    cpu_spent = worker_cpu_seconds(server.worker_pids()) - cpu_before
     stop.set()
     sampler.join()
     latencies: dict[str, list[float]] = {path: [] for path in PROBES}
@@ -149,8 +166,11 @@ def measure(server, headers: dict, args) -> dict:
         path, at, seconds = probe_results.get()
         latencies[path].append(seconds)
         slowest = max(slowest, (seconds, at - opened_at))
-    expected = args.chunks + 2  # the answer's events, the finishing event, [DONE]
-    complete = [s for s in streams if s.status == 200 and s.events == expected and s.done]
+    # The answer's events, the finishing event and [DONE]; or as many as were read.
+    expected = args.drop_after or args.chunks + 2
+    complete = [
+        s for s in streams if s.status == 200 and s.events == expected and (s.done or s.dropped)
+    ]
     return {
         "streams": streams,
         "completed": len(complete),
@@ -163,7 +183,34 @@ def measure(server, headers: dict, args) -> dict:
         "worker_cpu_s": cpu_spent,
         "peak_rss_mb": peak["rss_mb"],
         "expected_s": args.chunks * args.delay,
+        "sockets": (sockets_before, [open_sockets(pid) for pid in watched], sockets_back_s),
     }
+
+
+def open_sockets(pid: int) -> int:
+    """Sockets the process holds: its clients' connections, its upstream ones, its listener."""
+    folder = Path(f"/proc/{pid}/fd")
+    count = 0
+    for fd in folder.iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            pass  # closed while we looked
+    return count
+
+
+def all_back(pids: list[int], before: list[int]) -> bool:
+    return all(open_sockets(pid) <= then for pid, then in zip(pids, before, strict=True))
+
+
+def seconds_until(condition, limit: float) -> float:
+    """Seconds until ``condition`` holds (polled every 10 ms), or NaN after ``limit``."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > limit:
+            return float("nan")
+        time.sleep(0.01)
+    return time.monotonic() - started
 
 
 def worker_cpu_seconds(pids: list[int]) -> float:
@@ -186,7 +233,9 @@ def sample_rss(pids: list[int], peak: dict, stop: threading.Event) -> None:
 
 def probe(url: str, interval: float, results) -> None:
     """In a process of its own, so the streams' event loop never delays a probe."""
-    with httpx.Client(trust_env=False, timeout=120) as client:
+    # A new connection each time, as a person's first request is, and none left open.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(trust_env=False, timeout=120, limits=limits) as client:
         while True:
             for path in PROBES:
                 at, started = time.time(), time.perf_counter()
@@ -195,17 +244,21 @@ def probe(url: str, interval: float, results) -> None:
             time.sleep(interval)
 
 
-async def open_streams(url: str, headers: dict, count: int) -> tuple[list[Stream], Held]:
+async def open_streams(
+    url: str, headers: dict, count: int, drop_after: Optional[int]
+) -> tuple[list[Stream], Held]:
     held = Held()
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
     async with httpx.AsyncClient(limits=limits, timeout=120, trust_env=False) as client:
         streams = await asyncio.gather(
-            *(read_stream(client, url, headers, held) for _ in range(count))
+            *(read_stream(client, url, headers, held, drop_after) for _ in range(count))
         )
     return list(streams), held
 
 
-async def read_stream(client: httpx.AsyncClient, url: str, headers: dict, held: Held) -> Stream:
+async def read_stream(
+    client: httpx.AsyncClient, url: str, headers: dict, held: Held, drop_after: Optional[int]
+) -> Stream:
     stream = Stream(sent_at=time.time())
     async with client.stream("POST", url + CHAT, json=BODY, headers=headers) as response:
         stream.status = response.status_code
@@ -218,6 +271,9 @@ async def read_stream(client: httpx.AsyncClient, url: str, headers: dict, held: 
                 held.change(+1)
             stream.events += 1
             stream.done = line == "data: [DONE]"
+            if stream.events == drop_after:
+                stream.dropped = True
+                break  # leaving the block closes the connection: the client hangs up
     stream.ended_at = time.time()
     if stream.events:
         held.change(-1)
@@ -238,12 +294,22 @@ def spread(values: list[float]) -> str:
     return f"p50 {p50:,.1f} · p99 {percentile(values, 0.99):,.1f} · max {max(values):,.1f}"
 
 
+def sockets_row(results: dict) -> str:
+    before, after, back_s = results["sockets"]
+    return f"{before} → {after} ({back_s:.2f})"
+
+
 def report(results: dict, args) -> str:
     probes = results["probes_ms"]
     rows = [
         ("streams opened at once", f"{args.streams:,}"),
         ("held at the same time (first event to end)", f"{results['held']:,}"),
-        ("completed with every event", f"{results['completed']:,}"),
+        (
+            f"hung up after {args.drop_after} events, as planned"
+            if args.drop_after
+            else "completed with every event",
+            f"{results['completed']:,}",
+        ),
         (
             "all ended after (s)",
             f"{results['elapsed_s']:.1f} (one answer: {results['expected_s']:g})",
@@ -265,6 +331,11 @@ def report(results: dict, args) -> str:
             f"{results['worker_cpu_s'] * 1000 / max(1, results['completed']):.2f}",
         ),
         ("peak RSS of the whole server (MB)", f"{results['peak_rss_mb']:,.0f}"),
+        *(
+            [("sockets of workers, upstream: before → after (back after s)", sockets_row(results))]
+            if args.drop_after
+            else []
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

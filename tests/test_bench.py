@@ -100,3 +100,19 @@ def test_the_streams_scenario_holds_its_streams_and_reports(wrk):
         "peak RSS of the whole server (MB)",
     ):
         assert any(key.startswith(name) for key in figures), (name, figures)
+
+
+def test_the_streams_scenario_counts_sockets_after_callers_hang_up(wrk):
+    command = [sys.executable, "bench/streams.py", "--streams", "30", "--chunks", "20"]
+    result = subprocess.run(
+        [*command, "--delay", "0.5", "--drop-after", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = {line.split("  ", 1)[0]: line for line in result.stdout.splitlines()}
+    assert "30" in lines["hung up after 2 events, as planned"]
+    sockets = lines["sockets of workers, upstream: before → after (back after s)"]
+    assert "(nan)" not in sockets, sockets  # every socket was back within the limit
