@@ -12,6 +12,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from tests.support import servers
 from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client, principal_of
 from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, running_upstream
 from tests.support.s3 import new_bucket, require_s3_server
@@ -59,7 +60,8 @@ def app_config(tmp_path):
     """Overrides for create_app; tests may change it before using ``app``."""
     return {
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        # The live servers' key: settings sealed here (upstream API keys) open there.
+        "SECRET_KEY": servers.SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "WTF_CSRF_ENABLED": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),

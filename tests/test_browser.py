@@ -85,8 +85,11 @@ def admin_restricts_keys_to(admin, endpoints: str) -> None:
 def user_generates_key(page, name: str) -> str:
     open_account_settings(page)
     form = page.locator("form.key-form")
-    if not form.is_visible():
-        page.get_by_text("Generate New API Key").first.click()  # the <summary> that opens the form
+    # The creation form may arrive folded; the <details> says so when it arrives (asking
+    # is_visible() could answer for the page before it loaded).
+    folded = page.locator("details:has(form.key-form)")
+    if folded.get_attribute("open") is None:
+        folded.locator(":scope > summary").click()
     form.get_by_label("Name").fill(name)
     form.get_by_role("button", name="Generate New API Key").click()
     expect(flashes(page)).to_contain_text(f"API key '{name}' created.")
