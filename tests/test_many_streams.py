@@ -10,6 +10,7 @@ import json
 import os
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -112,14 +113,26 @@ def test_hundreds_of_streams_complete_while_health_answers(app_config, tmp_path,
     assert len(answered_meanwhile) >= PROBES_MEANWHILE, open_at_answers
 
 
-def open_sockets(pids: list[int]) -> int:
-    """Sockets the processes hold: callers' connections and upstream ones (pooled database
-    connections to SQLite are files, and come and go with the pool)."""
-    return sum(
-        os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
-        for pid in pids
-        for fd in os.listdir(f"/proc/{pid}/fd")
-    )
+def open_sockets(pids: list[int], ports: set[int]) -> int:
+    """TCP connections the processes hold to or from ``ports`` (the server's, for callers;
+    the upstream's): pooled database connections, files or sockets, are not counted."""
+    inodes = set()
+    for pid in pids:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue  # closed while we looked
+            if link.startswith("socket:["):
+                inodes.add(link[len("socket:[") : -1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, inode = fields[1], fields[2], fields[9]
+            ends = {int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16)}
+            count += inode in inodes and remote != "00000000:0000" and bool(ends & ports)
+    return count
 
 
 def wait_for(condition, seconds: float) -> bool:
@@ -150,18 +163,19 @@ def test_callers_that_hang_up_end_their_upstream_calls(app_config, tmp_path, key
 
     with gunicorn_server(app_config["SQLALCHEMY_DATABASE_URI"], tmp_path, threads=None) as server:
         workers = server.worker_pids()
+        ports = {int(server.url.rsplit(":", 1)[1]), int(up.url.rsplit(":", 1)[1])}
         httpx.get(server.url + "/api/models", headers=key, timeout=30)  # each worker warmed up
         httpx.get(server.url + "/api/models", headers=key, timeout=30)
         time.sleep(0.5)
-        sockets_before, upstream_before = open_sockets(workers), up.connections_open
+        sockets_before, upstream_before = open_sockets(workers, ports), up.connections_open
         statuses = asyncio.run(open_and_drop(server.url))
         assert statuses == [200] * dropped
         dropped_at = time.monotonic()
         assert wait_for(lambda: up.streams_open == 0, HANGUP_BOUND), f"{up.streams_open} open"
         closed_after = time.monotonic() - dropped_at
         assert wait_for(lambda: up.connections_open <= upstream_before, HANGUP_BOUND)
-        assert wait_for(lambda: open_sockets(workers) <= sockets_before, HANGUP_BOUND), (
-            open_sockets(workers),
+        assert wait_for(lambda: open_sockets(workers, ports) <= sockets_before, HANGUP_BOUND), (
+            open_sockets(workers, ports),
             sockets_before,
         )
         log = server.log()
