@@ -19,7 +19,6 @@ from webui.errors import ServiceError
 from webui.models import Chat
 from webui.services import chats
 
-MAX_PAGE = 100_000
 MAX_SEARCH = 500  # characters of a search query
 MAX_SKIP = 10_000_000
 
@@ -73,7 +72,7 @@ def chat_from_body() -> Any:
 
 
 def page_number() -> int:
-    return query_number(request.args, "page", 1, 1, MAX_PAGE)
+    return query_number(request.args, "page", 1, 1, chats.MAX_PAGE)
 
 
 def optional_page() -> int | None:

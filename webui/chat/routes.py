@@ -1,15 +1,28 @@
 from flask import g, render_template, request
 
 from webui.chat import bp, models_bp
-from webui.core.parsers import query_flag
+from webui.core.parsers import query_flag, query_number
 from webui.services import chats, model_access
 
 
-def chat_page(chat_id: str | None = None):
+def history_page_number() -> int:
+    """?page=N of the sidebar (60 chats a page); a bad one is a 400, not an empty list."""
+    return query_number(request.args, "page", 1, 1, chats.MAX_PAGE)
+
+
+def chat_page(chat_id: str | None = None, chat_title: str = ""):
+    history = chats.history_page(g.principal, history_page_number())
     models = chats.chat_models(model_access.usable_models(g.principal))
     # Labels only ("OpenAI connection #2"): URLs and upstream keys are for admins.
     failing = [state.label for state in model_access.connection_states() if not state.ok]
-    return render_template("chat/index.html", models=models, chat_id=chat_id, failing=failing)
+    return render_template(
+        "chat/index.html",
+        models=models,
+        chat_id=chat_id,
+        chat_title=chats.plain_title(chat_title),
+        failing=failing,
+        history=history,
+    )
 
 
 @bp.get("/chat")
@@ -20,7 +33,8 @@ def index():
 @bp.get("/chat/<chat_id>")
 def saved(chat_id: str):
     """A saved chat by its address, so it survives a reload; others' chats are not found."""
-    return chat_page(chats.get_own(g.principal, chat_id).id)
+    chat = chats.get_own(g.principal, chat_id)
+    return chat_page(chat.id, chat.title)
 
 
 @models_bp.get("/models", endpoint="index")

@@ -10,6 +10,8 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -426,6 +428,82 @@ def chats_tagged(user: Principal, name: Any, skip: int, limit: int) -> list[Chat
     ids = [chat_id for chat_id, tags in _tagged(user) if tag in tags][skip : skip + limit]
     found = {chat.id: chat for chat in db.session.scalars(_own(user).where(Chat.id.in_(ids)))}
     return [found[chat_id] for chat_id in ids]
+
+
+# --- the chat page's sidebar: history a page at a time, grouped by day ---------------------
+
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](url) and ![alt](url)
+MARKDOWN_PAIRED = re.compile(r"(\*\*|__|~~)(.+?)\1")  # **bold**, __bold__, ~~struck~~
+MARKDOWN_SINGLE = re.compile(r"(?<![\w*])([*_])(\S(?:.*?\S)?)\1(?![\w*])")  # *em*, _em_
+MARKDOWN_LEAD = re.compile(r"^(?:#{1,6}|>|[-+*]|\d+\.)\s+")  # a heading, quote or list mark
+MAX_PAGE = 100_000  # of the sidebar and the API's ?page=: far past anyone's history
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def plain_title(title: str) -> str:
+    """A title as text to show: Markdown marks dropped ("**Plan** for `x`" → "Plan for x"),
+    the stored title unchanged. The same rule is plainTitle in static/chat_sidebar.js."""
+    text = MARKDOWN_LINK.sub(r"\1", title).replace("`", "")
+    text = MARKDOWN_SINGLE.sub(r"\2", MARKDOWN_PAIRED.sub(r"\2", text))
+    text = " ".join(MARKDOWN_LEAD.sub("", text).split())
+    return text or title
+
+
+def history_group(updated_at: int, today: date) -> str:
+    """Open WebUI's sidebar groups: Today, Yesterday, Previous 7 days, Previous 30 days, then
+    the month ("November 2026"). The server counts days in UTC; the page's script regroups
+    in the viewer's time zone."""
+    day = datetime.fromtimestamp(updated_at, UTC).date()
+    days_ago = (today - day).days
+    if days_ago <= 0:
+        return "Today"
+    if days_ago == 1:
+        return "Yesterday"
+    if days_ago <= 7:
+        return "Previous 7 days"
+    if days_ago <= 30:
+        return "Previous 30 days"
+    return f"{MONTHS[day.month - 1]} {day.year}"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: str
+    title: str  # plain text
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class HistoryGroup:
+    label: str
+    entries: list[HistoryEntry]
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    number: int
+    groups: list[HistoryGroup]
+    has_more: bool  # a full page: there may be older chats on the next one
+
+
+def group_history(found: list[Chat], today: date) -> list[HistoryGroup]:
+    """Chats newest first, in runs that share a group label."""
+    groups: list[HistoryGroup] = []
+    for chat in found:
+        label = history_group(chat.updated_at, today)
+        if not groups or groups[-1].label != label:
+            groups.append(HistoryGroup(label, []))
+        groups[-1].entries.append(HistoryEntry(chat.id, plain_title(chat.title), chat.updated_at))
+    return groups
+
+
+def history_page(user: Principal, page: int) -> HistoryPage:
+    """One page (60) of the sidebar, grouped by UTC day."""
+    found = list_chats(user, page)
+    today = datetime.now(UTC).date()
+    return HistoryPage(page, group_history(found, today), len(found) == PAGE_SIZE)
 
 
 # --- the chat page's model picker ---------------------------------------------------------

@@ -1,4 +1,4 @@
-// The Chat page: a conversation view with a sidebar of saved chats. Answers stream from
+// The Chat page: a conversation (chat_sidebar.js draws the saved chats). Answers stream from
 // /api/chat/completions with the browser session (and its CSRF token), are rendered as
 // Markdown (marked, raw HTML escaped, then DOMPurify), and each exchange is saved through
 // Open WebUI's chats API (/api/v1/chats/...), so a chat survives a reload.
@@ -8,9 +8,6 @@
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   const urls = app.dataset;
   const byId = (id) => document.getElementById(id);
-  const sidebar = byId("chat-sidebar");
-  const chatList = byId("chat-list");
-  const searchBox = byId("chat-search");
   const titleHeading = byId("chat-title");
 
   // --- talking to the API ----------------------------------------------------------------
@@ -200,7 +197,7 @@
       history.replaceState(null, "", `${urls.page}/${saved.id}`);
     }
     titleHeading.textContent = state.title;
-    await loadSidebar();
+    document.dispatchEvent(new CustomEvent("chat:saved", { detail: { id: state.id, title: state.title } }));
   }
 
   // Reads server-sent events; calls onData with each event's data.
@@ -398,86 +395,14 @@
     }
   }
 
-  // --- the sidebar -------------------------------------------------------------------------
-
-  function sidebarItem(item) {
-    const row = document.createElement("li");
-    row.dataset.chatId = item.id;
-    const link = document.createElement("a");
-    link.href = `${urls.page}/${item.id}`;
-    link.textContent = item.title;
-    link.className = "chat-link";
-    if (item.id === state.id) link.setAttribute("aria-current", "page");
-    const rename = document.createElement("button");
-    rename.type = "button";
-    rename.className = "secondary";
-    rename.textContent = "Rename";
-    rename.setAttribute("aria-label", `Rename ${item.title}`);
-    rename.addEventListener("click", () => renameChat(item));
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "danger";
-    remove.textContent = "Delete";
-    remove.setAttribute("aria-label", `Delete ${item.title}`);
-    remove.addEventListener("click", () => deleteChat(item));
-    row.append(link, rename, remove);
-    return row;
-  }
-
-  async function loadSidebar() {
-    const text = searchBox.value.trim();
-    const url = text ? `${urls.chats}search?text=${encodeURIComponent(text)}` : `${urls.chats}?page=1`;
-    try {
-      const items = await call("GET", url);
-      chatList.replaceChildren(...items.map(sidebarItem));
-      const empty = byId("chat-list-empty");
-      empty.textContent = text ? "No chat matches." : "No chats yet.";
-      empty.hidden = items.length > 0;
-    } catch (error) {
-      showError(error.message);
-    }
-  }
-
-  async function renameChat(item) {
-    const title = window.prompt("New name for this chat:", item.title);
-    if (title === null || !title.trim()) return;
-    try {
-      const saved = await call("POST", `${urls.chats}${item.id}`, { chat: { title } });
-      if (item.id === state.id) {
-        state.title = saved.title;
-        titleHeading.textContent = saved.title;
-      }
-      await loadSidebar();
-    } catch (error) {
-      showError(error.message);
-    }
-  }
-
-  async function deleteChat(item) {
-    if (!window.confirm(`Delete the chat "${item.title}"? This cannot be undone.`)) return;
-    try {
-      await call("DELETE", `${urls.chats}${item.id}`);
-      if (item.id === state.id) window.location.assign(urls.page);
-      else await loadSidebar();
-    } catch (error) {
-      showError(error.message);
-    }
-  }
+  // The sidebar (chat_sidebar.js) renames chats: later saves keep the new name.
+  document.addEventListener("chat:renamed", (event) => {
+    if (event.detail.id !== state.id) return;
+    state.title = event.detail.title;
+    titleHeading.textContent = event.detail.title;
+  });
 
   // --- wiring ------------------------------------------------------------------------------
-
-  // The sidebar folds away on narrow screens and stays open on wide ones.
-  const narrow = window.matchMedia("(max-width: 47.99rem)");
-  const fitSidebar = () => (sidebar.open = !narrow.matches);
-  narrow.addEventListener("change", fitSidebar);
-  fitSidebar();
-
-  let searchTimer = null;
-  searchBox.addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(loadSidebar, 250);
-  });
-  loadSidebar();
 
   if (form) {
     form.addEventListener("submit", (event) => {
