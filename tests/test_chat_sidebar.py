@@ -72,27 +72,29 @@ def alice(app, people_with_keys):
     return login_client(app, "alice@example.com")
 
 
+def store_chat(app, email: str, title: str, updated_at: int) -> str:
+    """A chat stored directly (what a test is not about is made without HTTP); its id."""
+    with app.app_context():
+        owner = db.session.scalar(db.select(User.id).where(User.email == email))
+        chat = Chat(
+            user_id=owner,
+            title=title,
+            chat={"title": title, "messages": []},
+            created_at=updated_at,
+            updated_at=updated_at,
+            touched_ns=updated_at * 1_000_000_000,
+        )
+        db.session.add(chat)
+        db.session.commit()
+        return chat.id
+
+
 @pytest.fixture
 def add_chat(app):
-    """A chat of alice's stored directly, last changed ``days_ago`` days before now."""
-
-    def add(title: str, days_ago: float = 0) -> str:
-        with app.app_context():
-            user_id = db.session.scalar(db.select(User.id).where(User.email == "alice@example.com"))
-            changed = int(time.time() - days_ago * DAY)
-            chat = Chat(
-                user_id=user_id,
-                title=title,
-                chat={"title": title, "messages": []},
-                created_at=changed,
-                updated_at=changed,
-                touched_ns=changed * 1_000_000_000,
-            )
-            db.session.add(chat)
-            db.session.commit()
-            return chat.id
-
-    return add
+    """A chat of alice's, last changed ``days_ago`` days before now."""
+    return lambda title, days_ago=0: store_chat(
+        app, "alice@example.com", title, int(time.time() - days_ago * DAY)
+    )
 
 
 @pytest.mark.parametrize(
