@@ -23,6 +23,7 @@ PLAIN_TITLES = [
     ("See [the docs](https://example.com) ~~now~~", "See the docs now"),
     ("![chart](https://example.com/c.png) of sales", "chart of sales"),
     ("snake_case stays, 2 * 3 * 4 too", "snake_case stays, 2 * 3 * 4 too"),
+    ("__Bold__ but not_a__word__here", "Bold but not_a__word__here"),
     ("**", "**"),
 ]
 

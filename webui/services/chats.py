@@ -433,8 +433,9 @@ def chats_tagged(user: Principal, name: Any, skip: int, limit: int) -> list[Chat
 # --- the chat page's sidebar: history a page at a time, grouped by day ---------------------
 
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](url) and ![alt](url)
-MARKDOWN_PAIRED = re.compile(r"(\*\*|__|~~)(.+?)\1")  # **bold**, __bold__, ~~struck~~
-MARKDOWN_SINGLE = re.compile(r"(?<![\w*])([*_])(\S(?:.*?\S)?)\1(?![\w*])")  # *em*, _em_
+MARKDOWN_PAIRED = re.compile(r"(\*\*|~~)(.+?)\1")  # **bold**, ~~struck~~
+# *em*, _em_, __bold__; never inside a word (snake_case_name, 2*3*4 stay).
+MARKDOWN_SINGLE = re.compile(r"(?<![\w*])(__|[*_])(\S(?:.*?\S)?)\1(?![\w*])")
 MARKDOWN_LEAD = re.compile(r"^(?:#{1,6}|>|[-+*]|\d+\.)\s+")  # a heading, quote or list mark
 MAX_PAGE = 100_000  # of the sidebar and the API's ?page=: far past anyone's history
 MONTHS = (

@@ -9,8 +9,8 @@ window.plainTitle = (title) => {
   const text = title
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
     .replaceAll("`", "")
-    .replace(/(\*\*|__|~~)(.+?)\1/g, "$2")
-    .replace(/(?<![\w*])([*_])(\S(?:.*?\S)?)\1(?![\w*])/g, "$2")
+    .replace(/(\*\*|~~)(.+?)\1/g, "$2")
+    .replace(/(?<![\w*])(__|[*_])(\S(?:.*?\S)?)\1(?![\w*])/g, "$2")
     .replace(/^(?:#{1,6}|>|[-+*]|\d+\.)\s+/, "")
     .split(/\s+/)
     .filter(Boolean)
