@@ -69,7 +69,8 @@ def test_history_is_grouped_pages_on_scroll_and_without_javascript(
     # Scrolling to the end of the list brings the older pages, until a short one.
     chat_list = page.get_by_role("navigation", name="Your chats")
     expect(chat_list).to_have_attribute("tabindex", "0")
-    chat_list.evaluate("list => list.scrollTo(0, list.scrollHeight)")
+    chat_list.focus()  # by keyboard: End scrolls the focused list to its end
+    page.keyboard.press("End")
     expect(rows).to_have_count(2 * PAGE_SIZE)
     chat_list.evaluate("list => list.scrollTo(0, list.scrollHeight)")
     expect(rows).to_have_count(CHATS)
@@ -132,7 +133,9 @@ def local_group(updated_at: int, zone: ZoneInfo) -> str:
     )
 
 
-def test_groups_follow_the_viewers_own_day(crowd, app, browser, live_server):
+def test_groups_follow_the_viewers_own_day_and_entries_rename_and_delete(
+    crowd, app, browser, live_server
+):
     sign_up(crowd.person("ada"), "Ada Admin", EMAIL)
     now, zone = int(time.time()), ZoneInfo(FAR_ZONE)
     today_utc = datetime.now(UTC).date()
@@ -152,5 +155,15 @@ def test_groups_follow_the_viewers_own_day(crowd, app, browser, live_server):
         expect(page.locator("#chat-list .chat-group-heading")).to_have_text(
             [local_group(updated_at, zone)]
         )
+
+        # Renaming from the list: the new name shown as text, the buttons named after it.
+        page.once("dialog", lambda dialog: dialog.accept("**Renamed** chat"))
+        page.get_by_role("button", name="Rename Across midnight").click()
+        expect(page.locator("#chat-list li a")).to_have_text(["Renamed chat"])
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Delete Renamed chat").click()
+        expect(page.locator("#chat-list li")).to_have_count(0)
+        expect(page.locator("#chat-list .chat-group")).to_have_count(0)
+        expect(page.get_by_text("No chats yet.")).to_be_visible()
     finally:
         context.close()
