@@ -141,6 +141,7 @@
 
   // Draws one message; returns a function that redraws it as it changes.
   function messageView(message) {
+    following = following || message.role === "user";
     const item = document.createElement("div");
     item.className = `message message-${message.role}`;
     const who = document.createElement("strong");
@@ -163,8 +164,25 @@
         item.append(note);
       }
       if (message.sources && message.sources.length) item.append(sourcesView(message.sources));
-      log.scrollTop = log.scrollHeight;
+      if (following) scrollToBottom();
     };
+  }
+
+  // The log follows a growing answer while the reader is at its end; scrolled up, it stays
+  // put and offers a way back down.
+  const toBottom = byId("chat-to-bottom");
+  let following = true;
+  const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+
+  function scrollToBottom() {
+    log.scrollTop = log.scrollHeight;
+    following = true;
+    toBottom.hidden = true;
+  }
+
+  function noteScroll() {
+    following = atBottom();
+    toBottom.hidden = following;
   }
 
   function show(message) {
@@ -466,6 +484,11 @@
 
   // --- wiring ------------------------------------------------------------------------------
 
+  // The app fills the window below the site's header, however tall the header wraps.
+  const fitHeight = () => app.style.setProperty("--chat-top", `${app.getBoundingClientRect().top + window.scrollY}px`);
+  window.addEventListener("resize", fitHeight);
+  fitHeight();
+
   // The sidebar folds away on narrow screens and stays open on wide ones.
   const narrow = window.matchMedia("(max-width: 47.99rem)");
   const fitSidebar = () => (sidebar.open = !narrow.matches);
@@ -493,6 +516,8 @@
         form.requestSubmit();
       }
     });
+    log.addEventListener("scroll", noteScroll);
+    toBottom.addEventListener("click", scrollToBottom);
     stopButton.addEventListener("click", () => state.controller && state.controller.abort());
     attach.addEventListener("toggle", () => attach.open && loadAttachments());
     if (uploadInput) {
