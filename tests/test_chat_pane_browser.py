@@ -83,3 +83,63 @@ def test_composer_is_pinned_and_the_first_message_shows_at_360(ada, upstreams):
     to_bottom.click()
     expect(to_bottom).to_be_hidden()
     expect(ada.get_by_text("Line 59")).to_be_in_viewport()
+
+
+SERVER_SILENT = (
+    "The model server did not answer. Try again, or tell an administrator if it keeps happening."
+)
+
+
+def saved_chat(response) -> bool:
+    return response.request.method == "POST" and "/api/v1/chats/" in response.url
+
+
+def expect_failed_answer(page) -> None:
+    failed = page.locator(".message-assistant").last
+    expect(failed.locator(".message-failed")).to_have_text(
+        SERVER_SILENT + "Retry", timeout=ANSWERED
+    )
+    expect(failed.get_by_role("button", name="Retry")).to_be_visible()
+    shown = page.locator("#chat-app").inner_text()
+    for internal in ("OpenAI connection", "Error", "answered 500", "broke on purpose"):
+        assert internal not in shown, shown
+
+
+def test_a_failed_answer_keeps_the_question_offers_retry_and_is_saved(ada, upstreams):
+    open_chat(ada)
+    # The stream breaks off after its first piece (RemoteProtocolError in the app).
+    upstreams.hang_seconds = 0.2
+    upstreams.set_mode("stall", "/v1/chat/completions")
+    ada.get_by_label("Message").fill("Is anyone there?")
+    ada.get_by_role("button", name="Send").click()
+    expect_failed_answer(ada)
+    expect(ada.locator(".message-user .message-text")).to_have_text(["Is anyone there?"])
+
+    upstreams.heal()
+    ada.locator(".message-assistant").last.get_by_role("button", name="Retry").click()
+    answer = ada.locator(".message-assistant")
+    expect(answer).to_have_count(1)
+    expect(answer.locator(".message-text")).to_have_text("Hello from upstream", timeout=ANSWERED)
+    expect(ada.locator(".message-failed")).to_have_count(0)
+    sent = upstreams.last("/v1/chat/completions").body["messages"]
+    assert [m["content"] for m in sent] == ["Is anyone there?"], sent
+
+    # The model server refuses outright: the same words, and they survive a reload.
+    upstreams.set_mode("fail", "/v1/chat/completions")
+    ada.get_by_label("Message").fill("And now?")
+    with ada.expect_response(saved_chat, timeout=ANSWERED):
+        ada.get_by_role("button", name="Send").click()
+    expect_failed_answer(ada)
+    ada.reload()
+    expect(ada.locator(".message-user .message-text")).to_have_text(
+        ["Is anyone there?", "And now?"]
+    )
+    expect_failed_answer(ada)
+    # Retrying after the reload asks without the failed answer.
+    upstreams.heal()
+    ada.locator(".message-assistant").last.get_by_role("button", name="Retry").click()
+    expect(ada.locator(".message-assistant .message-text").last).to_have_text(
+        "Hello from upstream", timeout=ANSWERED
+    )
+    sent = upstreams.last("/v1/chat/completions").body["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"], sent

@@ -136,6 +136,21 @@
     return box;
   }
 
+  function failureView(message) {
+    const box = document.createElement("div");
+    box.className = "message-failed";
+    const text = document.createElement("p");
+    text.className = "error";
+    text.textContent = message.error.content || SERVER_SILENT;
+    const again = document.createElement("button");
+    again.type = "button";
+    again.className = "secondary";
+    again.textContent = "Retry";
+    again.addEventListener("click", () => retry(message));
+    box.append(text, again);
+    return box;
+  }
+
   const textOfParts = (parts) =>
     Array.isArray(parts) ? parts.map((part) => (part && typeof part.text === "string" ? part.text : "")).join("\n") : "";
 
@@ -144,6 +159,7 @@
     following = following || message.role === "user";
     const item = document.createElement("div");
     item.className = `message message-${message.role}`;
+    item.dataset.messageId = message.id;
     const who = document.createElement("strong");
     who.textContent = message.role === "user" ? "You" : message.model || "Assistant";
     const body = document.createElement("div");
@@ -156,7 +172,8 @@
       if (message.role === "user") body.textContent = text;
       else renderMarkdown(body, text);
       body.classList.toggle("streaming", message.role === "assistant" && !message.done);
-      item.querySelectorAll(".message-note, .message-sources").forEach((node) => node.remove());
+      item.querySelectorAll(".message-note, .message-sources, .message-failed").forEach((node) => node.remove());
+      if (message.error) item.append(failureView(message));
       if (message.stopped) {
         const note = document.createElement("p");
         note.className = "message-note";
@@ -238,9 +255,26 @@
     }
   }
 
+  // What a person is told when an answer fails: what happened and what they can do, never
+  // the server's internals (connection names, exception classes).
+  const SERVER_SILENT = "The model server did not answer. Try again, or tell an administrator if it keeps happening.";
+  const NETWORK_LOST = "The connection to this site was lost before the answer came. Check your network and try again.";
+
+  class AnswerFailed extends Error {}
+
+  // Our own refusals (400 bad attachment, 403, 429 …) are written for people; 5xx come
+  // from the model server and say too much about it.
+  async function failureOf(response) {
+    if (response.status >= 500) return new AnswerFailed(SERVER_SILENT);
+    return new AnswerFailed(await errorDetail(response));
+  }
+
+  const failureText = (error) => (error instanceof AnswerFailed ? error.message : NETWORK_LOST);
+
   function requestBody(files) {
+    // A failed answer is shown and saved, but is no part of what the model is asked.
     const history = state.messages
-      .filter((m) => m.done !== false)
+      .filter((m) => m.done !== false && !m.error)
       .map(({ role, content }) => ({ role, content }));
     // include_usage: the upstream reports tokens, recorded like a key's usage.
     const body = { model: modelSelect.value, messages: history, stream: true, stream_options: { include_usage: true } };
@@ -252,8 +286,13 @@
     showError("");
     const files = chosenAttachments();
     show(newMessage("user", text, files.length ? { files } : {}));
-    const answer = newMessage("assistant", "", { model: modelSelect.value, done: false });
-    const redraw = show(answer);
+    await answer(files);
+  }
+
+  // Streams an answer to the conversation so far; a failure stays in the chat, with Retry.
+  async function answer(files) {
+    const reply = newMessage("assistant", "", { model: modelSelect.value, done: false });
+    const redraw = show(reply);
     state.controller = new AbortController();
     sendButton.disabled = true;
     stopButton.hidden = false;
@@ -273,38 +312,42 @@
         body: JSON.stringify(requestBody(files)),
         signal: state.controller.signal,
       });
-      if (!response.ok) throw new Error(await errorDetail(response));
+      if (!response.ok) throw await failureOf(response);
       await readEvents(response, (data) => {
         if (data === "[DONE]") return;
         const event = JSON.parse(data);
-        if (event.error) throw new Error(event.error.message || "The answer broke off.");
-        if (event.sources) answer.sources = event.sources;
+        if (event.error) throw new AnswerFailed(SERVER_SILENT);
+        if (event.sources) reply.sources = event.sources;
         const delta = event.choices && event.choices[0] && event.choices[0].delta;
-        if (delta && delta.content) answer.content += delta.content;
+        if (delta && delta.content) reply.content += delta.content;
         redrawSoon();
       });
     } catch (error) {
-      if (error.name === "AbortError") answer.stopped = true;
-      else showError(error.message);
+      if (error.name === "AbortError") reply.stopped = true;
+      else reply.error = { content: failureText(error) };
     } finally {
-      answer.done = true;
+      reply.done = true;
       state.controller = null;
       sendButton.disabled = false;
       stopButton.hidden = true;
-      if (!answer.content && !answer.stopped) {
-        // Nothing came back: keep the question, drop the empty answer.
-        state.messages.pop();
-        state.messages[state.messages.length - 1].childrenIds = [];
-        log.lastElementChild.remove();
-      } else {
-        redraw();
-      }
+      redraw();
     }
     try {
       await save();
     } catch (error) {
       showError(`The chat could not be saved: ${error.message}`);
     }
+  }
+
+  // Retry drops the failed answer and asks again with the same question and attachments.
+  async function retry(failed) {
+    const index = state.messages.indexOf(failed);
+    if (state.controller || index !== state.messages.length - 1) return;
+    state.messages.splice(index, 1);
+    const question = state.messages[index - 1];
+    if (question) question.childrenIds = (question.childrenIds || []).filter((id) => id !== failed.id);
+    log.querySelector(`[data-message-id="${CSS.escape(failed.id)}"]`)?.remove();
+    await answer((question && question.files) || []);
   }
 
   async function openSavedChat(id) {
