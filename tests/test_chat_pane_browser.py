@@ -3,6 +3,8 @@ with the composer pinned at the bottom, failed answers that keep the question an
 Retry, saved chats drawn by the server, attachments as chips, safe images, a typing
 indicator, and each model's own chat route."""
 
+import re
+
 import pytest
 
 from tests.support.chromium import sign_up
@@ -143,3 +145,35 @@ def test_a_failed_answer_keeps_the_question_offers_retry_and_is_saved(ada, upstr
     )
     sent = upstreams.last("/v1/chat/completions").body["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"], sent
+
+
+def test_a_saved_chat_shows_its_messages_without_the_script(ada, upstreams, browser, live_server):
+    upstreams.reply_words = ["## Plan\n\n", "- <b>first</b> step"]
+    open_chat(ada)
+    send(ada, "Make a plan")
+    expect(ada).to_have_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    address = ada.url
+
+    without_script = browser.new_context(
+        base_url=live_server.url,
+        java_script_enabled=False,
+        storage_state=ada.context.storage_state(),
+    )
+    try:
+        page = without_script.new_page()
+        page.goto(address)
+        log = page.locator("#chat-log")
+        expect(log.locator(".message-user .message-text")).to_have_text("Make a plan")
+        # The text as written, escaped: no element made of it.
+        answer = log.locator(".message-assistant .message-text")
+        assert answer.inner_text() == "## Plan\n\n- <b>first</b> step"
+        expect(log.locator("b, h2")).to_have_count(0)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Make a plan")
+    finally:
+        without_script.close()
+
+    # With the script, the same messages, the answer as Markdown.
+    ada.reload()
+    expect(ada.locator(".message-user .message-text")).to_have_text("Make a plan")
+    expect(ada.locator(".message-assistant h2")).to_have_text("Plan")
+    expect(ada.locator(".message-assistant li")).to_have_text("<b>first</b> step")

@@ -2,14 +2,23 @@ from flask import g, render_template, request
 
 from webui.chat import bp, models_bp
 from webui.core.parsers import query_flag
+from webui.models import Chat
 from webui.services import chats, model_access
 
 
-def chat_page(chat_id: str | None = None):
+def chat_page(chat_id: str | None = None, saved: Chat | None = None):
     models = chats.chat_models(model_access.usable_models(g.principal))
     # Labels only ("OpenAI connection #2"): URLs and upstream keys are for admins.
     failing = [state.label for state in model_access.connection_states() if not state.ok]
-    return render_template("chat/index.html", models=models, chat_id=chat_id, failing=failing)
+    return render_template(
+        "chat/index.html",
+        models=models,
+        chat_id=chat_id,
+        failing=failing,
+        # A saved chat is drawn at first paint; its script reads the same chat from the page.
+        saved=saved,
+        saved_messages=chats.shown_messages(saved) if saved else [],
+    )
 
 
 @bp.get("/chat")
@@ -20,7 +29,8 @@ def index():
 @bp.get("/chat/<chat_id>")
 def saved(chat_id: str):
     """A saved chat by its address, so it survives a reload; others' chats are not found."""
-    return chat_page(chats.get_own(g.principal, chat_id).id)
+    chat = chats.get_own(g.principal, chat_id)
+    return chat_page(chat.id, chat)
 
 
 @models_bp.get("/models", endpoint="index")

@@ -350,21 +350,22 @@
     await answer((question && question.files) || []);
   }
 
-  async function openSavedChat(id) {
-    try {
-      const saved = await call("GET", `${urls.chats}${id}`);
-      state.title = saved.title;
-      titleHeading.textContent = saved.title;
-      const chat = saved.chat || {};
-      state.messages = Array.isArray(chat.messages) ? chat.messages : [];
-      const model = (chat.models || [])[0];
-      if (modelSelect && [...modelSelect.options].some((option) => option.value === model)) {
-        modelSelect.value = model;
-      }
-      if (log) state.messages.forEach(show);
-    } catch (error) {
-      showError(error.message);
+  // The server drew the saved chat's messages as plain text; this redraws them from the
+  // same chat (embedded in the page) with Markdown, and keeps it to save later exchanges.
+  function openSavedChat() {
+    const embedded = byId("chat-saved");
+    if (!embedded) return;
+    const saved = JSON.parse(embedded.textContent);
+    state.title = saved.title;
+    const chat = saved.chat || {};
+    state.messages = Array.isArray(chat.messages) ? chat.messages : [];
+    const model = (chat.models || [])[0];
+    if (modelSelect && [...modelSelect.options].some((option) => option.value === model)) {
+      modelSelect.value = model;
     }
+    if (!log) return;
+    log.replaceChildren();
+    state.messages.forEach(show);
   }
 
   // --- attachments -------------------------------------------------------------------------
@@ -567,5 +568,5 @@
       uploadInput.addEventListener("change", () => uploadInput.files[0] && upload(uploadInput.files[0]));
     }
   }
-  if (state.id) openSavedChat(state.id);
+  if (state.id) openSavedChat();
 })();
