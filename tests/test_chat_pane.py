@@ -35,7 +35,12 @@ def test_a_saved_chat_is_drawn_by_the_server(alice):
     chat_id = saved_chat(
         alice,
         [
-            {"id": "u1", "role": "user", "content": "Plan the <b>launch</b> & more"},
+            {
+                "id": "u1",
+                "role": "user",
+                "content": "Plan the <b>launch</b> & more",
+                "files": [{"type": "file", "id": "f1", "name": "notes<1>.txt"}],
+            },
             {"id": "a1", "role": "assistant", "model": "gpt-test", "content": "## Steps\n- one"},
             {"id": "u2", "role": "user", "content": [{"type": "text", "text": "In parts"}]},
             {"id": "a2", "role": "assistant", "content": "half", "stopped": True},
@@ -48,6 +53,7 @@ def test_a_saved_chat_is_drawn_by_the_server(alice):
     log = conversation_log(page)
     assert "Plan the &lt;b&gt;launch&lt;/b&gt; &amp; more" in log
     assert "<b>launch" not in log
+    assert '<li class="chat-chip">notes&lt;1&gt;.txt</li>' in log  # sent with the question
     assert "## Steps\n- one" in log  # Markdown is the script's to render
     assert "In parts" in log
     assert "Stopped: the answer was cut short here." in log

@@ -177,3 +177,48 @@ def test_a_saved_chat_shows_its_messages_without_the_script(ada, upstreams, brow
     expect(ada.locator(".message-user .message-text")).to_have_text("Make a plan")
     expect(ada.locator(".message-assistant h2")).to_have_text("Plan")
     expect(ada.locator(".message-assistant li")).to_have_text("<b>first</b> step")
+
+
+def upload_in_chat(page, name: str, data: bytes) -> None:
+    page.get_by_label("Upload a file").set_input_files(
+        files=[{"name": name, "mimeType": "text/plain", "buffer": data}]
+    )
+
+
+def test_attachments_are_chips_for_the_next_message_only(ada, upstreams):
+    open_chat(ada)
+    ada.get_by_text("Attach files and collections").click()
+    chips = ada.locator("#chat-chips")
+    status = ada.locator("#chat-upload-status")
+
+    # A failed upload and a file whose text cannot be read: said so, never attached.
+    upload_in_chat(ada, "empty.txt", b"")
+    expect(status).to_contain_text("empty.txt was not uploaded")
+    upload_in_chat(ada, "binary.txt", b"abc\x00\x01\x02def")
+    expect(status).to_contain_text("binary.txt was stored, but its text could not be read")
+    expect(chips.locator("li")).to_have_count(0)
+    expect(ada.locator("#chat-files li")).to_have_count(0)  # not offered in the list either
+
+    upload_in_chat(ada, "notes.txt", b"The code word is pineapple.\n")
+    expect(status).to_have_text("notes.txt is attached.")
+    expect(chips.locator("li")).to_have_text(["notes.txt×"])
+    upload_in_chat(ada, "extra.txt", b"An extra note.\n")
+    expect(chips.locator("li")).to_have_count(2)
+    chips.get_by_role("button", name="Remove extra.txt").click()
+    expect(chips.locator("li")).to_have_text(["notes.txt×"])
+    expect(ada.get_by_label("extra.txt", exact=True)).not_to_be_checked()
+    expect(ada.locator("#chat-files li")).to_have_count(2)  # notes.txt and extra.txt
+
+    send(ada, "What is the code word?")
+    asked = upstreams.last("/v1/chat/completions").body["messages"]
+    assert "pineapple" in asked[0]["content"], asked  # the file's passage went along
+    expect(ada.locator(".message-user").last.locator(".chat-chip")).to_have_text(["notes.txt"])
+    expect(chips).to_be_hidden()  # the composer starts empty again
+
+    send(ada, "And without the file?")
+    asked = upstreams.last("/v1/chat/completions").body["messages"]
+    assert all("pineapple" not in str(m["content"]) for m in asked if m["role"] == "system")
+    expect(ada.locator(".message-user").last.locator(".chat-chip")).to_have_count(0)
+
+    ada.reload()  # the chip stays on the message it was sent with
+    expect(ada.locator(".message-user").first.locator(".chat-chip")).to_have_text(["notes.txt"])

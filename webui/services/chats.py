@@ -298,6 +298,16 @@ def failure_text(message: dict[str, Any]) -> str:
     return content if isinstance(content, str) and content else ANSWER_FAILED
 
 
+def attachment_names(message: dict[str, Any]) -> list[str]:
+    """The names of the files and collections sent with a message (as the chat page saves them)."""
+    files = message.get("files")
+    return [
+        item["name"]
+        for item in (files if isinstance(files, list) else [])
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    ]
+
+
 def shown_messages(chat: Chat) -> list[dict[str, Any]]:
     """The messages of a saved chat as the chat page draws them before its script runs."""
     messages = chat.chat.get("messages") if isinstance(chat.chat, dict) else None
@@ -308,6 +318,7 @@ def shown_messages(chat: Chat) -> list[dict[str, Any]]:
             "text": message_text(message),
             "failed": failure_text(message),
             "stopped": bool(message.get("stopped")),
+            "files": attachment_names(message),
         }
         for message in (messages if isinstance(messages, list) else [])
         if isinstance(message, dict)

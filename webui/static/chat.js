@@ -136,6 +136,14 @@
     return box;
   }
 
+  function sentAttachments(files) {
+    const list = document.createElement("ul");
+    list.className = "chat-chips";
+    list.setAttribute("aria-label", "Attached");
+    list.append(...chipList(files.map((f) => ({ ...f, name: f.name || f.id })), false));
+    return list;
+  }
+
   function failureView(message) {
     const box = document.createElement("div");
     box.className = "message-failed";
@@ -169,7 +177,12 @@
     return () => {
       // Imported chats may hold OpenAI content parts instead of a string: show their text.
       const text = typeof message.content === "string" ? message.content : textOfParts(message.content);
-      if (message.role === "user") body.textContent = text;
+      if (message.role === "user") {
+        body.textContent = text;
+        if (message.files && message.files.length && !item.querySelector(".chat-chips")) {
+          item.append(sentAttachments(message.files));
+        }
+      }
       else renderMarkdown(body, text);
       body.classList.toggle("streaming", message.role === "assistant" && !message.done);
       item.querySelectorAll(".message-note, .message-sources, .message-failed").forEach((node) => node.remove());
@@ -278,13 +291,13 @@
       .map(({ role, content }) => ({ role, content }));
     // include_usage: the upstream reports tokens, recorded like a key's usage.
     const body = { model: modelSelect.value, messages: history, stream: true, stream_options: { include_usage: true } };
-    if (files.length) body.files = files;
+    if (files.length) body.files = files.map(({ type, id }) => ({ type, id }));
     return body;
   }
 
   async function send(text) {
     showError("");
-    const files = chosenAttachments();
+    const files = takeAttachments();
     show(newMessage("user", text, files.length ? { files } : {}));
     await answer(files);
   }
@@ -370,55 +383,89 @@
 
   // --- attachments -------------------------------------------------------------------------
 
+  // What goes with the next message only: chips by the composer, chosen in the picker or
+  // uploaded there. Only files whose text was read are offered; a failed upload is never one.
   const attach = byId("chat-attach");
-  const attachCount = byId("chat-attach-count");
+  const chips = byId("chat-chips");
   const uploadInput = byId("chat-upload");
   const uploadStatus = byId("chat-upload-status");
+  const attached = new Map(); // "file:<id>" → { type, id, name }
 
-  function choice(type, id, label, checked) {
-    const item = document.createElement("li");
+  const attachmentKey = (item) => `${item.type}:${item.id}`;
+
+  function chipList(items, removable) {
+    return items.map((item) => {
+      const chip = document.createElement("li");
+      chip.className = "chat-chip";
+      const name = document.createElement("span");
+      name.textContent = item.name;
+      chip.append(name);
+      if (removable) {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "link";
+        remove.textContent = "×";
+        remove.setAttribute("aria-label", `Remove ${item.name}`);
+        remove.addEventListener("click", () => setAttached(item, false));
+        chip.append(remove);
+      }
+      return chip;
+    });
+  }
+
+  function drawAttached() {
+    chips.replaceChildren(...chipList([...attached.values()], true));
+    chips.hidden = attached.size === 0;
+    for (const box of attach.querySelectorAll("input[type=checkbox]")) {
+      box.checked = attached.has(`${box.dataset.type}:${box.value}`);
+    }
+  }
+
+  function setAttached(item, on) {
+    if (on) attached.set(attachmentKey(item), item);
+    else attached.delete(attachmentKey(item));
+    drawAttached();
+  }
+
+  function choice(item) {
+    const row = document.createElement("li");
     const box = document.createElement("input");
     box.type = "checkbox";
-    box.id = `attach-${type}-${id}`;
-    box.dataset.type = type;
-    box.value = id;
-    box.checked = checked;
-    box.addEventListener("change", countAttachments);
-    const text = document.createElement("label");
-    text.htmlFor = box.id;
-    text.textContent = label;
-    item.append(box, text);
-    return item;
+    box.id = `attach-${item.type}-${item.id}`;
+    box.dataset.type = item.type;
+    box.value = item.id;
+    box.checked = attached.has(attachmentKey(item));
+    box.addEventListener("change", () => setAttached(item, box.checked));
+    const label = document.createElement("label");
+    label.htmlFor = box.id;
+    label.textContent = item.name;
+    row.append(box, label);
+    return row;
   }
 
-  function chosenAttachments() {
+  // Takes the attachments for a message being sent: the composer starts empty again.
+  function takeAttachments() {
     if (!attach) return [];
-    return [...attach.querySelectorAll("input[type=checkbox]:checked")].map((box) => ({
-      type: box.dataset.type,
-      id: box.value,
-    }));
+    const items = [...attached.values()];
+    attached.clear();
+    drawAttached();
+    attach.open = false;
+    return items;
   }
 
-  function countAttachments() {
-    const count = chosenAttachments().length;
-    attachCount.textContent = count ? `(${count} chosen)` : "";
-  }
-
-  async function loadAttachments(checkFileId) {
-    const chosen = new Set(chosenAttachments().map((item) => `${item.type}:${item.id}`));
-    if (checkFileId) chosen.add(`file:${checkFileId}`);
+  async function loadAttachments() {
     try {
       const [files, collections] = await Promise.all([
         call("GET", `${urls.files}?limit=100`),
         call("GET", urls.knowledge),
       ]);
+      const readable = files.items.filter((f) => f.data && f.data.status === "completed");
       byId("chat-files").replaceChildren(
-        ...files.items.map((f) => choice("file", f.id, f.filename, chosen.has(`file:${f.id}`))),
+        ...readable.map((f) => choice({ type: "file", id: f.id, name: f.filename })),
       );
       byId("chat-collections").replaceChildren(
-        ...collections.items.map((k) => choice("collection", k.id, k.name, chosen.has(`collection:${k.id}`))),
+        ...collections.items.map((k) => choice({ type: "collection", id: k.id, name: k.name })),
       );
-      countAttachments();
     } catch (error) {
       uploadStatus.textContent = error.message;
     }
@@ -435,8 +482,13 @@
     return { status: "pending" };
   }
 
+  function uploadSaid(text, failed) {
+    uploadStatus.textContent = text;
+    uploadStatus.classList.toggle("error", failed);
+  }
+
   async function upload(file) {
-    uploadStatus.textContent = `Uploading ${file.name}…`;
+    uploadSaid(`Uploading ${file.name}…`, false);
     const body = new FormData();
     body.append("file", file);
     try {
@@ -448,13 +500,17 @@
       if (!response.ok) throw new Error(await errorDetail(response));
       const stored = await response.json();
       const status = await waitUntilProcessed(stored.id);
-      uploadStatus.textContent =
-        status.status === "failed"
-          ? `${file.name} was stored, but its text could not be read: ${status.error || "unknown error"}`
-          : `${file.name} is attached.`;
-      await loadAttachments(stored.id);
+      if (status.status === "completed") {
+        setAttached({ type: "file", id: stored.id, name: stored.filename }, true);
+        uploadSaid(`${file.name} is attached.`, false);
+      } else if (status.status === "failed") {
+        uploadSaid(`${file.name} was stored, but its text could not be read, so it is not attached: ${status.error || "unknown error"}`, true);
+      } else {
+        uploadSaid(`${file.name} is still being read; attach it from the list when it is ready.`, true);
+      }
+      await loadAttachments();
     } catch (error) {
-      uploadStatus.textContent = `The upload failed: ${error.message}`;
+      uploadSaid(`${file.name} was not uploaded: ${error.message}`, true);
     } finally {
       uploadInput.value = "";
     }
