@@ -222,3 +222,45 @@ def test_attachments_are_chips_for_the_next_message_only(ada, upstreams):
 
     ada.reload()  # the chip stays on the message it was sent with
     expect(ada.locator(".message-user").first.locator(".chat-chip")).to_have_text(["notes.txt"])
+
+
+def test_images_become_links_and_code_scrolls_by_keyboard(ada, upstreams):
+    remote = []
+    ada.route(
+        "https://example.com/**", lambda route: (remote.append(route.request.url), route.abort())
+    )
+    upstreams.reply_words = [
+        "![sales chart](https://example.com/chart.png) and ![](https://example.com/bare.png)\n\n",
+        "```\n" + "x = 1  # " + "a long line " * 30 + "\n```\n",
+    ]
+    open_chat(ada)
+    send(ada, "Show me")
+    answer = ada.locator(".message-assistant .message-text").last
+    expect(answer.get_by_role("link", name="sales chart")).to_have_attribute(
+        "href", "https://example.com/chart.png"
+    )
+    expect(answer.get_by_role("link", name="https://example.com/bare.png")).to_be_visible()
+    expect(ada.locator("#chat-log img")).to_have_count(0)
+    assert remote == []
+    code = answer.locator("pre")
+    expect(code).to_have_attribute("tabindex", "0")
+    expect(code).to_have_accessible_name("Code")
+    assert code.evaluate("pre => pre.scrollWidth > pre.clientWidth")  # it does scroll
+
+
+def test_the_first_token_wait_shows_a_typing_indicator(ada, upstreams):
+    upstreams.reply_words = ["", "Hello"]  # nothing to show until the second piece
+    upstreams.chunk_delay = 2.0
+    open_chat(ada)
+    for motion, animation in (("no-preference", "typing-pulse"), ("reduce", "none")):
+        ada.emulate_media(reduced_motion=motion)
+        ada.get_by_label("Message").fill(f"Hello with motion {motion}")
+        ada.get_by_role("button", name="Send").click()
+        waiting = ada.locator(".message-assistant .message-text").last
+        indicator = waiting.get_by_role("status")
+        expect(indicator).to_have_text("The model is writing…")
+        assert waiting.evaluate("t => getComputedStyle(t, '::after').content") == "none"
+        dot = indicator.locator(".typing-dot").first
+        assert dot.evaluate("d => getComputedStyle(d).animationName") == animation
+        expect(waiting).to_have_text("Hello", timeout=ANSWERED)
+        expect(waiting.locator(".typing")).to_have_count(0)

@@ -41,7 +41,13 @@
   const escapeHtml = (text) =>
     text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   // Raw HTML in an answer is shown as text, never parsed; DOMPurify then keeps only these.
-  const markdown = new window.marked.Marked({ gfm: true, renderer: { html: ({ text }) => escapeHtml(text) } });
+  // Images are never loaded (a remote image tells its server who reads the chat): each
+  // becomes a link named by its alt text, or by its address when it has none.
+  const imageAsLink = ({ href, text }) => `<a href="${escapeHtml(href || "")}">${escapeHtml(text || href || "image")}</a>`;
+  const markdown = new window.marked.Marked({
+    gfm: true,
+    renderer: { html: ({ text }) => escapeHtml(text), image: imageAsLink },
+  });
   const PURIFY = {
     ALLOWED_TAGS: ["a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
       "hr", "li", "ol", "p", "pre", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul"],
@@ -63,13 +69,21 @@
     return button;
   }
 
+  function scrollableByKeyboard(element, label) {
+    element.tabIndex = 0;
+    element.setAttribute("aria-label", label);
+  }
+
   function renderMarkdown(target, text) {
     const fragment = window.DOMPurify.sanitize(markdown.parse(text, { async: false }), PURIFY);
     for (const link of fragment.querySelectorAll("a")) {
       link.rel = "noopener noreferrer";
       link.target = "_blank";
     }
+    // Code and tables scroll sideways in their own box: keyboard users can reach it.
+    for (const table of fragment.querySelectorAll("table")) scrollableByKeyboard(table, "Table");
     for (const pre of fragment.querySelectorAll("pre")) {
+      scrollableByKeyboard(pre, "Code");
       const block = document.createElement("div");
       block.className = "code-block";
       pre.replaceWith(block);
@@ -144,6 +158,24 @@
     return list;
   }
 
+  // Shown until the first words of an answer arrive.
+  function typingIndicator() {
+    const indicator = document.createElement("span");
+    indicator.className = "typing";
+    indicator.setAttribute("role", "status");
+    const words = document.createElement("span");
+    words.className = "visually-hidden";
+    words.textContent = "The model is writing…";
+    indicator.append(words);
+    for (let dot = 0; dot < 3; dot += 1) {
+      const shape = document.createElement("span");
+      shape.className = "typing-dot";
+      shape.setAttribute("aria-hidden", "true");
+      indicator.append(shape);
+    }
+    return indicator;
+  }
+
   function failureView(message) {
     const box = document.createElement("div");
     box.className = "message-failed";
@@ -177,14 +209,17 @@
     return () => {
       // Imported chats may hold OpenAI content parts instead of a string: show their text.
       const text = typeof message.content === "string" ? message.content : textOfParts(message.content);
+      const waiting = message.role === "assistant" && !message.done && !text;
       if (message.role === "user") {
         body.textContent = text;
         if (message.files && message.files.length && !item.querySelector(".chat-chips")) {
           item.append(sentAttachments(message.files));
         }
       }
+      else if (waiting) body.replaceChildren(typingIndicator());
       else renderMarkdown(body, text);
       body.classList.toggle("streaming", message.role === "assistant" && !message.done);
+      body.classList.toggle("waiting", waiting);
       item.querySelectorAll(".message-note, .message-sources, .message-failed").forEach((node) => node.remove());
       if (message.error) item.append(failureView(message));
       if (message.stopped) {
