@@ -264,3 +264,17 @@ def test_the_first_token_wait_shows_a_typing_indicator(ada, upstreams):
         assert dot.evaluate("d => getComputedStyle(d).animationName") == animation
         expect(waiting).to_have_text("Hello", timeout=ANSWERED)
         expect(waiting.locator(".typing")).to_have_count(0)
+
+
+def test_each_model_is_asked_through_its_own_connections_route(ada, connected_upstreams):
+    asked = []
+    ada.on(
+        "request",
+        lambda request: "chat/completions" in request.url and asked.append(request.url),
+    )
+    for model in ("gpt-test", "llama-test:latest"):
+        open_chat(ada, model)
+        send(ada, f"Hello {model}")
+        expect(ada.locator(".message-assistant .message-failed")).to_have_count(0)
+    paths = [url.split("://", 1)[1].split("/", 1)[1] for url in asked]
+    assert paths == ["api/chat/completions", "ollama/v1/chat/completions"], asked

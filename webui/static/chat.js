@@ -319,6 +319,12 @@
 
   const failureText = (error) => (error instanceof AnswerFailed ? error.message : NETWORK_LOST);
 
+  // Each model is asked through its own connection's route, as Open WebUI does.
+  function completionsRoute() {
+    const chosen = modelSelect.selectedOptions[0];
+    return chosen && chosen.dataset.connection === "ollama" ? urls.ollamaCompletions : urls.completions;
+  }
+
   function requestBody(files) {
     // A failed answer is shown and saved, but is no part of what the model is asked.
     const history = state.messages
@@ -354,7 +360,7 @@
       });
     };
     try {
-      const response = await fetch(urls.completions, {
+      const response = await fetch(completionsRoute(), {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
         body: JSON.stringify(requestBody(files)),
