@@ -80,3 +80,11 @@ def test_a_new_chat_has_an_empty_log_and_no_embedded_chat(alice):
     page = alice.get("/chat").get_data(as_text=True)
     assert 'id="chat-saved"' not in page
     assert 'class="message ' not in page
+
+
+def test_each_model_option_names_its_connections_route(connected_upstreams, alice):
+    page = alice.get("/chat").get_data(as_text=True)
+    assert 'data-completions="/api/chat/completions"' in page
+    assert 'data-ollama-completions="/ollama/v1/chat/completions"' in page
+    assert '<option value="gpt-test" data-connection="openai"' in page
+    assert '<option value="llama-test:latest" data-connection="ollama"' in page
