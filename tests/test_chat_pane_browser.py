@@ -249,21 +249,29 @@ def test_images_become_links_and_code_scrolls_by_keyboard(ada, upstreams):
 
 
 def test_the_first_token_wait_shows_a_typing_indicator(ada, upstreams):
-    upstreams.reply_words = ["", "Hello"]  # nothing to show until the second piece
-    upstreams.chunk_delay = 2.0
+    # An empty first piece, then the stream stalls: the wait lasts until Stop.
+    upstreams.reply_words = ["", "Hello"]
+    upstreams.hang_seconds = ANSWERED / 1000
+    upstreams.set_mode("stall", "/v1/chat/completions")
     open_chat(ada)
     for motion, animation in (("no-preference", "typing-pulse"), ("reduce", "none")):
         ada.emulate_media(reduced_motion=motion)
         ada.get_by_label("Message").fill(f"Hello with motion {motion}")
         ada.get_by_role("button", name="Send").click()
-        waiting = ada.locator(".message-assistant .message-text").last
+        waiting = ada.locator(".message-assistant .message-text.waiting")
         indicator = waiting.get_by_role("status")
         expect(indicator).to_have_text("The model is writing…")
         assert waiting.evaluate("t => getComputedStyle(t, '::after').content") == "none"
         dot = indicator.locator(".typing-dot").first
         assert dot.evaluate("d => getComputedStyle(d).animationName") == animation
-        expect(waiting).to_have_text("Hello", timeout=ANSWERED)
-        expect(waiting.locator(".typing")).to_have_count(0)
+        ada.get_by_role("button", name="Stop").click()
+        expect(ada.locator(".typing")).to_have_count(0)
+
+    # The first words replace the indicator.
+    upstreams.heal()
+    send(ada, "Now answer")
+    expect(ada.locator(".message-assistant .message-text").last).to_have_text("Hello")
+    expect(ada.locator(".typing")).to_have_count(0)
 
 
 def test_each_model_is_asked_through_its_own_connections_route(ada, connected_upstreams):

@@ -343,13 +343,19 @@
     await answer(files);
   }
 
+  // While an answer streams, Stop takes Send's place (the composer keeps its height).
+  function showStop(streaming) {
+    sendButton.disabled = streaming;
+    sendButton.hidden = streaming;
+    stopButton.hidden = !streaming;
+  }
+
   // Streams an answer to the conversation so far; a failure stays in the chat, with Retry.
   async function answer(files) {
     const reply = newMessage("assistant", "", { model: modelSelect.value, done: false });
     const redraw = show(reply);
     state.controller = new AbortController();
-    sendButton.disabled = true;
-    stopButton.hidden = false;
+    showStop(true);
     let pending = false;
     const redrawSoon = () => {
       if (pending) return;
@@ -382,8 +388,7 @@
     } finally {
       reply.done = true;
       state.controller = null;
-      sendButton.disabled = false;
-      stopButton.hidden = true;
+      showStop(false);
       redraw();
     }
     try {
@@ -658,6 +663,8 @@
       }
     });
     log.addEventListener("scroll", noteScroll);
+    // The log shrinks when the composer grows (a longer message, the attachment picker).
+    new ResizeObserver(() => following && scrollToBottom()).observe(log);
     toBottom.addEventListener("click", scrollToBottom);
     stopButton.addEventListener("click", () => state.controller && state.controller.abort());
     attach.addEventListener("toggle", () => attach.open && loadAttachments());
