@@ -69,15 +69,20 @@ def test_composer_is_pinned_and_the_first_message_shows_at_360(ada, upstreams):
     expect(log).to_have_accessible_name("Conversation")
     expect(ada.locator(".chat-topbar #chat-model")).to_be_visible()  # beside the title
 
-    upstreams.reply_words = [f"Line {number}\n\n" for number in range(60)]
     send(ada, "The first question")
+    assert inside_viewport(ada, ".message-user")
+    assert inside_viewport(ada, ".message-assistant")
     assert inside_viewport(ada, "#chat-message")
     assert inside_viewport(ada, "#chat-send")
     assert not page_scrolls(ada)
-    # The long answer scrolls inside the log; back at its top the first message shows.
-    log.evaluate("log => { log.scrollTop = 0; }")
-    assert inside_viewport(ada, ".message-user")
+
+    # A long answer scrolls inside the log, never the page.
+    upstreams.reply_words = [f"Line {number}\n\n" for number in range(60)]
+    send(ada, "A long one, please")
+    assert not page_scrolls(ada)
     assert inside_viewport(ada, "#chat-message")
+    log.evaluate("log => { log.scrollTop = 0; }")
+    assert inside_viewport(ada, ".message-user >> nth=0")
 
     # Scrolled up, a button leads back down to the end of the answer.
     to_bottom = ada.get_by_role("button", name="Scroll to bottom")
