@@ -103,6 +103,11 @@
   const errorBox = byId("chat-error");
   const state = { id: urls.chatId || null, title: "", messages: [], controller: null };
 
+  // What a person is told when an answer fails: what happened and what they can do, never
+  // the server's internals (connection names, exception classes).
+  const SERVER_SILENT = "The model server did not answer. Try again, or tell an administrator if it keeps happening.";
+  const NETWORK_LOST = "The connection to this site was lost before the answer came. Check your network and try again.";
+
   function showError(text) {
     if (!errorBox) return;
     errorBox.textContent = text;
@@ -125,6 +130,23 @@
     if (previous) previous.childrenIds = [...(previous.childrenIds || []), message.id];
     state.messages.push(message);
     return message;
+  }
+
+  // The log follows a growing answer while the reader is at its end; scrolled up, it stays
+  // put and offers a way back down.
+  const toBottom = byId("chat-to-bottom");
+  let following = true;
+  const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+
+  function scrollToBottom() {
+    log.scrollTop = log.scrollHeight;
+    following = true;
+    toBottom.hidden = true;
+  }
+
+  function noteScroll() {
+    following = atBottom();
+    toBottom.hidden = following;
   }
 
   function sourcesView(sources) {
@@ -215,8 +237,7 @@
         if (message.files && message.files.length && !item.querySelector(".chat-chips")) {
           item.append(sentAttachments(message.files));
         }
-      }
-      else if (waiting) body.replaceChildren(typingIndicator());
+      } else if (waiting) body.replaceChildren(typingIndicator());
       else renderMarkdown(body, text);
       body.classList.toggle("streaming", message.role === "assistant" && !message.done);
       body.classList.toggle("waiting", waiting);
@@ -231,23 +252,6 @@
       if (message.sources && message.sources.length) item.append(sourcesView(message.sources));
       if (following) scrollToBottom();
     };
-  }
-
-  // The log follows a growing answer while the reader is at its end; scrolled up, it stays
-  // put and offers a way back down.
-  const toBottom = byId("chat-to-bottom");
-  let following = true;
-  const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 24;
-
-  function scrollToBottom() {
-    log.scrollTop = log.scrollHeight;
-    following = true;
-    toBottom.hidden = true;
-  }
-
-  function noteScroll() {
-    following = atBottom();
-    toBottom.hidden = following;
   }
 
   function show(message) {
@@ -302,11 +306,6 @@
       }
     }
   }
-
-  // What a person is told when an answer fails: what happened and what they can do, never
-  // the server's internals (connection names, exception classes).
-  const SERVER_SILENT = "The model server did not answer. Try again, or tell an administrator if it keeps happening.";
-  const NETWORK_LOST = "The connection to this site was lost before the answer came. Check your network and try again.";
 
   class AnswerFailed extends Error {}
 
