@@ -63,22 +63,26 @@ def test_a_saved_chat_is_drawn_by_the_server(alice):
     assert log.count('class="message message-assistant"') == 4
     assert '<h1 id="chat-title">Launch plan</h1>' in page
 
-    embedded = re.search(r'<script type="application/json" id="chat-saved">(.*?)</script>', page)
+    embedded = re.search(r"data-saved='([^']*)'", page)
     assert embedded, page
     data = json.loads(embedded.group(1))
     assert data["title"] == "Launch plan"
     assert [m["id"] for m in data["chat"]["messages"]] == ["u1", "a1", "u2", "a2", "u3", "a3", "a4"]
 
 
-def test_the_embedded_chat_cannot_close_its_script(alice):
-    chat_id = saved_chat(alice, [{"id": "u1", "role": "user", "content": "</script><i>x</i>"}])
+def test_the_embedded_chat_stays_inside_its_attribute(alice):
+    hostile = "' onmouseover='alert(1)' x='</div><i>x</i>"
+    chat_id = saved_chat(alice, [{"id": "u1", "role": "user", "content": hostile}])
     page = alice.get(f"/chat/{chat_id}").get_data(as_text=True)
-    assert "</script><i>" not in page
+    embedded = re.search(r"data-saved='([^']*)'", page)
+    assert embedded, page
+    assert json.loads(embedded.group(1))["chat"]["messages"][0]["content"] == hostile
+    assert "onmouseover='" not in page and "</div><i>" not in page
 
 
 def test_a_new_chat_has_an_empty_log_and_no_embedded_chat(alice):
     page = alice.get("/chat").get_data(as_text=True)
-    assert 'id="chat-saved"' not in page
+    assert "data-saved=" not in page
     assert 'class="message ' not in page
 
 

@@ -409,11 +409,10 @@
   }
 
   // The server drew the saved chat's messages as plain text; this redraws them from the
-  // same chat (embedded in the page) with Markdown, and keeps it to save later exchanges.
+  // same chat (in the log's data-saved) with Markdown, and keeps it to save later exchanges.
   function openSavedChat() {
-    const embedded = byId("chat-saved");
-    if (!embedded) return;
-    const saved = JSON.parse(embedded.textContent);
+    if (!log || !log.dataset.saved) return;
+    const saved = JSON.parse(log.dataset.saved);
     state.title = saved.title;
     const chat = saved.chat || {};
     state.messages = Array.isArray(chat.messages) ? chat.messages : [];
@@ -421,7 +420,6 @@
     if (modelSelect && [...modelSelect.options].some((option) => option.value === model)) {
       modelSelect.value = model;
     }
-    if (!log) return;
     log.replaceChildren();
     state.messages.forEach(show);
   }
