@@ -121,7 +121,7 @@ def test_conversations_are_saved_rendered_safely_and_attached(crowd, upstreams, 
         ]
     )
     expect(page.locator("#chat-upload-status")).to_have_text("launch-notes.txt is attached.")
-    expect(page.get_by_label("launch-notes.txt")).to_be_checked()
+    expect(page.get_by_label("launch-notes.txt", exact=True)).to_be_checked()
     send(page, "What is the secret code word?")
     expect(page.locator(".message-assistant .message-text").last).to_have_text(
         "The code word is pineapple."

@@ -2,6 +2,7 @@ from flask import g, render_template, request
 
 from webui.chat import bp, models_bp
 from webui.core.parsers import query_flag, query_number
+from webui.models import Chat
 from webui.services import chats, model_access
 
 
@@ -10,7 +11,7 @@ def history_page_number() -> int:
     return query_number(request.args, "page", 1, 1, chats.MAX_PAGE)
 
 
-def chat_page(chat_id: str | None = None, chat_title: str = ""):
+def chat_page(chat_id: str | None = None, saved: Chat | None = None):
     history = chats.history_page(g.principal, history_page_number())
     models = chats.chat_models(model_access.usable_models(g.principal))
     # Labels only ("OpenAI connection #2"): URLs and upstream keys are for admins.
@@ -19,9 +20,12 @@ def chat_page(chat_id: str | None = None, chat_title: str = ""):
         "chat/index.html",
         models=models,
         chat_id=chat_id,
-        chat_title=chats.plain_title(chat_title),
+        chat_title=chats.plain_title(saved.title) if saved else "",
         failing=failing,
         history=history,
+        # A saved chat is drawn at first paint; its script reads the same chat from the page.
+        saved=saved,
+        saved_messages=chats.shown_messages(saved) if saved else [],
     )
 
 
@@ -34,7 +38,7 @@ def index():
 def saved(chat_id: str):
     """A saved chat by its address, so it survives a reload; others' chats are not found."""
     chat = chats.get_own(g.principal, chat_id)
-    return chat_page(chat.id, chat.title)
+    return chat_page(chat.id, chat)
 
 
 @models_bp.get("/models", endpoint="index")

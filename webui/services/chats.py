@@ -28,6 +28,10 @@ MAX_CHAT_BYTES = 1024 * 1024  # the stored chat object as compact JSON
 MAX_TITLE = 200
 MAX_SEARCH_TEXT = 200_000  # characters of a chat the search index reads
 DEFAULT_TITLE = "New Chat"
+# Said under an answer saved as failed without words of its own (chat.js says the same).
+ANSWER_FAILED = (
+    "The model server did not answer. Try again, or tell an administrator if it keeps happening."
+)
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -74,21 +78,27 @@ def clean_chat(chat: Any) -> dict[str, Any]:
     return chat
 
 
+def message_text(message: Any) -> str:
+    """A message's text: its string content, or the text of OpenAI's content parts
+    ([{"type": "text", "text": …}]) one per line."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
 def _message_texts(chat: dict[str, Any]) -> Iterator[str]:
     """The text of every message; the history (the full tree) when there is one."""
     messages = list(chat.get("history", {}).get("messages", {}).values()) or chat.get(
         "messages", []
     )
-    for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            yield content
-        elif isinstance(content, list):  # OpenAI's parts: [{"type": "text", "text": …}]
-            yield from (
-                part["text"]
-                for part in content
-                if isinstance(part, dict) and isinstance(part.get("text"), str)
-            )
+    return (message_text(message) for message in messages)
 
 
 def search_text_of(title: str, chat: dict[str, Any]) -> str:
@@ -278,6 +288,43 @@ def stored_shape(chat: Chat) -> dict[str, Any]:
             f"This chat was saved in a shape that cannot be edited here: {error.detail} "
             "Save the whole chat again with POST /api/v1/chats/<id>.",
         ) from None
+
+
+def failure_text(message: dict[str, Any]) -> str:
+    """What the chat page says under an answer that failed ("error" as Open WebUI saves it:
+    an object with "content", or just true)."""
+    error = message.get("error")
+    if not error:
+        return ""
+    content = error.get("content") if isinstance(error, dict) else None
+    return content if isinstance(content, str) and content else ANSWER_FAILED
+
+
+def attachment_names(message: dict[str, Any]) -> list[str]:
+    """The names of the files and collections sent with a message (as the chat page saves them)."""
+    files = message.get("files")
+    return [
+        item["name"]
+        for item in (files if isinstance(files, list) else [])
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    ]
+
+
+def shown_messages(chat: Chat) -> list[dict[str, Any]]:
+    """The messages of a saved chat as the chat page draws them before its script runs."""
+    messages = chat.chat.get("messages") if isinstance(chat.chat, dict) else None
+    return [
+        {
+            "role": "user" if message.get("role") == "user" else "assistant",
+            "model": message.get("model") if isinstance(message.get("model"), str) else "",
+            "text": message_text(message),
+            "failed": failure_text(message),
+            "stopped": bool(message.get("stopped")),
+            "files": attachment_names(message),
+        }
+        for message in (messages if isinstance(messages, list) else [])
+        if isinstance(message, dict)
+    ]
 
 
 def update_message(user: Principal, chat_id: str, message_id: str, content: Any) -> Chat:

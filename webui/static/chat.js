@@ -9,6 +9,8 @@
   const urls = app.dataset;
   const byId = (id) => document.getElementById(id);
   const titleHeading = byId("chat-title");
+  // Titles show as plain text; the rule lives in chat_sidebar.js (window.plainTitle).
+  const shownTitle = (title) => (window.plainTitle ? window.plainTitle(title) : title);
 
   // --- talking to the API ----------------------------------------------------------------
 
@@ -38,7 +40,13 @@
   const escapeHtml = (text) =>
     text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   // Raw HTML in an answer is shown as text, never parsed; DOMPurify then keeps only these.
-  const markdown = new window.marked.Marked({ gfm: true, renderer: { html: ({ text }) => escapeHtml(text) } });
+  // Images are never loaded (a remote image tells its server who reads the chat): each
+  // becomes a link named by its alt text, or by its address when it has none.
+  const imageAsLink = ({ href, text }) => `<a href="${escapeHtml(href || "")}">${escapeHtml(text || href || "image")}</a>`;
+  const markdown = new window.marked.Marked({
+    gfm: true,
+    renderer: { html: ({ text }) => escapeHtml(text), image: imageAsLink },
+  });
   const PURIFY = {
     ALLOWED_TAGS: ["a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
       "hr", "li", "ol", "p", "pre", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul"],
@@ -60,13 +68,21 @@
     return button;
   }
 
+  function scrollableByKeyboard(element, label) {
+    element.tabIndex = 0;
+    element.setAttribute("aria-label", label);
+  }
+
   function renderMarkdown(target, text) {
     const fragment = window.DOMPurify.sanitize(markdown.parse(text, { async: false }), PURIFY);
     for (const link of fragment.querySelectorAll("a")) {
       link.rel = "noopener noreferrer";
       link.target = "_blank";
     }
+    // Code and tables scroll sideways in their own box: keyboard users can reach it.
+    for (const table of fragment.querySelectorAll("table")) scrollableByKeyboard(table, "Table");
     for (const pre of fragment.querySelectorAll("pre")) {
+      scrollableByKeyboard(pre, "Code");
       const block = document.createElement("div");
       block.className = "code-block";
       pre.replaceWith(block);
@@ -85,6 +101,11 @@
   const stopButton = byId("chat-stop");
   const errorBox = byId("chat-error");
   const state = { id: urls.chatId || null, title: "", messages: [], controller: null };
+
+  // What a person is told when an answer fails: what happened and what they can do, never
+  // the server's internals (connection names, exception classes).
+  const SERVER_SILENT = "The model server did not answer. Try again, or tell an administrator if it keeps happening.";
+  const NETWORK_LOST = "The connection to this site was lost before the answer came. Check your network and try again.";
 
   function showError(text) {
     if (!errorBox) return;
@@ -110,6 +131,23 @@
     return message;
   }
 
+  // The log follows a growing answer while the reader is at its end; scrolled up, it stays
+  // put and offers a way back down.
+  const toBottom = byId("chat-to-bottom");
+  let following = true;
+  const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+
+  function scrollToBottom() {
+    log.scrollTop = log.scrollHeight;
+    following = true;
+    toBottom.hidden = true;
+  }
+
+  function noteScroll() {
+    following = atBottom();
+    toBottom.hidden = following;
+  }
+
   function sourcesView(sources) {
     const box = document.createElement("div");
     box.className = "message-sources";
@@ -133,13 +171,56 @@
     return box;
   }
 
+  function sentAttachments(files) {
+    const list = document.createElement("ul");
+    list.className = "chat-chips";
+    list.setAttribute("aria-label", "Attached");
+    list.append(...chipList(files.map((f) => ({ ...f, name: f.name || f.id })), false));
+    return list;
+  }
+
+  // Shown until the first words of an answer arrive.
+  function typingIndicator() {
+    const indicator = document.createElement("span");
+    indicator.className = "typing";
+    indicator.setAttribute("role", "status");
+    const words = document.createElement("span");
+    words.className = "visually-hidden";
+    words.textContent = "The model is writing…";
+    indicator.append(words);
+    for (let dot = 0; dot < 3; dot += 1) {
+      const shape = document.createElement("span");
+      shape.className = "typing-dot";
+      shape.setAttribute("aria-hidden", "true");
+      indicator.append(shape);
+    }
+    return indicator;
+  }
+
+  function failureView(message) {
+    const box = document.createElement("div");
+    box.className = "message-failed";
+    const text = document.createElement("p");
+    text.className = "error";
+    text.textContent = message.error.content || SERVER_SILENT;
+    const again = document.createElement("button");
+    again.type = "button";
+    again.className = "secondary";
+    again.textContent = "Retry";
+    again.addEventListener("click", () => retry(message));
+    box.append(text, again);
+    return box;
+  }
+
   const textOfParts = (parts) =>
     Array.isArray(parts) ? parts.map((part) => (part && typeof part.text === "string" ? part.text : "")).join("\n") : "";
 
   // Draws one message; returns a function that redraws it as it changes.
   function messageView(message) {
+    following = following || message.role === "user";
     const item = document.createElement("div");
     item.className = `message message-${message.role}`;
+    item.dataset.messageId = message.id;
     const who = document.createElement("strong");
     who.textContent = message.role === "user" ? "You" : message.model || "Assistant";
     const body = document.createElement("div");
@@ -149,10 +230,18 @@
     return () => {
       // Imported chats may hold OpenAI content parts instead of a string: show their text.
       const text = typeof message.content === "string" ? message.content : textOfParts(message.content);
-      if (message.role === "user") body.textContent = text;
+      const waiting = message.role === "assistant" && !message.done && !text;
+      if (message.role === "user") {
+        body.textContent = text;
+        if (message.files && message.files.length && !item.querySelector(".chat-chips")) {
+          item.append(sentAttachments(message.files));
+        }
+      } else if (waiting) body.replaceChildren(typingIndicator());
       else renderMarkdown(body, text);
       body.classList.toggle("streaming", message.role === "assistant" && !message.done);
-      item.querySelectorAll(".message-note, .message-sources").forEach((node) => node.remove());
+      body.classList.toggle("waiting", waiting);
+      item.querySelectorAll(".message-note, .message-sources, .message-failed").forEach((node) => node.remove());
+      if (message.error) item.append(failureView(message));
       if (message.stopped) {
         const note = document.createElement("p");
         note.className = "message-note";
@@ -160,7 +249,7 @@
         item.append(note);
       }
       if (message.sources && message.sources.length) item.append(sourcesView(message.sources));
-      log.scrollTop = log.scrollHeight;
+      if (following) scrollToBottom();
     };
   }
 
@@ -196,7 +285,7 @@
       state.id = saved.id;
       history.replaceState(null, "", `${urls.page}/${saved.id}`);
     }
-    titleHeading.textContent = state.title;
+    titleHeading.textContent = shownTitle(state.title);
     document.dispatchEvent(new CustomEvent("chat:saved", { detail: { id: state.id, title: state.title } }));
   }
 
@@ -217,25 +306,54 @@
     }
   }
 
+  class AnswerFailed extends Error {}
+
+  // Our own refusals (400 bad attachment, 403, 429 …) are written for people; 5xx come
+  // from the model server and say too much about it.
+  async function failureOf(response) {
+    if (response.status >= 500) return new AnswerFailed(SERVER_SILENT);
+    return new AnswerFailed(await errorDetail(response));
+  }
+
+  const failureText = (error) => (error instanceof AnswerFailed ? error.message : NETWORK_LOST);
+
+  // Each model is asked through its own connection's route, as Open WebUI does.
+  function completionsRoute() {
+    const chosen = modelSelect.selectedOptions[0];
+    return chosen && chosen.dataset.connection === "ollama" ? urls.ollamaCompletions : urls.completions;
+  }
+
   function requestBody(files) {
+    // A failed answer is shown and saved, but is no part of what the model is asked.
     const history = state.messages
-      .filter((m) => m.done !== false)
+      .filter((m) => m.done !== false && !m.error)
       .map(({ role, content }) => ({ role, content }));
     // include_usage: the upstream reports tokens, recorded like a key's usage.
     const body = { model: modelSelect.value, messages: history, stream: true, stream_options: { include_usage: true } };
-    if (files.length) body.files = files;
+    if (files.length) body.files = files.map(({ type, id }) => ({ type, id }));
     return body;
   }
 
   async function send(text) {
     showError("");
-    const files = chosenAttachments();
+    const files = takeAttachments();
     show(newMessage("user", text, files.length ? { files } : {}));
-    const answer = newMessage("assistant", "", { model: modelSelect.value, done: false });
-    const redraw = show(answer);
+    await answer(files);
+  }
+
+  // While an answer streams, Stop takes Send's place (the composer keeps its height).
+  function showStop(streaming) {
+    sendButton.disabled = streaming;
+    sendButton.hidden = streaming;
+    stopButton.hidden = !streaming;
+  }
+
+  // Streams an answer to the conversation so far; a failure stays in the chat, with Retry.
+  async function answer(files) {
+    const reply = newMessage("assistant", "", { model: modelSelect.value, done: false });
+    const redraw = show(reply);
     state.controller = new AbortController();
-    sendButton.disabled = true;
-    stopButton.hidden = false;
+    showStop(true);
     let pending = false;
     const redrawSoon = () => {
       if (pending) return;
@@ -246,38 +364,30 @@
       });
     };
     try {
-      const response = await fetch(urls.completions, {
+      const response = await fetch(completionsRoute(), {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
         body: JSON.stringify(requestBody(files)),
         signal: state.controller.signal,
       });
-      if (!response.ok) throw new Error(await errorDetail(response));
+      if (!response.ok) throw await failureOf(response);
       await readEvents(response, (data) => {
         if (data === "[DONE]") return;
         const event = JSON.parse(data);
-        if (event.error) throw new Error(event.error.message || "The answer broke off.");
-        if (event.sources) answer.sources = event.sources;
+        if (event.error) throw new AnswerFailed(SERVER_SILENT);
+        if (event.sources) reply.sources = event.sources;
         const delta = event.choices && event.choices[0] && event.choices[0].delta;
-        if (delta && delta.content) answer.content += delta.content;
+        if (delta && delta.content) reply.content += delta.content;
         redrawSoon();
       });
     } catch (error) {
-      if (error.name === "AbortError") answer.stopped = true;
-      else showError(error.message);
+      if (error.name === "AbortError") reply.stopped = true;
+      else reply.error = { content: failureText(error) };
     } finally {
-      answer.done = true;
+      reply.done = true;
       state.controller = null;
-      sendButton.disabled = false;
-      stopButton.hidden = true;
-      if (!answer.content && !answer.stopped) {
-        // Nothing came back: keep the question, drop the empty answer.
-        state.messages.pop();
-        state.messages[state.messages.length - 1].childrenIds = [];
-        log.lastElementChild.remove();
-      } else {
-        redraw();
-      }
+      showStop(false);
+      redraw();
     }
     try {
       await save();
@@ -286,74 +396,118 @@
     }
   }
 
-  async function openSavedChat(id) {
-    try {
-      const saved = await call("GET", `${urls.chats}${id}`);
-      state.title = saved.title;
-      titleHeading.textContent = saved.title;
-      const chat = saved.chat || {};
-      state.messages = Array.isArray(chat.messages) ? chat.messages : [];
-      const model = (chat.models || [])[0];
-      if (modelSelect && [...modelSelect.options].some((option) => option.value === model)) {
-        modelSelect.value = model;
-      }
-      if (log) state.messages.forEach(show);
-    } catch (error) {
-      showError(error.message);
+  // Retry drops the failed answer and asks again with the same question and attachments.
+  async function retry(failed) {
+    const index = state.messages.indexOf(failed);
+    if (state.controller || index !== state.messages.length - 1) return;
+    state.messages.splice(index, 1);
+    const question = state.messages[index - 1];
+    if (question) question.childrenIds = (question.childrenIds || []).filter((id) => id !== failed.id);
+    log.querySelector(`[data-message-id="${CSS.escape(failed.id)}"]`)?.remove();
+    await answer((question && question.files) || []);
+  }
+
+  // The server drew the saved chat's messages as plain text; this redraws them from the
+  // same chat (in the log's data-saved) with Markdown, and keeps it to save later exchanges.
+  function openSavedChat() {
+    if (!log || !log.dataset.saved) return;
+    const saved = JSON.parse(log.dataset.saved);
+    state.title = saved.title;
+    const chat = saved.chat || {};
+    state.messages = Array.isArray(chat.messages) ? chat.messages : [];
+    const model = (chat.models || [])[0];
+    if (modelSelect && [...modelSelect.options].some((option) => option.value === model)) {
+      modelSelect.value = model;
     }
+    log.replaceChildren();
+    state.messages.forEach(show);
   }
 
   // --- attachments -------------------------------------------------------------------------
 
+  // What goes with the next message only: chips by the composer, chosen in the picker or
+  // uploaded there. Only files whose text was read are offered; a failed upload is never one.
   const attach = byId("chat-attach");
-  const attachCount = byId("chat-attach-count");
+  const chips = byId("chat-chips");
   const uploadInput = byId("chat-upload");
   const uploadStatus = byId("chat-upload-status");
+  const attached = new Map(); // "file:<id>" → { type, id, name }
 
-  function choice(type, id, label, checked) {
-    const item = document.createElement("li");
+  const attachmentKey = (item) => `${item.type}:${item.id}`;
+
+  function chipList(items, removable) {
+    return items.map((item) => {
+      const chip = document.createElement("li");
+      chip.className = "chat-chip";
+      const name = document.createElement("span");
+      name.textContent = item.name;
+      chip.append(name);
+      if (removable) {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "link";
+        remove.textContent = "×";
+        remove.setAttribute("aria-label", `Remove ${item.name}`);
+        remove.addEventListener("click", () => setAttached(item, false));
+        chip.append(remove);
+      }
+      return chip;
+    });
+  }
+
+  function drawAttached() {
+    chips.replaceChildren(...chipList([...attached.values()], true));
+    chips.hidden = attached.size === 0;
+    for (const box of attach.querySelectorAll("input[type=checkbox]")) {
+      box.checked = attached.has(`${box.dataset.type}:${box.value}`);
+    }
+  }
+
+  function setAttached(item, on) {
+    if (on) attached.set(attachmentKey(item), item);
+    else attached.delete(attachmentKey(item));
+    drawAttached();
+  }
+
+  function choice(item) {
+    const row = document.createElement("li");
     const box = document.createElement("input");
     box.type = "checkbox";
-    box.id = `attach-${type}-${id}`;
-    box.dataset.type = type;
-    box.value = id;
-    box.checked = checked;
-    box.addEventListener("change", countAttachments);
-    const text = document.createElement("label");
-    text.htmlFor = box.id;
-    text.textContent = label;
-    item.append(box, text);
-    return item;
+    box.id = `attach-${item.type}-${item.id}`;
+    box.dataset.type = item.type;
+    box.value = item.id;
+    box.checked = attached.has(attachmentKey(item));
+    box.addEventListener("change", () => setAttached(item, box.checked));
+    const label = document.createElement("label");
+    label.htmlFor = box.id;
+    label.textContent = item.name;
+    row.append(box, label);
+    return row;
   }
 
-  function chosenAttachments() {
+  // Takes the attachments for a message being sent: the composer starts empty again.
+  function takeAttachments() {
     if (!attach) return [];
-    return [...attach.querySelectorAll("input[type=checkbox]:checked")].map((box) => ({
-      type: box.dataset.type,
-      id: box.value,
-    }));
+    const items = [...attached.values()];
+    attached.clear();
+    drawAttached();
+    attach.open = false;
+    return items;
   }
 
-  function countAttachments() {
-    const count = chosenAttachments().length;
-    attachCount.textContent = count ? `(${count} chosen)` : "";
-  }
-
-  async function loadAttachments(checkFileId) {
-    const chosen = new Set(chosenAttachments().map((item) => `${item.type}:${item.id}`));
-    if (checkFileId) chosen.add(`file:${checkFileId}`);
+  async function loadAttachments() {
     try {
       const [files, collections] = await Promise.all([
         call("GET", `${urls.files}?limit=100`),
         call("GET", urls.knowledge),
       ]);
+      const readable = files.items.filter((f) => f.data && f.data.status === "completed");
       byId("chat-files").replaceChildren(
-        ...files.items.map((f) => choice("file", f.id, f.filename, chosen.has(`file:${f.id}`))),
+        ...readable.map((f) => choice({ type: "file", id: f.id, name: f.filename })),
       );
       byId("chat-collections").replaceChildren(
-        ...collections.items.map((k) => choice("collection", k.id, k.name, chosen.has(`collection:${k.id}`))),
+        ...collections.items.map((k) => choice({ type: "collection", id: k.id, name: k.name })),
       );
-      countAttachments();
     } catch (error) {
       uploadStatus.textContent = error.message;
     }
@@ -370,8 +524,13 @@
     return { status: "pending" };
   }
 
+  function uploadSaid(text, failed) {
+    uploadStatus.textContent = text;
+    uploadStatus.classList.toggle("error", failed);
+  }
+
   async function upload(file) {
-    uploadStatus.textContent = `Uploading ${file.name}…`;
+    uploadSaid(`Uploading ${file.name}…`, false);
     const body = new FormData();
     body.append("file", file);
     try {
@@ -383,13 +542,17 @@
       if (!response.ok) throw new Error(await errorDetail(response));
       const stored = await response.json();
       const status = await waitUntilProcessed(stored.id);
-      uploadStatus.textContent =
-        status.status === "failed"
-          ? `${file.name} was stored, but its text could not be read: ${status.error || "unknown error"}`
-          : `${file.name} is attached.`;
-      await loadAttachments(stored.id);
+      if (status.status === "completed") {
+        setAttached({ type: "file", id: stored.id, name: stored.filename }, true);
+        uploadSaid(`${file.name} is attached.`, false);
+      } else if (status.status === "failed") {
+        uploadSaid(`${file.name} was stored, but its text could not be read, so it is not attached: ${status.error || "unknown error"}`, true);
+      } else {
+        uploadSaid(`${file.name} is still being read; attach it from the list when it is ready.`, true);
+      }
+      await loadAttachments();
     } catch (error) {
-      uploadStatus.textContent = `The upload failed: ${error.message}`;
+      uploadSaid(`${file.name} was not uploaded: ${error.message}`, true);
     } finally {
       uploadInput.value = "";
     }
@@ -399,10 +562,15 @@
   document.addEventListener("chat:renamed", (event) => {
     if (event.detail.id !== state.id) return;
     state.title = event.detail.title;
-    titleHeading.textContent = event.detail.title;
+    titleHeading.textContent = shownTitle(event.detail.title);
   });
 
   // --- wiring ------------------------------------------------------------------------------
+
+  // The app fills the window below the site's header, however tall the header wraps.
+  const fitHeight = () => app.style.setProperty("--chat-top", `${app.getBoundingClientRect().top + window.scrollY}px`);
+  window.addEventListener("resize", fitHeight);
+  fitHeight();
 
   if (form) {
     form.addEventListener("submit", (event) => {
@@ -418,11 +586,15 @@
         form.requestSubmit();
       }
     });
+    log.addEventListener("scroll", noteScroll);
+    // The log shrinks when the composer grows (a longer message, the attachment picker).
+    new ResizeObserver(() => following && scrollToBottom()).observe(log);
+    toBottom.addEventListener("click", scrollToBottom);
     stopButton.addEventListener("click", () => state.controller && state.controller.abort());
     attach.addEventListener("toggle", () => attach.open && loadAttachments());
     if (uploadInput) {
       uploadInput.addEventListener("change", () => uploadInput.files[0] && upload(uploadInput.files[0]));
     }
   }
-  if (state.id) openSavedChat(state.id);
+  if (state.id) openSavedChat();
 })();
