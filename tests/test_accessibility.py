@@ -275,3 +275,13 @@ def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(pages):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "content"
     assert page.evaluate("document.activeElement.tagName") == "MAIN"
+
+
+def test_the_brand_and_an_error_page_lead_back_to_chat(pages):
+    page = pages.get("user", 360)
+    page.goto("/no-such-page")
+    page.get_by_role("link", name="Back to Chat").click()
+    page.wait_for_url("**/chat")
+    page.goto("/account/")
+    page.locator("header .brand").click()
+    page.wait_for_url("**/chat")
