@@ -36,6 +36,9 @@ PEOPLE = {
 }
 
 
+SIDEWAYS_OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
 @dataclass(frozen=True)
 class State:
     """A page as someone sees it: who, and how to get there from any page."""
@@ -259,10 +262,12 @@ def test_no_blocking_axe_violations(pages, site, state, width, scheme):
         if state.ready:
             page.locator(state.ready).first.wait_for(state="attached")
         violations = blocking_violations(page)
+        overflow = page.evaluate(SIDEWAYS_OVERFLOW)
     finally:
         if state.settings:
             site_support.save_settings(app, **before)
     assert violations == [], f"{state.name} at {width}px, {scheme}:\n{describe(violations)}"
+    assert overflow <= 0, f"{state.name} at {width}px scrolls sideways by {overflow}px"
 
 
 def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(pages):
@@ -285,3 +290,22 @@ def test_the_brand_and_an_error_page_lead_back_to_chat(pages):
     page.goto("/account/")
     page.locator("header .brand").click()
     page.wait_for_url("**/chat")
+
+
+# The name a screen reader gives a button: its aria-label, else its text (or an input's value).
+BUTTON_NAMES_PER_ROW = """rows => rows.map(row =>
+  [...row.querySelectorAll('button, input[type=submit]')].map(b =>
+    b.getAttribute('aria-label') || (b.tagName === 'INPUT' ? b.value : b.textContent.trim())))"""
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/api-keys", "/admin/models", "/admin/settings/connections"]
+)
+def test_buttons_repeated_per_row_are_named_per_row(pages, path):
+    page = pages.get("admin", 1280)
+    page.goto(path)
+    rows = page.eval_on_selector_all("main tbody tr, main .connection", BUTTON_NAMES_PER_ROW)
+    names = [name for row in rows for name in row]
+    assert len([row for row in rows if row]) >= 2, f"{path}: fewer than two rows with buttons"
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    assert not repeated, f"{path}: buttons of different rows share a name: {repeated}"
