@@ -6,6 +6,8 @@ violation. Plus the skip link: the first thing Tab reaches, and it moves focus t
 One live server and one browser for the module; one browser context per person and width,
 signed in once, reused by every state of that person (the scheme is switched per page)."""
 
+import itertools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
@@ -36,6 +38,7 @@ PEOPLE = {
 }
 
 
+NEW_KEY_NUMBERS = itertools.count(1)
 SIDEWAYS_OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
@@ -70,6 +73,18 @@ def open_menu(page, ids):
     menu = page.get_by_role("button", name="Menu")
     if menu.is_visible():
         menu.click()
+
+
+def create_key(page, ids):
+    """A new key, shown once; each time under a new name (names are unique per person)."""
+    submit("/account/", "/account/keys", {"Name": f"shown-once-{next(NEW_KEY_NUMBERS)}"})(page, ids)
+    page.locator("#new-key").wait_for()
+
+
+def open_key_page(page, ids):
+    page.goto("/account/")
+    with page.expect_navigation():
+        page.get_by_label("Edit ci-bot").click()
 
 
 def submit(path: str, action: str, fill: dict) -> Callable:
@@ -120,11 +135,7 @@ STATES = [
     State("collection", "user", goto_id("/workspace/knowledge/{collection}")),
     State("collection-query", "user", goto_id("/workspace/knowledge/{collection}?q=holidays")),
     State("settings-full", "user", goto("/account/")),
-    State(
-        "key-page",
-        "user",
-        lambda page, ids: (page.goto("/account/"), page.get_by_label("Edit ci-bot").click()),
-    ),
+    State("key-page", "user", open_key_page),
     State(
         "settings-password-error",
         "user",
@@ -156,7 +167,7 @@ STATES = [
     State("admin-group", "admin", goto_id("/admin/groups/{group}")),
     State("admin-permissions", "admin", goto("/admin/permissions")),
     State("admin-api-keys", "admin", goto("/admin/api-keys")),
-    State("admin-api-keys-none-found", "admin", goto("/admin/api-keys?q=nothing-like-this")),
+    State("admin-api-keys-none-found", "admin", goto("/admin/api-keys?unused_days=3650")),
     State("admin-revoke-all", "admin", goto("/admin/api-keys/revoke-all")),
     State("admin-models", "admin", goto("/admin/models")),
     State("admin-connections", "admin", goto("/admin/settings/connections")),
@@ -167,7 +178,7 @@ STATES = [
     ),
     State("admin-audit", "admin", goto("/admin/audit")),
     State("admin-audit-none-found", "admin", goto("/admin/audit?ip=nowhere")),
-    State("admin-new-key-shown", "admin", submit("/account/", "/account/keys", {"Name": "once"})),
+    State("admin-new-key-shown", "admin", create_key),
     State("admin-chat", "admin", goto("/chat"), ready="#chat-list-empty:not([hidden])"),
 ]
 
@@ -176,7 +187,7 @@ STATES = [
 def site(tmp_path_factory):
     """A live gunicorn over a furnished database, with both fake model servers."""
     workdir = tmp_path_factory.mktemp("accessibility")
-    database_url = f"sqlite:///{workdir / 'test.sqlite'}"
+    database_url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{workdir / 'test.sqlite'}"
     app = create_app(
         {
             "TESTING": True,
@@ -199,6 +210,7 @@ def site(tmp_path_factory):
             yield app, server, furnished
     with app.app_context():
         db.session.remove()
+        db.drop_all()
         db.engine.dispose()
     counters.dispose(app)
 
