@@ -37,7 +37,7 @@ def test_a_404_shows_the_signed_in_header(admin_client):
     page = admin_client.get("/no-such-page")
     assert page.status_code == 404
     text = page.get_data(as_text=True)
-    assert "Sign out" in text and "Admin Panel" in text and "Back to your settings" in text
+    assert "Sign out" in text and "Admin Panel" in text and "Back to Chat" in text
     assert ">Sign up<" not in text
 
 
