@@ -563,11 +563,17 @@ def rename(file: File, name: object) -> File:
     return file
 
 
-def store_text(user: Principal, name: object, content: object) -> File:
-    """Store a piece of text as a plain-text file of the user's, indexed like an upload."""
+def text_upload(name: object, content: object) -> FileStorage:
+    """A piece of text as an upload: a ``.md`` file when its name says so, else ``.txt``."""
     if not isinstance(content, str) or not content.strip():
         raise ServiceError(400, "content is required: the text to index.")
     title = name.strip() if isinstance(name, str) and name.strip() else "text"
-    filename = title if title.lower().endswith(".txt") else f"{title}.txt"
-    upload = FileStorage(io.BytesIO(content.encode()), filename=filename, content_type="text/plain")
-    return store_upload(user, upload)
+    markdown = title.lower().endswith(".md")
+    filename = title if markdown or title.lower().endswith(".txt") else f"{title}.txt"
+    content_type = "text/markdown" if markdown else "text/plain"
+    return FileStorage(io.BytesIO(content.encode()), filename=filename, content_type=content_type)
+
+
+def store_text(user: Principal, name: object, content: object) -> File:
+    """Store a piece of text as a plain-text file of the user's, indexed like an upload."""
+    return store_upload(user, text_upload(name, content))

@@ -1,0 +1,101 @@
+"""A collection's own page as people use it every day: files uploaded and text added straight
+into it, what each upload came to, and the scores of its query results."""
+
+import io
+
+import pytest
+
+from tests.support.accounts import login_client
+from tests.support.files import file_rows, stored_names, upload_ok
+
+
+@pytest.fixture
+def people(people_with_keys):
+    return people_with_keys("alice", "bob", USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
+
+
+@pytest.fixture
+def alice(app, people):
+    return login_client(app, "alice@example.com")
+
+
+@pytest.fixture
+def collection(client, people) -> str:
+    created = client.post(
+        "/api/v1/knowledge/create", json={"name": "Handbook"}, headers=people["alice_key"]
+    )
+    assert created.status_code == 200, created.get_json()
+    return created.get_json()["id"]
+
+
+def files_in(client, people, kid) -> list[str]:
+    shown = client.get(f"/api/v1/knowledge/{kid}", headers=people["alice_key"]).get_json()
+    return sorted(file["filename"] for file in shown["files"])
+
+
+def flash_texts(page) -> str:
+    return page.get_data(as_text=True)
+
+
+def post_files(browser, kid, *named: tuple[str, bytes], **headers):
+    return browser.post(
+        f"/workspace/knowledge/{kid}/files/upload",
+        data={"file": [(io.BytesIO(data), name) for name, data in named]},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+
+
+# --- 1. uploads straight into a collection ------------------------------------------------
+
+
+def test_the_collection_page_offers_its_own_upload(alice, collection):
+    page = alice.get(f"/workspace/knowledge/{collection}").get_data(as_text=True)
+    action = f'action="/workspace/knowledge/{collection}/files/upload"'
+    assert action in page and 'enctype="multipart/form-data"' in page
+    assert "multiple" in page and "data-drop-zone" in page and "upload.js" in page
+
+
+def test_several_files_without_javascript_land_back_with_a_flash_each(
+    app, client, people, alice, collection
+):
+    answer = post_files(
+        alice,
+        collection,
+        ("rules.txt", b"Holidays: 25 days a year."),
+        ("notes.md", b"# Notes\n\nLunch is at noon."),
+        ("photo.bin", b"\x00\x01\x02 not text"),
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith(f"/workspace/knowledge/{collection}")
+    page = alice.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "rules.txt stored, indexed and added." in page
+    assert "notes.md stored, indexed and added." in page
+    assert "photo.bin was not added: the file could not be indexed, so it was not kept" in page
+    assert files_in(client, people, collection) == ["notes.md", "rules.txt"]
+    # The file that could not be indexed is gone entirely: no row, no bytes, no link.
+    assert len(file_rows(app)) == 2
+    assert len([name for name in stored_names(app) if not name.startswith(".")]) == 2
+
+
+def test_one_file_at_a_time_answers_json_for_the_script(client, people, alice, collection):
+    good = post_files(alice, collection, ("rules.txt", b"Holidays."), Accept="application/json")
+    assert good.status_code == 200
+    assert good.get_json()["filename"] == "rules.txt"
+    assert good.get_json()["data"] == {"status": "completed"}
+    bad = post_files(alice, collection, ("empty.txt", b""), Accept="application/json")
+    assert bad.status_code == 400 and "empty" in bad.get_json()["detail"]
+    assert files_in(client, people, collection) == ["rules.txt"]
+
+
+def test_only_who_may_change_the_collection_uploads_into_it(app, people, collection):
+    bob = login_client(app, "bob@example.com")
+    answer = post_files(bob, collection, ("x.txt", b"text"))
+    assert answer.status_code == 404  # not shared with bob: it does not exist for him
+    assert file_rows(app) == []
+
+
+def test_an_existing_indexed_file_can_still_be_added(client, people, alice, collection):
+    file_id = upload_ok(client, "old.txt", b"Older text.", people["alice_key"])["id"]
+    alice.post(f"/workspace/knowledge/{collection}/files/add", data={"file_id": file_id})
+    assert files_in(client, people, collection) == ["old.txt"]
