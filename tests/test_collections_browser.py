@@ -103,3 +103,19 @@ def test_without_javascript_the_form_posts_all_files_and_comes_back(
         expect(collection_rows(page)).to_have_count(1)
     finally:
         context.close()
+
+
+def test_text_content_is_added_to_the_collection_and_bad_input_keeps_the_form(alice):
+    section = alice.locator("#add-text")
+    section.get_by_label("Title").fill("Parking")
+    section.get_by_label("Text").fill("   ")
+    section.get_by_role("button", name="Add text").click()
+    expect(alice.locator(".flash-error")).to_contain_text("The text was not added")
+    expect(alice.locator("#add-text")).to_contain_text("Write or paste the text to add.")
+    expect(alice.locator("#add-text").get_by_label("Title")).to_have_value("Parking")
+
+    alice.locator("#add-text").get_by_label("Text").fill("# Parking\n\nBehind the building.")
+    alice.locator("#add-text").get_by_role("button", name="Add text").click()
+    expect(alice.locator(".flash-success")).to_have_text("Parking.md stored, indexed and added.")
+    expect(collection_rows(alice)).to_have_count(1)
+    expect(collection_rows(alice)).to_contain_text("Parking.md")

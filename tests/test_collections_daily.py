@@ -99,3 +99,57 @@ def test_an_existing_indexed_file_can_still_be_added(client, people, alice, coll
     file_id = upload_ok(client, "old.txt", b"Older text.", people["alice_key"])["id"]
     alice.post(f"/workspace/knowledge/{collection}/files/add", data={"file_id": file_id})
     assert files_in(client, people, collection) == ["old.txt"]
+
+
+# --- 2. text typed into a collection -----------------------------------------------------
+
+
+def test_text_is_kept_as_a_markdown_file_and_indexed_into_the_collection(
+    client, people, alice, collection
+):
+    added = alice.post(
+        f"/workspace/knowledge/{collection}/text",
+        data={"title": "Parking", "kind": "md", "content": "# Parking\n\nBehind the building."},
+        follow_redirects=True,
+    )
+    assert added.status_code == 200
+    assert "Parking.md stored, indexed and added." in added.get_data(as_text=True)
+    assert files_in(client, people, collection) == ["Parking.md"]
+    found = client.post(
+        "/api/v1/retrieval/query/collection",
+        json={"collection_names": [collection], "query": "where is parking"},
+        headers=people["alice_key"],
+    ).get_json()
+    assert found["documents"][0] == ["# Parking\n\nBehind the building."]
+
+
+def test_plain_text_is_kept_as_a_txt_file(client, people, alice, collection):
+    alice.post(
+        f"/workspace/knowledge/{collection}/text",
+        data={"title": "Lunch", "kind": "txt", "content": "Lunch is at noon."},
+    )
+    assert files_in(client, people, collection) == ["Lunch.txt"]
+
+
+@pytest.mark.parametrize(
+    ("title", "content", "message"),
+    [
+        ("Empty", "   \n ", "Write or paste the text to add."),
+        ("", "Some text", "Give the text a title"),
+        ("Long", "x" * 100_001, "The text must be at most 100,000 characters."),
+    ],
+)
+def test_empty_or_too_long_text_is_refused_and_the_form_kept(
+    app, alice, collection, title, content, message
+):
+    answer = alice.post(
+        f"/workspace/knowledge/{collection}/text",
+        data={"title": title, "kind": "md", "content": content},
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "The text was not added" in page and message in page
+    assert f'value="{title}"' in page if title else 'name="title"' in page
+    if content.strip():
+        assert content[:50] in page  # what was typed is still there to fix
+    assert file_rows(app) == []

@@ -10,7 +10,7 @@ from webui.models import Group
 from webui.security.permissions import has_permission, require_permission
 from webui.services import files, groups, knowledge, retrieval, users
 from webui.workspace import bp
-from webui.workspace.forms import AddFileForm, KnowledgeForm, TextForm, UploadForm
+from webui.workspace.forms import MAX_TEXT, AddFileForm, KnowledgeForm, TextForm, UploadForm
 
 UPLOAD_ENDPOINT = "workspace.upload_file"
 KNOWLEDGE_UPLOAD_ENDPOINT = "workspace.upload_to_knowledge"
@@ -242,6 +242,7 @@ def render_knowledge_detail(
         empty=EmptyForm(),
         upload_form=UploadForm(),
         text_form=text_form or TextForm(),
+        max_text=MAX_TEXT,
         may_upload=may_change and has_permission(g.principal, "chat.file_upload"),
         max_upload_bytes=files.max_upload_bytes(),
         max_files=current_app.config["EXTRACT_MAX_FILES_PER_REQUEST"],
