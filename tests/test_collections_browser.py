@@ -119,3 +119,21 @@ def test_text_content_is_added_to_the_collection_and_bad_input_keeps_the_form(al
     expect(alice.locator(".flash-success")).to_have_text("Parking.md stored, indexed and added.")
     expect(collection_rows(alice)).to_have_count(1)
     expect(collection_rows(alice)).to_contain_text("Parking.md")
+
+
+def test_same_named_files_are_told_apart_by_size_and_local_upload_time(alice, tmp_path):
+    for number, text in enumerate(("Holidays: 25 days.\n", "Holidays: 30 days from 2027.\n")):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        (folder / "rules.txt").write_text(text)
+        alice.get_by_label("File", exact=True).set_input_files(str(folder / "rules.txt"))
+        alice.get_by_role("button", name="Upload").click()
+        expect(collection_rows(alice)).to_have_count(number + 1)
+    headers = alice.locator("#file-list table.files thead th")
+    expect(headers.nth(1)).to_have_text("Size")
+    expect(headers.nth(2)).to_have_text("Uploaded")
+    sizes = collection_rows(alice).locator('td[data-label="Size"]')
+    expect(sizes).to_have_text(["19 Bytes", "29 Bytes"])
+    stamps = collection_rows(alice).locator("time[data-localised]")
+    expect(stamps).to_have_count(2)
+    assert stamps.first.get_attribute("title").endswith(" UTC")

@@ -153,3 +153,25 @@ def test_empty_or_too_long_text_is_refused_and_the_form_kept(
     if content.strip():
         assert content[:50] in page  # what was typed is still there to fix
     assert file_rows(app) == []
+
+
+# --- 3. files of the same name told apart ----------------------------------------------------
+
+
+def test_same_named_files_show_their_size_and_upload_time(client, people, alice, collection):
+    post_files(alice, collection, ("rules.txt", b"Holidays: 25 days a year."))
+    post_files(alice, collection, ("rules.txt", b"Holidays: 30 days a year, from 2027 on."))
+    page = alice.get(f"/workspace/knowledge/{collection}").get_data(as_text=True)
+    table = page[page.index('<section class="card" id="file-list">') :]
+    table = table[: table.index("</table>")]
+    assert "<th>Size</th><th>Uploaded</th>" in table
+    assert table.count('<td data-label="Size">25 Bytes</td>') == 1
+    assert table.count('<td data-label="Size">39 Bytes</td>') == 1
+    assert table.count('<td data-label="Uploaded"><time datetime=') == 2
+
+
+def test_the_files_page_labels_size_and_upload_time_on_narrow_screens(people, alice, client):
+    upload_ok(client, "rules.txt", b"Holidays.", people["alice_key"])
+    page = alice.get("/workspace/files").get_data(as_text=True)
+    assert '<td data-label="Size">9 Bytes</td>' in page
+    assert '<td data-label="Uploaded"><time datetime=' in page
