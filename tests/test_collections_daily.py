@@ -2,6 +2,7 @@
 into it, what each upload came to, and the scores of its query results."""
 
 import io
+import math
 
 import pytest
 
@@ -175,3 +176,41 @@ def test_the_files_page_labels_size_and_upload_time_on_narrow_screens(people, al
     page = alice.get("/workspace/files").get_data(as_text=True)
     assert '<td data-label="Size">9 Bytes</td>' in page
     assert '<td data-label="Uploaded"><time datetime=' in page
+
+
+# --- 4. real scores ---------------------------------------------------------------------
+
+
+def test_query_scores_are_bm25_over_the_collection_not_zeros(client, people, alice, collection):
+    """Every chunk holds "holidays", so the engine's own BM25 (over all chunks, its idf
+    clamped to 0.000001 for so common a word) scored each hit 0.000."""
+    key = people["alice_key"]
+    texts = {
+        "often.txt": b"Holidays, holidays, holidays: the holidays rules.",
+        "once.txt": b"Holidays are planned in spring with the team lead and HR.",
+        "short.txt": b"Holidays.",
+    }
+    for name, text in texts.items():
+        file_id = upload_ok(client, name, text, key)["id"]
+        alice.post(f"/workspace/knowledge/{collection}/files/add", data={"file_id": file_id})
+    result = client.post(
+        "/api/v1/retrieval/query/collection",
+        json={"collection_names": [collection], "query": "holidays"},
+        headers=key,
+    ).get_json()
+    names = [meta["name"] for meta in result["metadatas"][0]]
+    distances = result["distances"][0]
+    assert names == ["often.txt", "short.txt", "once.txt"]
+    # BM25 with idf ln(1 + (3 - 3 + 0.5) / (3 + 0.5)), k1 = 1.2, b = 0.75, lengths in characters.
+    idf = math.log(1 + 0.5 / 3.5)
+    lengths = {name: len(text) for name, text in texts.items()}
+    average = sum(lengths.values()) / 3
+    expected = [
+        round(idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lengths[name] / average)), 6)
+        for name, tf in (("often.txt", 4), ("short.txt", 1), ("once.txt", 1))
+    ]
+    assert distances == pytest.approx(expected, abs=1e-5)
+    assert all(distance > 0.05 for distance in distances)
+
+    page = alice.get(f"/workspace/knowledge/{collection}?q=holidays").get_data(as_text=True)
+    assert f"score {distances[0]:.3f}" in page and "score 0.000" not in page
