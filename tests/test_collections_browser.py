@@ -137,3 +137,26 @@ def test_same_named_files_are_told_apart_by_size_and_local_upload_time(alice, tm
     stamps = collection_rows(alice).locator("time[data-localised]")
     expect(stamps).to_have_count(2)
     assert stamps.first.get_attribute("title").endswith(" UTC")
+
+
+def test_each_upload_has_its_own_result_and_a_failure_turns_the_summary_red(alice, tmp_path):
+    note, blob = tmp_path / "note.txt", tmp_path / "blob.bin"
+    note.write_text("A note about parking.\n")
+    blob.write_bytes(b"\x00\x01 binary")
+    alice.get_by_label("File", exact=True).set_input_files([str(note), str(blob)])
+    alice.get_by_role("button", name="Upload").click()
+    note_row = alice.locator('[data-progress] li[data-file-name="note.txt"]')
+    blob_row = alice.locator('[data-progress] li[data-file-name="blob.bin"]')
+    expect(note_row).to_have_class("done")
+    expect(note_row.locator(".upload-status")).to_have_text("stored, indexed and added")
+    expect(blob_row).to_have_class("failed")
+    expect(blob_row.locator(".upload-status")).to_contain_text(
+        "failed: the file could not be indexed, so it was not kept"
+    )
+    summary = alice.locator("[data-upload-results] .flash")
+    expect(summary).to_have_count(1)
+    expect(summary).to_have_class("flash flash-error")
+    expect(summary).to_have_text(
+        "1 of 2 files failed; the list below says why. The others were uploaded."
+    )
+    expect(collection_rows(alice)).to_have_count(1)
