@@ -3,6 +3,7 @@ into the collection, each upload's own result, scores, and the page at work widt
 
 import pytest
 
+from tests.support.axe import blocking_violations, describe, load_axe
 from tests.support.chromium import flashes, sign_in
 
 try:
@@ -160,3 +161,52 @@ def test_each_upload_has_its_own_result_and_a_failure_turns_the_summary_red(alic
         "1 of 2 files failed; the list below says why. The others were uploaded."
     )
     expect(collection_rows(alice)).to_have_count(1)
+
+
+def test_the_collection_pages_have_no_moderate_or_serious_axe_violations(
+    browser, live_server, make_user, save_settings, tmp_path
+):
+    make_user("root@example.com", role="admin")
+    make_user("alice@example.com")
+    save_settings(USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True)
+    context = browser.new_context(base_url=live_server.url)
+    load_axe(context)
+    try:
+        page = context.new_page()
+        sign_in(page, "alice@example.com")
+        page.goto("/workspace/knowledge")
+        page.get_by_label("Name").fill("Handbook")
+        page.get_by_role("button", name="Create collection").click()
+        section = page.locator("#add-text")
+        section.get_by_label("Title").fill("Parking")
+        section.get_by_label("Text").fill("Parking is behind the building.")
+        section.get_by_role("button", name="Add text").click()
+        expect(collection_rows(page)).to_have_count(1)
+        collection_url = page.url
+        blob = tmp_path / "blob.bin"
+        blob.write_bytes(b"\x00\x01 binary")
+        page.goto("/workspace/files")
+        page.get_by_label("File", exact=True).set_input_files(str(blob))
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("table.files tbody tr")).to_have_count(2)
+
+        # Row buttons are named for their row; the buttons column has a header.
+        expect(page.get_by_role("button", name="Delete Parking.md")).to_have_count(1)
+        expect(page.get_by_role("button", name="Index blob.bin")).to_have_count(1)
+        expect(page.get_by_role("link", name="Download blob.bin")).to_have_count(1)
+        page.goto(collection_url)
+        expect(page.get_by_role("button", name="Remove Parking.md")).to_have_count(1)
+
+        found = []
+        for url in (collection_url + "?q=parking", "/workspace/files", "/workspace/knowledge"):
+            for width in (1280, 360):
+                page.set_viewport_size({"width": width, "height": 800})
+                for scheme in ("light", "dark"):
+                    page.emulate_media(color_scheme=scheme)
+                    page.goto(url)
+                    violations = blocking_violations(page)
+                    if violations:
+                        found.append(f"{url} at {width} px, {scheme}:\n{describe(violations)}")
+        assert not found, "\n".join(found)
+    finally:
+        context.close()
