@@ -72,7 +72,10 @@ def test_several_files_without_javascript_land_back_with_a_flash_each(
     page = alice.get(answer.headers["Location"]).get_data(as_text=True)
     assert "rules.txt stored, indexed and added." in page
     assert "notes.md stored, indexed and added." in page
-    assert "photo.bin was not added: the file could not be indexed, so it was not kept" in page
+    assert (
+        "photo.bin was not added: the file could not be indexed, so it was not kept: "
+        "files of type application/octet-stream cannot be searched" in page
+    )
     assert files_in(client, people, collection) == ["notes.md", "rules.txt"]
     # The file that could not be indexed is gone entirely: no row, no bytes, no link.
     assert len(file_rows(app)) == 2

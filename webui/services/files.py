@@ -354,6 +354,9 @@ def extract_by_deadline(
         raise
 
 
+STORED_ONLY = "Stored but not indexed: "  # opens the reason a file of no searchable type gives
+
+
 def read_chunks(file: File, source: IO[bytes]) -> tuple[list[str], str | None]:
     """The chunks of the file open as ``source`` and None, or no chunks and the reason why.
 
@@ -363,7 +366,7 @@ def read_chunks(file: File, source: IO[bytes]) -> tuple[list[str], str | None]:
     kind = extract.kind_of(file.filename, file.content_type)
     if kind is None:
         return [], (
-            f"Stored but not indexed: files of type {file.content_type} cannot be searched "
+            f"{STORED_ONLY}files of type {file.content_type} cannot be searched "
             f"(only {extract.SUPPORTED_DESCRIPTION})."
         )
     budget = request_budget()

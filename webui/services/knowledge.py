@@ -181,7 +181,9 @@ def store_and_add(user: Principal, knowledge: Knowledge, upload) -> File:
     is deleted again (and the refusal says why), so nothing is left half-added."""
     file = file_service.store_upload(user, upload, process=True)
     if file.status != "completed":
-        reason = file.error or "its text could not be read"
+        reason = (file.error or "its text could not be read").removeprefix(
+            file_service.STORED_ONLY  # it is not kept, so not stored either
+        )
         file_service.delete_file(file)
         raise ServiceError(400, f"the file could not be indexed, so it was not kept: {reason}")
     add_file(knowledge, file)

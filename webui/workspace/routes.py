@@ -343,7 +343,10 @@ def add_knowledge_text(knowledge_id: str):
         flash(f"The text was not added: {error.detail}", "error")
         return render_knowledge_detail(collection, error.status, text_form=form)
     flash(f"{file.filename} stored, indexed and added.", "success")
-    return redirect(url_for("workspace.knowledge_detail", knowledge_id=collection.id))
+    # To the list that now holds it (the form's own #add-text would stay behind otherwise).
+    return redirect(
+        url_for("workspace.knowledge_detail", knowledge_id=collection.id, _anchor="file-list")
+    )
 
 
 @bp.post("/knowledge/<knowledge_id>/files/<file_id>/remove")
