@@ -61,7 +61,7 @@ def test_several_files_upload_with_progress_and_say_why_one_failed(bob, tmp_path
     for name, size in (("small.txt", small.stat().st_size), ("medium.csv", medium.stat().st_size)):
         row = bob.locator(f'[data-progress] li[data-file-name="{name}"]')
         expect(row).to_have_class("done")
-        expect(row.locator(".upload-status")).to_have_text("done")
+        expect(row.locator(".upload-status")).to_have_text("stored and indexed")
         bar = row.locator("progress")
         # Every byte of the file (and the multipart envelope) was reported as sent.
         assert int(bar.get_attribute("max") or 0) >= size
@@ -70,15 +70,17 @@ def test_several_files_upload_with_progress_and_say_why_one_failed(bob, tmp_path
     big_row = bob.locator('[data-progress] li[data-file-name="big.bin"]')
     expect(big_row).to_have_class("failed")
     expect(big_row).to_contain_text("larger than the 1 MB upload limit")
-    error = bob.locator(".flash-error")
-    expect(error).to_contain_text(
-        "big.bin is 1.0 MB: The file is larger than the 1 MB upload limit"
+    expect(big_row.locator(".upload-status")).to_contain_text(
+        "failed: 1.0 MB; The file is larger than the 1 MB upload limit"
     )
-    expect(error).to_contain_text("empty.txt was not uploaded: The file is empty")  # the server's
-    expect(error).to_contain_text("(HTTP 400)")
-    expect(bob.locator(".flash-success")).to_contain_text(
-        "small.txt uploaded. medium.csv uploaded."
+    empty_status = bob.locator('[data-progress] li[data-file-name="empty.txt"] .upload-status')
+    expect(empty_status).to_contain_text("failed: The file is empty")  # the server's reason
+    expect(empty_status).to_contain_text("(HTTP 400)")
+    # One red line over the list, and no green one over the failures.
+    expect(bob.locator("[data-upload-results] .flash-error")).to_have_text(
+        "2 of 4 files failed; the list below says why. The others were uploaded."
     )
+    expect(bob.locator(".flash-success")).to_have_count(0)
 
     # The list is refreshed in place, with localised times, and the button is usable again.
     files = bob.locator("table.files tbody tr")
@@ -87,6 +89,25 @@ def test_several_files_upload_with_progress_and_say_why_one_failed(bob, tmp_path
     expect(bob.locator("table.files time[data-localised]")).to_have_count(2)
     expect(bob.get_by_role("button", name="Upload")).to_be_enabled()
     assert bob.evaluate("window.buttonWasDisabled") is True
+
+
+def test_a_file_stored_but_not_indexed_is_a_failure_not_done(bob, tmp_path):
+    note, blob = tmp_path / "note.txt", tmp_path / "blob.bin"
+    note.write_text("A note.\n")
+    blob.write_bytes(b"\x00\x01 binary")
+    bob.get_by_label("File", exact=True).set_input_files([str(note), str(blob)])
+    bob.get_by_role("button", name="Upload").click()
+    blob_row = bob.locator('[data-progress] li[data-file-name="blob.bin"]')
+    expect(blob_row).to_have_class("failed")
+    expect(blob_row.locator(".upload-status")).to_contain_text("stored, but not indexed: ")
+    expect(
+        bob.locator('[data-progress] li[data-file-name="note.txt"] .upload-status')
+    ).to_have_text("stored and indexed")
+    expect(bob.locator("[data-upload-results] .flash-error")).to_have_text(
+        "1 of 2 files failed; the list below says why. The others were uploaded."
+    )
+    expect(bob.locator(".flash-success")).to_have_count(0)
+    expect(bob.locator("table.files tbody tr")).to_have_count(2)  # both were stored
 
 
 def test_a_dropped_file_is_uploaded(bob):
@@ -99,7 +120,7 @@ def test_a_dropped_file_is_uploaded(bob):
         bob.wait_for_timeout(250)
     expect(chosen).to_have_text("1 file chosen: dropped.txt")
     bob.get_by_role("button", name="Upload").click()
-    expect(flashes(bob)).to_have_text("dropped.txt uploaded.")
+    expect(flashes(bob)).to_have_text("The file was uploaded.")
     expect(bob.locator("table.files tbody tr", has_text="dropped.txt")).to_have_count(1)
 
 
@@ -108,7 +129,7 @@ def test_times_are_shown_in_local_time_with_utc_in_the_title(bob, tmp_path):
     note.write_text("note\n")
     bob.get_by_label("File", exact=True).set_input_files(str(note))
     bob.get_by_role("button", name="Upload").click()
-    expect(flashes(bob)).to_have_text("note.txt uploaded.")
+    expect(flashes(bob)).to_have_text("The file was uploaded.")
     bob.reload()
     stamp = bob.locator("table.files time").first
     expect(stamp).to_have_attribute("data-localised", "true")

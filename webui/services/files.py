@@ -354,6 +354,9 @@ def extract_by_deadline(
         raise
 
 
+STORED_ONLY = "Stored but not indexed: "  # opens the reason a file of no searchable type gives
+
+
 def read_chunks(file: File, source: IO[bytes]) -> tuple[list[str], str | None]:
     """The chunks of the file open as ``source`` and None, or no chunks and the reason why.
 
@@ -363,7 +366,7 @@ def read_chunks(file: File, source: IO[bytes]) -> tuple[list[str], str | None]:
     kind = extract.kind_of(file.filename, file.content_type)
     if kind is None:
         return [], (
-            f"Stored but not indexed: files of type {file.content_type} cannot be searched "
+            f"{STORED_ONLY}files of type {file.content_type} cannot be searched "
             f"(only {extract.SUPPORTED_DESCRIPTION})."
         )
     budget = request_budget()
@@ -563,11 +566,17 @@ def rename(file: File, name: object) -> File:
     return file
 
 
-def store_text(user: Principal, name: object, content: object) -> File:
-    """Store a piece of text as a plain-text file of the user's, indexed like an upload."""
+def text_upload(name: object, content: object) -> FileStorage:
+    """A piece of text as an upload: a ``.md`` file when its name says so, else ``.txt``."""
     if not isinstance(content, str) or not content.strip():
         raise ServiceError(400, "content is required: the text to index.")
     title = name.strip() if isinstance(name, str) and name.strip() else "text"
-    filename = title if title.lower().endswith(".txt") else f"{title}.txt"
-    upload = FileStorage(io.BytesIO(content.encode()), filename=filename, content_type="text/plain")
-    return store_upload(user, upload)
+    markdown = title.lower().endswith(".md")
+    filename = title if markdown or title.lower().endswith(".txt") else f"{title}.txt"
+    content_type = "text/markdown" if markdown else "text/plain"
+    return FileStorage(io.BytesIO(content.encode()), filename=filename, content_type=content_type)
+
+
+def store_text(user: Principal, name: object, content: object) -> File:
+    """Store a piece of text as a plain-text file of the user's, indexed like an upload."""
+    return store_upload(user, text_upload(name, content))

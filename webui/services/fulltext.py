@@ -2,18 +2,21 @@
 
 SQLite: an FTS5 table over ``file_chunks`` (external content, kept in step by
 triggers) ranked with BM25. PostgreSQL: a GIN index on ``to_tsvector`` ranked
-with ``ts_rank_cd``. ``search`` returns the best chunks first with a score where
-higher is better. ``create_index_sql`` gives the DDL for migrations; tables
-made with ``create_all`` get it through the listeners at the bottom.
+with ``ts_rank_cd``. ``search`` takes the engine's best chunks and scores them
+with Okapi BM25 computed the same way on both databases, over the files searched
+(see ``bm25_scores``); it returns the best first, higher scores being better.
+``create_index_sql`` gives the DDL for migrations; tables made with ``create_all``
+get it through the listeners at the bottom.
 
 Saved chats get the same kind of index over ``chats.search_text`` (``create_chat_index_sql``);
 ``search_chats`` finds a person's chats holding every word of a query (prefixes too, so the
 sidebar can search as one types), newest first.
 """
 
+import math
 import re
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
@@ -22,6 +25,9 @@ from webui.extensions import db
 from webui.models import Chat, FileChunk
 
 MAX_TERMS = 32
+CANDIDATES = 100  # the engine's best chunks that BM25 then scores; at least k of them
+BM25_K1, BM25_B = 1.2, 0.75  # the usual term-frequency saturation and length weight
+MARK = "\x02"  # put before each matched word by highlight(); not a character of real text
 MAX_TERM_LENGTH = 64
 FTS_TABLE = "file_chunks_fts"
 PG_INDEX = "ix_file_chunks_text_fts"
@@ -160,13 +166,89 @@ def _search_postgresql(file_ids: list[str], terms: list[str], k: int) -> list[Hi
 SEARCHERS = {"sqlite": _search_sqlite, "postgresql": _search_postgresql}
 
 
+# --- BM25 over the files searched --------------------------------------------------------
+# The engines' own scores are no use to people: FTS5 takes its statistics from every chunk of
+# every user and gives a term found in over half of them a weight of 0.000001, so small
+# collections scored "0.000"; ts_rank_cd is on another scale altogether. So the engine only
+# finds the candidates (its stemming decides what matches a word) and BM25 scores them from
+# counts both databases give alike: chunks searched, chunks holding each word, how often
+# each candidate holds it, and lengths in characters.
+
+
+def _term_sqlite(term: str, file_ids: list[str], candidate_ids: list[int]):
+    """Chunks of these files that hold the word, and the candidates' text with it marked."""
+    matched = (
+        f"FROM {FTS_TABLE} JOIN file_chunks AS c ON c.id = {FTS_TABLE}.rowid "
+        f"WHERE {FTS_TABLE} MATCH :match "
+    )
+    count = sa.text(f"SELECT count(*) {matched} AND c.file_id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True)
+    )
+    marked = sa.text(
+        f"SELECT c.id, highlight({FTS_TABLE}, 0, :mark, '') {matched} AND c.id IN :ids"
+    ).bindparams(sa.bindparam("ids", expanding=True))
+    match = f'"{term}"'
+    holding = db.session.scalar(count, {"match": match, "ids": file_ids})
+    rows = db.session.execute(marked, {"match": match, "mark": MARK, "ids": candidate_ids})
+    return holding, rows
+
+
+def _term_postgresql(term: str, file_ids: list[str], candidate_ids: list[int]):
+    """Chunks of these files that hold the word, and the candidates' text with it marked."""
+    vector = f"to_tsvector('{PG_CONFIG}', c.text)"
+    count = sa.text(
+        f"SELECT count(*) FROM file_chunks AS c, to_tsquery('{PG_CONFIG}', :term) AS q "
+        f"WHERE c.file_id IN :ids AND {vector} @@ q"
+    ).bindparams(sa.bindparam("ids", expanding=True))
+    marked = sa.text(
+        f"SELECT c.id, ts_headline('{PG_CONFIG}', c.text, q, :options) "
+        f"FROM file_chunks AS c, to_tsquery('{PG_CONFIG}', :term) AS q "
+        f"WHERE c.id IN :ids AND {vector} @@ q"
+    ).bindparams(sa.bindparam("ids", expanding=True))
+    options = f'StartSel={MARK}, StopSel="", HighlightAll=true'
+    holding = db.session.scalar(count, {"term": term, "ids": file_ids})
+    rows = db.session.execute(marked, {"term": term, "options": options, "ids": candidate_ids})
+    return holding, rows
+
+
+TERM_COUNTERS = {"sqlite": _term_sqlite, "postgresql": _term_postgresql}
+
+
+def bm25_scores(file_ids: list[str], terms: list[str], hits: list[Hit]) -> dict[int, float]:
+    """Okapi BM25 of each hit (by chunk id) among the chunks of these files, with the
+    always-positive idf ln(1 + (N - n + 0.5) / (n + 0.5))."""
+    chunks, average_length = db.session.execute(
+        sa.select(sa.func.count(FileChunk.id), sa.func.avg(sa.func.length(FileChunk.text))).where(
+            FileChunk.file_id.in_(file_ids)
+        )
+    ).one()
+    average_length = float(average_length or 1) or 1.0
+    lengths = {hit.chunk_id: len(hit.text) for hit in hits}
+    scores = dict.fromkeys(lengths, 0.0)
+    count_term = TERM_COUNTERS[db.engine.dialect.name]
+    for term in terms:
+        holding, rows = count_term(term, file_ids, list(lengths))
+        if not holding:
+            continue
+        idf = math.log(1 + (chunks - holding + 0.5) / (holding + 0.5))
+        for chunk_id, marked in rows:
+            frequency = marked.count(MARK)
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[chunk_id] / average_length)
+            scores[chunk_id] += idf * frequency * (BM25_K1 + 1) / (frequency + norm)
+    return scores
+
+
 def search(file_ids: list[str], query: str, k: int) -> list[Hit]:
-    """The k chunks of these files that best match the query, best first."""
+    """The k chunks of these files that best match the query, best first, scored by BM25."""
     terms = query_terms(query)
     if not terms or not file_ids or k < 1:
         return []
     ensure_index()
-    return SEARCHERS[db.engine.dialect.name](list(file_ids), terms, k)
+    file_ids = list(file_ids)
+    candidates = SEARCHERS[db.engine.dialect.name](file_ids, terms, max(k, CANDIDATES))
+    scores = bm25_scores(file_ids, terms, candidates)
+    scored = [replace(hit, score=round(scores[hit.chunk_id], 6)) for hit in candidates]
+    return sorted(scored, key=lambda hit: (-hit.score, hit.chunk_id))[:k]
 
 
 # --- saved chats ----------------------------------------------------------------------------

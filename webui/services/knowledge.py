@@ -16,6 +16,7 @@ from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import File, Group, Knowledge, group_members, knowledge_groups
 from webui.security.principal import Principal
+from webui.services import files as file_service
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 1000
@@ -173,6 +174,20 @@ def add_files(knowledge: Knowledge, files: list[File]) -> Knowledge:
             knowledge.files.append(file)
     db.session.commit()
     return knowledge
+
+
+def store_and_add(user: Principal, knowledge: Knowledge, upload) -> File:
+    """Store an upload, index it and add it to the collection. A file that cannot be indexed
+    is deleted again (and the refusal says why), so nothing is left half-added."""
+    file = file_service.store_upload(user, upload, process=True)
+    if file.status != "completed":
+        reason = (file.error or "its text could not be read").removeprefix(
+            file_service.STORED_ONLY  # it is not kept, so not stored either
+        )
+        file_service.delete_file(file)
+        raise ServiceError(400, f"the file could not be indexed, so it was not kept: {reason}")
+    add_file(knowledge, file)
+    return file
 
 
 def remove_file(knowledge: Knowledge, file_id: str) -> Knowledge:

@@ -1,6 +1,7 @@
-// Workspace > Files: several files at once, dropped or chosen, each sent on its own to
-// POST /api/v1/files/ with its progress shown (bytes sent). Without JavaScript the plain
-// form posts them all to the page instead.
+// Workspace > Files and a collection's page: several files at once, dropped or chosen, each
+// sent on its own to the form's data-upload URL (POST /api/v1/files/, or the collection's
+// upload) with its progress and its own result shown. Without JavaScript the plain form
+// posts them all to the page instead.
 
 (() => {
   const form = document.querySelector("form[data-upload]");
@@ -81,10 +82,20 @@
     return `${detail || request.statusText || "the server refused it"} (HTTP ${request.status})`;
   }
 
-  // Resolves to [ok, message]; never rejects.
+  // What became of a file the server accepted: stored and indexed (and added, on a
+  // collection's page), stored only when indexing was not asked for, or stored but not
+  // indexed, which counts as a failure.
+  function acceptedResult(stored) {
+    const data = stored.data || {};
+    if (data.status === "failed") return [false, `stored, but not indexed: ${data.error || "its text could not be read"}`];
+    if (data.status === "pending") return [true, "stored (not indexed)"];
+    return [true, form.dataset.done || "stored and indexed"];
+  }
+
+  // Resolves to [ok, result]; never rejects.
   function send(file, row) {
     if (file.size > maxBytes) {
-      return Promise.resolve([false, `${file.name} is ${megabytes(file.size)}: ${form.dataset.tooLarge}`]);
+      return Promise.resolve([false, `failed: ${megabytes(file.size)}; ${form.dataset.tooLarge}`]);
     }
     return new Promise((resolve) => {
       const request = new XMLHttpRequest();
@@ -100,33 +111,43 @@
       };
       request.onload = () => {
         if (request.status !== 200) {
-          resolve([false, `${file.name} was not uploaded: ${reason(request)}`]);
+          resolve([false, `failed: ${reason(request)}`]);
           return;
         }
         row.bar.value = row.bar.max;
-        const stored = JSON.parse(request.responseText);
-        if (stored.data && stored.data.status === "failed") {
-          resolve([true, `${file.name} was stored but not indexed: ${stored.data.error}`]);
-        } else {
-          resolve([true, `${file.name} uploaded.`]);
+        try {
+          resolve(acceptedResult(JSON.parse(request.responseText)));
+        } catch (_) {
+          resolve([false, "failed: the server's answer could not be read; reload the page to see whether it arrived"]);
         }
       };
       request.onerror = () =>
-        resolve([false, `${file.name} was not uploaded: the connection closed before the server answered ` +
-          `(the file may be over the upload limit, or the server is unreachable).`]);
+        resolve([false, "failed: the connection closed before the server answered " +
+          "(the file may be over the upload limit, or the server is unreachable)"]);
       const body = new FormData();
       body.append("file", file, file.name);
       request.send(body);
     });
   }
 
-  function flash(category, messages) {
-    if (!messages.length) return;
+  function flash(category, message) {
     const box = document.createElement("div");
     box.className = `flash flash-${category}`;
     box.setAttribute("role", category === "error" ? "alert" : "status");
-    box.textContent = messages.join(" ");
+    box.textContent = message;
     results.append(box);
+  }
+
+  // One line over the per-file list: red whenever any file failed, green only when none did.
+  function summarise(total, failed) {
+    const files = `${total} file${total === 1 ? "" : "s"}`;
+    if (!failed) {
+      flash("success", total === 1 ? "The file was uploaded." : `All ${files} were uploaded.`);
+    } else if (failed === total) {
+      flash("error", `${total === 1 ? "The file" : `All ${files}`} failed; the list below says why.`);
+    } else {
+      flash("error", `${failed} of ${files} failed; the list below says why. The others were uploaded.`);
+    }
   }
 
   // The file list as the server now renders it, in place of the old one.
@@ -147,24 +168,23 @@
     const files = selectedFiles();
     results.replaceChildren();
     if (!files.length) {
-      flash("error", ["Choose a file to upload, or drop files on the box."]);
+      flash("error", "Choose a file to upload, or drop files on the box.");
       return;
     }
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     progressList.replaceChildren();
-    const done = { success: [], error: [] };
+    let failed = 0;
     for (const file of files) {
       const row = progressRow(file);
       row.status.textContent = "sending";
-      const [ok, message] = await send(file, row);
+      const [ok, result] = await send(file, row);
       row.item.classList.add(ok ? "done" : "failed");
-      row.status.textContent = ok ? "done" : message;
-      done[ok ? "success" : "error"].push(message);
+      row.status.textContent = result;
+      if (!ok) failed += 1;
     }
-    flash("success", done.success);
-    flash("error", done.error);
-    if (done.success.length) await refreshList();
+    summarise(files.length, failed);
+    await refreshList(); // a file stored but not indexed is listed too
     input.value = "";
     dropped = null;
     showChosen();

@@ -4,15 +4,16 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webui import transfers
-from webui.errors import ServiceError
+from webui.errors import ServiceError, json_error
 from webui.forms import EmptyForm
 from webui.models import Group
 from webui.security.permissions import has_permission, require_permission
 from webui.services import files, groups, knowledge, retrieval, users
 from webui.workspace import bp
-from webui.workspace.forms import AddFileForm, KnowledgeForm, UploadForm
+from webui.workspace.forms import MAX_TEXT, AddFileForm, KnowledgeForm, TextForm, UploadForm
 
 UPLOAD_ENDPOINT = "workspace.upload_file"
+KNOWLEDGE_UPLOAD_ENDPOINT = "workspace.upload_to_knowledge"
 PAGE_SIZE = 100
 
 
@@ -22,14 +23,23 @@ PAGE_SIZE = 100
 @bp.url_value_preprocessor
 def _limit_upload(endpoint, _values):
     # Before the request guard reads the form for its CSRF token.
-    if endpoint == UPLOAD_ENDPOINT:
+    if endpoint in (UPLOAD_ENDPOINT, KNOWLEDGE_UPLOAD_ENDPOINT):
         transfers.prepare_upload_request()
+
+
+def wants_json() -> bool:
+    """static/upload.js sends one file per request and reads the answer as JSON."""
+    return request.accept_mimetypes.best == "application/json"
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error):
     # The body was refused unread, so no form on this request can be rendered from it.
+    if wants_json():
+        return json_error(413, files.too_large_message())
     flash(files.too_large_message(), "error")
+    if request.endpoint == KNOWLEDGE_UPLOAD_ENDPOINT:
+        return redirect(url_for("workspace.knowledge_detail", **request.view_args))
     return redirect(url_for("workspace.files"))
 
 
@@ -63,10 +73,22 @@ def upload_file():
     if not form.validate_on_submit():
         flash("The upload was refused; reload the page and try again.", "error")
         return render_files(400, form)
+    uploads = chosen_uploads()
+    if not uploads:
+        return render_files(400, form)
+    stored, refusal = store_each(uploads, lambda upload: store_one(upload, form.extract.data))
+    if not stored:
+        return render_files(refusal.status, form)
+    return redirect(url_for("workspace.files"))
+
+
+def chosen_uploads() -> list:
+    """The files of a plain multi-file form; none (with a flash saying why) when there are
+    none or too many."""
     uploads = [upload for upload in request.files.getlist("file") if upload.filename]
     if not uploads:
         flash("Choose a file to upload.", "error")
-        return render_files(400, form)
+        return []
     most = current_app.config["EXTRACT_MAX_FILES_PER_REQUEST"]
     if len(uploads) > most:
         flash(
@@ -74,19 +96,17 @@ def upload_file():
             "Nothing was uploaded.",
             "error",
         )
-        return render_files(400, form)
-    stored, refusal = store_each(uploads, form.extract.data)
-    if not stored:
-        return render_files(refusal.status, form)
-    return redirect(url_for("workspace.files"))
+        return []
+    return uploads
 
 
-def store_each(uploads: list, process: bool) -> tuple[int, ServiceError | None]:
-    """Store the uploads one after another; how many were stored, and the last refusal.
-    When the server is too busy to read one, the rest are not tried: they would wait too."""
+def store_each(uploads: list, store) -> tuple[int, ServiceError | None]:
+    """Store the uploads one after another with ``store`` (which flashes how each went); how
+    many were stored, and the last refusal. When the server is too busy to read one, the rest
+    are not tried: they would wait too."""
     stored, refusal = 0, None
     for number, upload in enumerate(uploads):
-        error = store_one(upload, process)
+        error = store(upload)
         if error is None:
             stored += 1
             continue
@@ -189,7 +209,12 @@ def run_query(collection, text: str) -> list[tuple[str, dict, float]]:
     return list(zip(*columns, strict=True))
 
 
-def render_knowledge_detail(collection, status: int = 200, form: KnowledgeForm | None = None):
+def render_knowledge_detail(
+    collection,
+    status: int = 200,
+    form: KnowledgeForm | None = None,
+    text_form: TextForm | None = None,
+):
     may_change = knowledge.may_change(g.principal, collection)
     add_form = AddFileForm()
     present = {file.id for file in collection.files}
@@ -215,6 +240,13 @@ def render_knowledge_detail(collection, status: int = 200, form: KnowledgeForm |
         query_text=query_text,
         passages=passages,
         empty=EmptyForm(),
+        upload_form=UploadForm(),
+        text_form=text_form or TextForm(),
+        max_text=MAX_TEXT,
+        may_upload=may_change and has_permission(g.principal, "chat.file_upload"),
+        max_upload_bytes=files.max_upload_bytes(),
+        max_files=current_app.config["EXTRACT_MAX_FILES_PER_REQUEST"],
+        too_large_message=files.too_large_message(),
     ), status
 
 
@@ -257,6 +289,64 @@ def add_knowledge_file(knowledge_id: str):
         else:
             flash(f"{file.filename} added.", "success")
     return redirect(url_for("workspace.knowledge_detail", knowledge_id=collection.id))
+
+
+@bp.post("/knowledge/<knowledge_id>/files/upload")
+@require_permission("chat.file_upload")
+def upload_to_knowledge(knowledge_id: str):
+    """Files stored, indexed and added to this collection: the plain form sends several and
+    lands back here with a flash for each; static/upload.js sends one at a time for JSON."""
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
+    back = redirect(url_for("workspace.knowledge_detail", knowledge_id=collection.id))
+    if wants_json():
+        return add_one_as_json(collection)
+    if not UploadForm().validate_on_submit():
+        flash("The upload was refused; reload the page and try again.", "error")
+        return back
+    uploads = chosen_uploads()
+    if uploads:
+        store_each(uploads, lambda upload: add_one(collection, upload))
+    return back
+
+
+def add_one(collection, upload) -> ServiceError | None:
+    """Store, index and add one upload, and flash how it went; the refusal, if any."""
+    try:
+        file = knowledge.store_and_add(g.principal, collection, upload)
+    except ServiceError as error:
+        flash(f"{files.safe_filename(upload.filename)} was not added: {error.detail}", "error")
+        return error
+    flash(f"{file.filename} stored, indexed and added.", "success")
+    return None
+
+
+def add_one_as_json(collection):
+    try:
+        file = knowledge.store_and_add(g.principal, collection, transfers.uploaded_file())
+    except ServiceError as error:
+        return json_error(error.status, error.detail)
+    return {"id": file.id, "filename": file.filename, "data": {"status": file.status}}
+
+
+@bp.post("/knowledge/<knowledge_id>/text")
+@require_permission("chat.file_upload")
+def add_knowledge_text(knowledge_id: str):
+    collection = knowledge.get_changeable(g.principal, knowledge_id)
+    form = TextForm()
+    if not form.validate_on_submit():
+        flash("The text was not added; see the message below.", "error")
+        return render_knowledge_detail(collection, 400, text_form=form)
+    upload = files.text_upload(f"{form.title.data.strip()}.{form.kind.data}", form.content.data)
+    try:
+        file = knowledge.store_and_add(g.principal, collection, upload)
+    except ServiceError as error:
+        flash(f"The text was not added: {error.detail}", "error")
+        return render_knowledge_detail(collection, error.status, text_form=form)
+    flash(f"{file.filename} stored, indexed and added.", "success")
+    # To the list that now holds it (the form's own #add-text would stay behind otherwise).
+    return redirect(
+        url_for("workspace.knowledge_detail", knowledge_id=collection.id, _anchor="file-list")
+    )
 
 
 @bp.post("/knowledge/<knowledge_id>/files/<file_id>/remove")
