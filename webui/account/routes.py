@@ -36,7 +36,22 @@ def expiry_from_form(form: KeyForm) -> int | None:
 
 
 def key_form_options() -> dict:
-    return {"endpoint_choices": api_routes.endpoint_choices()}
+    """Only the endpoints this person's keys could ever reach are offered."""
+    return {"endpoint_choices": api_routes.reachable_choices(g.principal)}
+
+
+def flash_saved(message: str, endpoints: list[str] | None) -> None:
+    """A key was saved: success, or a warning naming the entries that can never match."""
+    unmatchable = api_routes.unmatchable_entries(g.principal, endpoints)
+    if not unmatchable:
+        flash(message, "success")
+        return
+    flash(
+        f"{message} Warning: {', '.join(unmatchable)} can never match a request from this "
+        "key: the administrator's allowed endpoints block it, or it leads only to routes "
+        "your account may not use through a key.",
+        "warning",
+    )
 
 
 def show_once(secret: str) -> None:
@@ -153,9 +168,9 @@ def create_key():
             explain_refusal(form, error)
         else:
             show_once(secret)
-            flash(
+            flash_saved(
                 f"API key {api_key.name!r} created. Copy it now: it will not be shown again.",
-                "success",
+                api_key.allowed_endpoints,
             )
             return redirect(url_for("account.index", _anchor="new-key-box"))
     flash("The key was not created; see the message below.", "error")
@@ -237,7 +252,7 @@ def update_key(key_id: str):
             explain_refusal(form, error)
             status = error.status  # 403 when keys may not be changed now
         else:
-            flash(f"API key {api_key.name!r} saved.", "success")
+            flash_saved(f"API key {api_key.name!r} saved.", api_key.allowed_endpoints)
             return redirect(url_for("account.index", _anchor="api-keys"))
     flash("The key was not changed; see the message below.", "error")
     return render_key_page(api_key, form, status)

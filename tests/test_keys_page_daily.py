@@ -1,0 +1,135 @@
+"""Settings > Account as people use it every day (issue 26): the endpoint chooser offers, by
+area and in words, only what the person's keys could ever reach, and saving an entry that can
+never match warns; the profile names one's groups; admin user management keeps its form
+beside its error and offers no action that would be refused."""
+
+import re
+
+import pytest
+
+from tests.support.accounts import ADMIN_EMAIL, login_client
+
+ACCOUNT = "/account/"
+KEYS_API = "/api/v1/auths/api_keys"
+OFFERED = re.compile(r'name="endpoints" type="checkbox" value="([^"]+)"')
+
+
+@pytest.fixture
+def keys_on(save_settings):
+    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
+
+
+@pytest.fixture
+def bob(app, keys_on, make_user):
+    """A plain user holding features.api_keys through the defaults, keys switched on."""
+    make_user(ADMIN_EMAIL, role="admin")
+    make_user("bob@example.com")
+    return login_client(app, "bob@example.com")
+
+
+@pytest.fixture
+def root(app, keys_on, make_user):
+    make_user(ADMIN_EMAIL, role="admin")
+    return login_client(app, ADMIN_EMAIL)
+
+
+def offered(client) -> set[str]:
+    return set(OFFERED.findall(client.get(ACCOUNT).data.decode()))
+
+
+def flashes(html: bytes) -> list[tuple[str, str]]:
+    """(category, text) of each flashed message."""
+    found = re.findall(rb'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', html, re.S)
+    return [(category.decode(), text.decode()) for category, text in found]
+
+
+# --- 1. the endpoint chooser ---------------------------------------------------------------
+
+
+def test_a_user_is_not_offered_admin_only_or_browser_only_routes(bob):
+    choices = offered(bob)
+    assert {"/api/v1/models", "/api/v1/files", "/ollama/api/chat"} <= choices
+    admin_only = {"/api/v1/users/all", "/api/v1/groups", "/api/v1/audit", "/ollama/api/pull"}
+    browser_only = {"/api/v1/auths/signout", "/api/v1/auths/update/password"}
+    assert not choices & (admin_only | browser_only)
+
+
+def test_an_admin_is_offered_the_admin_routes_keys_may_call(root):
+    choices = offered(root)
+    assert {"/api/v1/users/all", "/api/v1/audit", "/ollama/api/pull"} <= choices
+    assert "/ollama/config/update" not in choices  # changing settings needs a browser
+
+
+def test_routes_the_owners_permissions_deny_are_left_out(bob, save_settings):
+    assert "/api/v1/retrieval/process/text" in offered(bob)
+    save_settings(USER_PERMISSIONS_CHAT_FILE_UPLOAD=False)
+    choices = offered(bob)
+    assert "/api/v1/retrieval/process/text" not in choices  # needs chat.file_upload only
+    assert "/api/v1/files" in choices  # listing and reading files needs no permission
+
+
+def test_the_instance_allowlist_narrows_the_choices(bob, save_settings):
+    save_settings(
+        ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS=True,
+        API_KEYS_ALLOWED_ENDPOINTS="/api/v1/models,/api/v1/chats/pinned",
+    )
+    # /api/v1/chats allows /api/v1/chats/pinned below it, so it can still match.
+    assert offered(bob) == {"/api/v1/models", "/api/v1/chats", "/api/v1/chats/pinned"}
+
+
+def test_choices_are_grouped_by_area_with_a_description(bob):
+    html = bob.get(ACCOUNT).data.decode()
+    legends = re.findall(r'<fieldset class="endpoint-area">\s*<legend>([^<]+)</legend>', html)
+    assert legends[:3] == ["Chat", "Models", "Embeddings"]
+    assert {"Files", "Knowledge", "Saved chats"} <= set(legends)
+    label = re.search(r'<label for="[^"]+">([^<]*)<code class="muted">/api/v1/models</code>', html)
+    assert label and label.group(1).strip() == "List models"
+
+
+def edit_page_post(client, key_id: str, **fields):
+    data = {"name": "CI", "expiry": "keep", **fields}
+    return client.post(f"/account/keys/{key_id}", data=data, follow_redirects=True)
+
+
+def new_key_id(client, **fields) -> str:
+    created = client.post(KEYS_API, json={"name": "CI", **fields})
+    assert created.status_code == 201, created.get_json()
+    return created.get_json()["id"]
+
+
+def test_saving_a_blocked_entry_on_the_page_warns_instead_of_success(bob, save_settings):
+    save_settings(ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS=True, API_KEYS_ALLOWED_ENDPOINTS="/api")
+    key_id = new_key_id(bob)
+    page = edit_page_post(bob, key_id, allowed_endpoints="/api/v1/models, /ollama/api/chat")
+    shown = flashes(page.data)
+    assert [category for category, _ in shown] == ["warning"]
+    assert "/ollama/api/chat" in shown[0][1] and "/api/v1/models" not in shown[0][1]
+    fine = edit_page_post(bob, key_id, allowed_endpoints="/api/v1/models")
+    assert [category for category, _ in flashes(fine.data)] == ["success"]
+
+
+def test_creating_a_key_for_an_admin_only_route_warns(bob):
+    page = bob.post(
+        "/account/keys",
+        data={"name": "CI", "expiry": "never", "allowed_endpoints": "/api/v1/users/all"},
+        follow_redirects=True,
+    )
+    shown = flashes(page.data)
+    assert [category for category, _ in shown] == ["warning"]
+    assert "/api/v1/users/all" in shown[0][1] and "Copy it now" in shown[0][1]
+
+
+def test_the_api_answers_warnings_only_when_there_are_some(bob, save_settings):
+    save_settings(ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS=True, API_KEYS_ALLOWED_ENDPOINTS="/api")
+    created = bob.post(KEYS_API, json={"name": "CI", "allowed_endpoints": ["/api/v1/models"]})
+    assert created.status_code == 201 and "warnings" not in created.get_json()
+    key_id = created.get_json()["id"]
+    blocked = ["/ollama/api/tags", "/api/v1/groups", "/api/v1/knowledge/abc"]
+    changed = bob.post(f"{KEYS_API}/{key_id}", json={"allowed_endpoints": blocked})
+    assert changed.status_code == 200
+    warnings = changed.get_json()["warnings"]
+    assert len(warnings) == 2
+    assert "/ollama/api/tags" in warnings[0] and "/api/v1/groups" in warnings[1]
+    assert changed.get_json()["allowed_endpoints"] == blocked  # saved all the same
+    again = bob.post(f"{KEYS_API}/{key_id}", json={"allowed_endpoints": None})
+    assert "warnings" not in again.get_json()
