@@ -133,3 +133,24 @@ def test_the_api_answers_warnings_only_when_there_are_some(bob, save_settings):
     assert changed.get_json()["allowed_endpoints"] == blocked  # saved all the same
     again = bob.post(f"{KEYS_API}/{key_id}", json={"allowed_endpoints": None})
     assert "warnings" not in again.get_json()
+
+
+# --- 2. the profile names one's groups -----------------------------------------------------
+
+
+def profile_line(client) -> str:
+    html = client.get(ACCOUNT).data.decode()
+    found = re.search(r"<h2>Profile</h2>\s*<p>(.*?)</p>", html, re.S)
+    return re.sub(r"<[^>]+>", "", found.group(1))
+
+
+def test_the_profile_names_the_groups_one_belongs_to(app, bob, make_user, make_group):
+    carol = make_user("carol@example.com")
+    make_group("Research", carol)
+    make_group("Bots", carol)
+    make_group("Others")
+    assert profile_line(login_client(app, "carol@example.com")).endswith("groups: Bots, Research")
+
+
+def test_the_profile_says_none_without_groups(bob):
+    assert profile_line(bob).endswith("groups: none")

@@ -17,7 +17,7 @@ from webui.security.permissions import (
     session_only,
 )
 from webui.security.ratelimit import TooManyAttempts
-from webui.services import api_keys, api_routes, users
+from webui.services import api_keys, api_routes, groups, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
 
@@ -75,6 +75,7 @@ def render_account(status: int = 200, **forms):
     html = render_template(
         "account/index.html",
         permissions=permissions_of(g.principal),
+        group_names=sorted(group.name for group in groups.groups_by_ids(g.principal.group_ids)),
         keys=api_keys.list_keys(g.principal),
         usage=usage_by_key(g.principal.id),
         keys_switched_on=get_setting("ENABLE_API_KEYS"),
