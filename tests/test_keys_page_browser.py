@@ -46,7 +46,9 @@ def test_the_new_key_is_announced_focused_and_copy_keeps_the_focus(
 ):
     page = bob_page
     if clipboard == "granted":
-        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        page.context.grant_permissions(
+            ["clipboard-read", "clipboard-write"], origin=live_server.url
+        )
     generate_key(page, "Deploy bot")
     box = page.locator("#new-key-box")
     expect(box).to_have_attribute("role", "status")
@@ -64,3 +66,47 @@ def test_the_new_key_is_announced_focused_and_copy_keeps_the_focus(
     if clipboard == "granted":
         copied = page.evaluate("() => navigator.clipboard.readText()")
         assert copied == page.locator("#new-key").input_value()
+
+
+def date_field(page):
+    return page.locator("form.key-form .field").filter(has=page.get_by_label("Expiry date"))
+
+
+def test_the_expiry_date_shows_only_when_a_date_is_chosen(bob_page):
+    page = bob_page
+    expires = page.locator("form.key-form").get_by_label("Expires")
+    expect(expires).to_have_value("never")
+    expect(date_field(page)).to_be_hidden()
+    expires.select_option(label="On a date…")
+    expect(date_field(page)).to_be_visible()
+    expires.select_option(label="30 days")
+    expect(date_field(page)).to_be_hidden()
+
+    # A refused date keeps the choice, and with it the field and its message.
+    expires.select_option(label="On a date…")
+    page.locator("form.key-form").get_by_label("Name").fill("Dated")
+    page.get_by_role("button", name="Generate New API Key").click()
+    expect(date_field(page)).to_contain_text("Pick the date the key should expire.")
+    expect(date_field(page)).to_be_visible()
+
+
+def test_without_scripts_the_expiry_date_is_never_hidden(browser, live_server, bob_page):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, EMAIL)
+        page.goto("/account/")
+        expect(page.locator("form.key-form").get_by_label("Expires")).to_have_value("never")
+        expect(date_field(page)).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_placeholders_are_muted_examples(bob_page):
+    name = bob_page.locator("form.key-form").get_by_label("Name")
+    expect(name).to_have_attribute("placeholder", "e.g. Monitoring Bot")
+    text, placeholder = bob_page.evaluate(
+        "el => [getComputedStyle(el).color, getComputedStyle(el, '::placeholder').color]",
+        name.element_handle(),
+    )
+    assert text != placeholder

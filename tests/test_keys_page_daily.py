@@ -154,3 +154,14 @@ def test_the_profile_names_the_groups_one_belongs_to(app, bob, make_user, make_g
 
 def test_the_profile_says_none_without_groups(bob):
     assert profile_line(bob).endswith("groups: none")
+
+
+# --- 4. placeholders read as examples ------------------------------------------------------
+
+
+def test_key_form_placeholders_read_as_examples(bob):
+    html = bob.get(ACCOUNT).data.decode()
+    form = html[html.index('class="key-form"') :]
+    placeholders = re.findall(r'placeholder="([^"]*)"', form[: form.index("</form>")])
+    assert len(placeholders) == 3
+    assert all(text.startswith("e.g. ") for text in placeholders), placeholders

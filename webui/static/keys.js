@@ -12,3 +12,14 @@ if (newKeyBox) {
     attributeFilter: ["data-unsaved-secret"],
   });
 }
+
+// The expiry date matters only when "On a date…" is chosen: without that choice its field is
+// hidden. (Without scripts it always shows, with its help saying when it is used.)
+for (const choice of document.querySelectorAll("[data-expiry-choice]")) {
+  const dateField = choice.form.querySelector("[data-expiry-date]").closest(".field");
+  const showDate = () => {
+    dateField.hidden = choice.value !== "date";
+  };
+  choice.addEventListener("change", showDate);
+  showDate();
+}
