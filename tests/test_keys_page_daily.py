@@ -165,3 +165,75 @@ def test_key_form_placeholders_read_as_examples(bob):
     placeholders = re.findall(r'placeholder="([^"]*)"', form[: form.index("</form>")])
     assert len(placeholders) == 3
     assert all(text.startswith("e.g. ") for text in placeholders), placeholders
+
+
+# --- 5. Admin › Users and the key rows -----------------------------------------------------
+
+NEW_USER = {"name": "Carol Chen", "email": "carol@example.com", "role": "user"}
+
+
+def section(html: str, section_id: str) -> str:
+    start = html.index(f'id="{section_id}"')
+    return html[start : html.index("</section>", start)]
+
+
+def user_row(html: str, email: str) -> str:
+    start = html.index(f'data-email="{email}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_the_add_user_error_shows_beside_its_form_with_the_values_kept(root):
+    response = root.post("/admin/users/add", data={**NEW_USER, "password": "short"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    add_user = section(html, "add-user")
+    assert "The account was not created" in add_user and 'role="alert"' in add_user
+    assert 'value="Carol Chen"' in add_user and 'value="carol@example.com"' in add_user
+    assert 'action="/admin/users/add#add-user"' in add_user  # the page opens at the form
+    assert "The account was not created" not in section(html, "pending")
+
+
+def test_the_last_admin_and_ones_own_row_offer_no_delete_or_demotion(root, make_user):
+    make_user("bob@example.com")
+    html = root.get("/admin/users").get_data(as_text=True)
+    assert "<th></th>" not in html
+    mine = user_row(html, ADMIN_EMAIL)
+    assert "/delete" not in mine and "/role" not in mine and "the last administrator" in mine
+    bob = user_row(html, "bob@example.com")
+    assert 'aria-label="Delete Bob (bob@example.com)"' in bob
+    assert 'aria-label="Change role of Bob (bob@example.com)"' in bob
+
+    make_user("second@example.com", role="admin")
+    html = root.get("/admin/users").get_data(as_text=True)
+    mine = user_row(html, ADMIN_EMAIL)
+    assert "/role" in mine  # no longer the last admin: demotion is offered
+    assert "/delete" not in mine  # but never deleting oneself
+    assert 'aria-label="Delete Second (second@example.com)"' in user_row(html, "second@example.com")
+
+
+def test_the_server_refuses_deleting_ones_own_account(app, root, make_user):
+    make_user("second@example.com", role="admin")
+    with app.app_context():
+        from webui.services.users import find_user_by_email
+
+        own_id = find_user_by_email(ADMIN_EMAIL).id
+    page = root.post(f"/admin/users/{own_id}/delete", follow_redirects=True)
+    assert ("error", "You cannot delete your own account; another administrator can.") in (
+        flashes(page.data)
+    )
+    assert ADMIN_EMAIL in root.get("/admin/users").get_data(as_text=True)
+
+
+def test_pending_rows_name_their_approve_button(root, make_user):
+    make_user("pat@example.com", role="pending")
+    row = user_row(root.get("/admin/users").get_data(as_text=True), "pat@example.com")
+    assert 'aria-label="Approve Pat (pat@example.com)"' in row
+
+
+def test_key_rows_name_their_buttons_and_no_header_is_empty(bob):
+    bob.post(KEYS_API, json={"name": "ci-bot"})
+    html = bob.get(ACCOUNT).get_data(as_text=True)
+    row = html[html.index('data-key-name="ci-bot"') :]
+    row = row[: row.index("</tr>")]
+    assert 'aria-label="Rotate key ci-bot"' in row and 'aria-label="Delete key ci-bot"' in row
+    assert "<th></th>" not in html
