@@ -110,3 +110,44 @@ def test_placeholders_are_muted_examples(bob_page):
         name.element_handle(),
     )
     assert text != placeholder
+
+
+def test_the_chooser_groups_reachable_routes_and_saving_a_blocked_one_warns(
+    bob_page, save_settings
+):
+    save_settings(ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS=True, API_KEYS_ALLOWED_ENDPOINTS="/api")
+    page = bob_page
+    page.reload()
+    form = page.locator("form.key-form")
+    form.get_by_text("Choose from this server's API routes").click()
+    models = form.locator("fieldset.endpoint-area").filter(
+        has=page.locator("legend", has_text="Models")
+    )
+    expect(models.get_by_label("List models /api/v1/models")).to_be_visible()
+    expect(form.get_by_label("List Ollama models /ollama/api/tags")).to_have_count(0)  # blocked
+    expect(form.get_by_label("Every user /api/v1/users/all")).to_have_count(0)  # admin-only
+
+    models.get_by_label("List models /api/v1/models").check()
+    form.get_by_label("Name").fill("Mixed")
+    form.get_by_label("Other allowed paths (optional)").fill("/ollama/api/chat")
+    form.get_by_role("button", name="Generate New API Key").click()
+    expect(flashes(page)).to_have_count(1)
+    expect(flashes(page)).to_have_class("flash flash-warning")
+    expect(flashes(page)).to_contain_text("/ollama/api/chat can never match")
+
+
+def test_a_refused_new_user_shows_its_error_beside_the_form(crowd, make_user):
+    make_user("root@example.com", role="admin")
+    page = crowd.person("root")
+    page.set_viewport_size({"width": 360, "height": 800})
+    sign_in(page, "root@example.com")
+    page.goto("/admin/users")
+    add_user = page.locator("#add-user")
+    add_user.get_by_label("Name").fill("Carol Chen")
+    add_user.get_by_label("Email").fill("carol@example.com")
+    add_user.get_by_label("Password").fill("short")
+    add_user.get_by_role("button", name="Add user").click()
+    expect(page.locator("#add-user-error")).to_contain_text("The account was not created")
+    expect(page.locator("#add-user-error")).to_be_in_viewport()
+    expect(add_user.get_by_label("Name")).to_have_value("Carol Chen")
+    expect(add_user.get_by_label("Email")).to_have_value("carol@example.com")
