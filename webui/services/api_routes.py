@@ -150,7 +150,7 @@ DESCRIPTIONS = {
     "/health/db": "Database health check",
     "/ready": "Readiness check",
     "/api/version": "Server version",
-    "/ollama": "Ollama connection status",
+    "/ollama": "Ollama: its status and everything below /ollama",
     "/ollama/api/version": "Ollama version",
     "/api/config": "Public server configuration",
     "/api/v1/audit": "Audit trail",
