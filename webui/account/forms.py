@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webui.forms import Form, new_password_field
 from webui.services.api_keys import MAX_NAME_LENGTH, allowed_expiry_choices
+from webui.services.api_routes import grouped_choices
 
 EXPIRY_CHOICES = [
     ("never", "Never"),
@@ -42,7 +43,8 @@ class EndpointChoicesField(SelectMultipleField):
 
 class KeyForm(Form):
     """A key's name, expiry and restrictions: what creating and editing a key share.
-    ``endpoint_choices`` are the paths offered as checkboxes (services/api_routes.py)."""
+    ``endpoint_choices`` are the paths offered as checkboxes, shown by area
+    (services/api_routes.py)."""
 
     name = StringField(
         "Name",
@@ -71,6 +73,7 @@ class KeyForm(Form):
     def __init__(self, *args, endpoint_choices: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.endpoints.choices = [(path, path) for path in endpoint_choices]
+        self.endpoint_groups = grouped_choices(list(endpoint_choices))
         # Only the expiries the administrator's maximum lifetime allows.
         self.expiry.choices = self.first_expiry_choices() + allowed_expiry_choices(EXPIRY_CHOICES)
         if not self.is_submitted() and self.expiry.data not in dict(self.expiry.choices):

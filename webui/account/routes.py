@@ -17,7 +17,7 @@ from webui.security.permissions import (
     session_only,
 )
 from webui.security.ratelimit import TooManyAttempts
-from webui.services import api_keys, api_routes, users
+from webui.services import api_keys, api_routes, groups, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
 
@@ -36,7 +36,22 @@ def expiry_from_form(form: KeyForm) -> int | None:
 
 
 def key_form_options() -> dict:
-    return {"endpoint_choices": api_routes.endpoint_choices()}
+    """Only the endpoints this person's keys could ever reach are offered."""
+    return {"endpoint_choices": api_routes.reachable_choices(g.principal)}
+
+
+def flash_saved(message: str, endpoints: list[str] | None) -> None:
+    """A key was saved: success, or a warning naming the entries that can never match."""
+    unmatchable = api_routes.unmatchable_entries(g.principal, endpoints)
+    if not unmatchable:
+        flash(message, "success")
+        return
+    flash(
+        f"{message} Warning: {', '.join(unmatchable)} can never match a request from this "
+        "key: the administrator's allowed endpoints block it, or it leads only to routes "
+        "your account may not use through a key.",
+        "warning",
+    )
 
 
 def show_once(secret: str) -> None:
@@ -60,6 +75,7 @@ def render_account(status: int = 200, **forms):
     html = render_template(
         "account/index.html",
         permissions=permissions_of(g.principal),
+        group_names=sorted(group.name for group in groups.groups_by_ids(g.principal.group_ids)),
         keys=api_keys.list_keys(g.principal),
         usage=usage_by_key(g.principal.id),
         keys_switched_on=get_setting("ENABLE_API_KEYS"),
@@ -153,9 +169,9 @@ def create_key():
             explain_refusal(form, error)
         else:
             show_once(secret)
-            flash(
+            flash_saved(
                 f"API key {api_key.name!r} created. Copy it now: it will not be shown again.",
-                "success",
+                api_key.allowed_endpoints,
             )
             return redirect(url_for("account.index", _anchor="new-key-box"))
     flash("The key was not created; see the message below.", "error")
@@ -237,7 +253,7 @@ def update_key(key_id: str):
             explain_refusal(form, error)
             status = error.status  # 403 when keys may not be changed now
         else:
-            flash(f"API key {api_key.name!r} saved.", "success")
+            flash_saved(f"API key {api_key.name!r} saved.", api_key.allowed_endpoints)
             return redirect(url_for("account.index", _anchor="api-keys"))
     flash("The key was not changed; see the message below.", "error")
     return render_key_page(api_key, form, status)

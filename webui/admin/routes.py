@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, url_for
 
 from webui.admin import bp
 from webui.admin.forms import AddUserForm, AuthenticationSettingsForm, RoleForm, save_settings_form
@@ -33,15 +33,21 @@ def settings_general():
     )
 
 
-def render_users(status: int = 200, add_form: AddUserForm | None = None):
+def render_users(
+    status: int = 200, add_form: AddUserForm | None = None, add_error: str | None = None
+):
+    """The users page; ``add_error`` is shown inside the Add user section, beside its form."""
     people = users.all_users()
     forms = {user.id: RoleForm(role=user.role, prefix=user.id) for user in people}
+    admins = [user for user in people if user.role == "admin"]
     html = render_template(
         "admin/users.html",
         users=people,
         pending=[user for user in people if user.is_pending],
         role_forms=forms,
+        last_admin_id=admins[0].id if len(admins) == 1 else None,
         add_form=add_form or AddUserForm(),
+        add_error=add_error,
         empty=EmptyForm(),
     )
     return html, status
@@ -58,13 +64,11 @@ def users_page():
 def add_user():
     form = AddUserForm()
     if not form.validate_on_submit():
-        flash("The account was not created; see the messages below.", "error")
-        return render_users(400, form)
+        return render_users(400, form, "The account was not created; see the messages below.")
     try:
         user = users.add_user(form.name.data, form.email.data, form.password.data, form.role.data)
     except ServiceError as error:
-        flash(f"The account was not created: {error.detail}", "error")
-        return render_users(error.status, form)
+        return render_users(error.status, form, f"The account was not created: {error.detail}")
     flash(f"Created {user.email} ({user.role}). Give them their password yourself.", "success")
     return redirect(url_for("admin.users"))
 
@@ -104,7 +108,9 @@ def change_role(user_id: str):
 @require_role("admin")
 def delete_user(user_id: str):
     user = users.get_user_or_404(user_id)
-    if EmptyForm().validate_on_submit():
+    if user.id == g.principal.id:
+        flash("You cannot delete your own account; another administrator can.", "error")
+    elif EmptyForm().validate_on_submit():
         email = user.email
         try:
             users.delete_user(user)

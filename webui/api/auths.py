@@ -14,7 +14,7 @@ from webui.security.permissions import (
     session_only,
     user_permissions,
 )
-from webui.services import api_keys, configuration, users
+from webui.services import api_keys, api_routes, configuration, users
 from webui.signin import sign_in
 
 ADMIN_CONFIG_FIELDS = [
@@ -89,7 +89,18 @@ def create_api_key():
         read_only=body.get("read_only"),
         rate_limit=body.get("rate_limit"),
     )
-    return no_store(jsonify({**api_key.to_dict(), "key": secret})), 201
+    return no_store(jsonify({**key_json(api_key), "key": secret})), 201
+
+
+def key_json(api_key) -> dict:
+    """A key's fields, and ``warnings`` naming allowed endpoints that can never match."""
+    unmatchable = api_routes.unmatchable_entries(g.principal, api_key.allowed_endpoints)
+    warnings = [
+        f"{entry} can never match: the administrator's allowed endpoints block it, or it "
+        "leads only to routes your keys may not call."
+        for entry in unmatchable
+    ]
+    return {**api_key.to_dict(), "warnings": warnings} if warnings else api_key.to_dict()
 
 
 @bp.get("/api/v1/auths/api_keys")
@@ -102,7 +113,7 @@ def list_api_keys():
 def update_api_key(key_id: str):
     api_key = api_keys.get_own_key_or_404(g.principal, key_id)
     api_keys.update_key(g.principal, api_key, json_object())
-    return jsonify(api_key.to_dict())
+    return jsonify(key_json(api_key))
 
 
 @bp.post("/api/v1/auths/api_keys/<key_id>/rotate")

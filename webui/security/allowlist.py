@@ -2,6 +2,9 @@
 
 from collections.abc import Iterable
 
+from webui.core.parsers import split_endpoints
+from webui.core.settings import get_setting
+
 
 def is_path_allowed(path: str, entries: Iterable[str]) -> bool:
     """An entry allows itself and every path below it; an entry ending in '/' allows only
@@ -12,3 +15,11 @@ def is_path_allowed(path: str, entries: Iterable[str]) -> bool:
         if not entry.endswith("/") and path.startswith(entry + "/"):
             return True
     return False
+
+
+def instance_allowlist() -> list[str] | None:
+    """The administrator's list of paths keys may call, or None when endpoint restrictions
+    are off (keys may then call every path)."""
+    if not get_setting("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"):
+        return None
+    return split_endpoints(get_setting("API_KEYS_ALLOWED_ENDPOINTS"))

@@ -24,16 +24,19 @@ from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
 from webui.core import audit
-from webui.core.parsers import split_endpoints
-from webui.core.settings import get_setting
 from webui.core.version_cache import note_version
 from webui.errors import error_response, is_api_path, json_error
 from webui.extensions import csrf, db
 from webui.models import ApiKey, now
 from webui.security import key_format, ratelimit
-from webui.security.allowlist import is_path_allowed
+from webui.security.allowlist import instance_allowlist, is_path_allowed
 from webui.security.identity import principal_for_key
-from webui.security.permissions import Access, access_of, has_permission, keys_unusable_reason
+from webui.security.permissions import (
+    Access,
+    access_of,
+    declared_refusal,
+    keys_unusable_reason,
+)
 from webui.security.principal import KeyInfo, Principal
 from webui.security.text_input import refuse_unstorable_text
 
@@ -187,12 +190,12 @@ def authenticate_key(req, token: str):
     if reason is not None:
         return forbidden(reason)
     path = req.path
-    if get_setting("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"):
-        if not is_path_allowed(path, split_endpoints(get_setting("API_KEYS_ALLOWED_ENDPOINTS"))):
-            return forbidden(
-                f"API keys may not call {path}: it is not in the administrator's list of "
-                "allowed endpoints."
-            )
+    instance_list = instance_allowlist()
+    if instance_list is not None and not is_path_allowed(path, instance_list):
+        return forbidden(
+            f"API keys may not call {path}: it is not in the administrator's list of "
+            "allowed endpoints."
+        )
     if api_key.allowed_endpoints is not None and not is_path_allowed(
         path, api_key.allowed_endpoints
     ):
@@ -263,18 +266,8 @@ def authorize(access: Access):
         if is_api_path(request.path):
             return forbidden("Your account is waiting for an administrator's approval.")
         return redirect(url_for("auth.pending"))
-    if access.session_only and principal.key is not None:
-        return forbidden(
-            "This action needs a browser session: API keys cannot manage keys, "
-            "users, groups or settings."
-        )
-    if access.role and principal.role != access.role:
-        return forbidden(f"This needs the {access.role} role.")
-    if access.permission and not has_permission(principal, access.permission):
-        return forbidden(
-            f"You lack the '{access.permission}' permission; ask an administrator to grant it."
-        )
-    return None
+    refusal = declared_refusal(principal, access, by_key=principal.key is not None)
+    return None if refusal is None else forbidden(refusal)
 
 
 def guard(req: Request):

@@ -126,6 +126,23 @@ def access_of(view: Callable | None) -> Access:
     return getattr(view, ACCESS_ATTRIBUTE, Access())
 
 
+def declared_refusal(principal: Principal, access: Access, by_key: bool) -> str | None:
+    """Why a view's declaration refuses this approved person (through a key when ``by_key``);
+    None when it lets them in. The guard decides with it; the key page asks it too."""
+    if access.public:
+        return None
+    if access.session_only and by_key:
+        return (
+            "This action needs a browser session: API keys cannot manage keys, "
+            "users, groups or settings."
+        )
+    if access.role and principal.role != access.role:
+        return f"This needs the {access.role} role."
+    if access.permission and not has_permission(principal, access.permission):
+        return f"You lack the '{access.permission}' permission; ask an administrator to grant it."
+    return None
+
+
 public = _declare(public=True)
 """Anyone, signed in or not."""
 
