@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webui.account import bp as account_bp
 from webui.admin import bp as admin_bp
 from webui.api import bp as api_bp
+from webui.assets import init_assets
 from webui.auth import bp as auth_bp
 from webui.chat import bp as chat_bp
 from webui.chat import models_bp
@@ -83,6 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_security_headers(app)
     register_blueprints(app)
     register_template_helpers(app)
+    init_assets(app)  # versioned static URLs, cached for a year
     app.config.setdefault("SETTINGS_INITIAL", initial_settings())
     register_commands(app)
     logging.getLogger("webui").setLevel(logging.INFO)
