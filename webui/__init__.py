@@ -15,6 +15,7 @@ from webui.auth import bp as auth_bp
 from webui.chat import bp as chat_bp
 from webui.chat import models_bp
 from webui.cli import register_commands
+from webui.compression import init_compression
 from webui.config import (
     ConfigurationError,
     check_configuration,
@@ -85,6 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_template_helpers(app)
     init_assets(app)  # versioned static URLs, cached for a year
+    init_compression(app)  # gzip for text responses, never for streams or downloads
     app.config.setdefault("SETTINGS_INITIAL", initial_settings())
     register_commands(app)
     logging.getLogger("webui").setLevel(logging.INFO)
