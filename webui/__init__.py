@@ -138,4 +138,4 @@ def load_principal_from_key(_request):
 def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, admin_bp, account_bp, api_bp, chat_bp, models_bp, workspace_bp):
         app.register_blueprint(blueprint)
-    app.add_url_rule("/", "home", lambda: redirect(url_for("account.index")))
+    app.add_url_rule("/", "home", lambda: redirect(url_for("chat.index")))  # as after sign-in
