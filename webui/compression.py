@@ -47,8 +47,8 @@ def worth_compressing(response: Response) -> bool:
         return False
     if "Content-Encoding" in response.headers or is_download(response):
         return False
-    if response.is_streamed and not is_static(response):
-        return False  # a generator: a stream, sent piece by piece as it is made
+    if (response.is_streamed or response.direct_passthrough) and not is_static(response):
+        return False  # a stream, sent piece by piece as it is made, or a file sent as it is
     size = response.content_length
     if size is None:
         size = len(response.get_data())
@@ -85,6 +85,7 @@ def compress_response(response: Response) -> Response:
         body = gzip.compress(response.get_data(), compresslevel=LEVEL)
     response.set_data(body)
     response.headers["Content-Encoding"] = "gzip"
+    response.headers.pop("Accept-Ranges", None)  # ranges of the file, not of these bytes
     etag, weak = response.get_etag()
     if etag and not weak:
         # Other bytes than the file's: a weak tag, which If-None-Match still matches.
