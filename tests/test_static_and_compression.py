@@ -214,3 +214,12 @@ def test_a_gzip_client_gets_each_token_while_the_model_still_writes(
             assert not upstream.stream_finished.is_set(), "the first piece waited for the end"
             rest = "".join(lines)
     assert "Hello" in first + rest
+
+
+def test_a_changed_static_file_is_compressed_again(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "static_folder", str(tmp_path))
+    client = app.test_client()
+    for text in ("a{color:red}\n" * 200, "b{color:blue}\n" * 300):
+        (tmp_path / "big.css").write_text(text)
+        response = client.get("/static/big.css", headers=GZIP)
+        assert assert_gzipped(response) == text.encode()

@@ -27,8 +27,8 @@ COMPRESSIBLE = frozenset(
 )
 NO_BODY = (204, 206, 304)
 
-# (static filename, ETag) -> gzipped bytes: a handful of files, each kept per version.
-_static_gzip: dict[tuple[str, str], bytes] = {}
+# static filename -> (its ETag, its bytes gzipped): a handful of files, the current version each.
+_static_gzip: dict[str, tuple[str, bytes]] = {}
 
 
 def is_static(response: Response) -> bool:
@@ -62,12 +62,14 @@ def accepts_gzip() -> bool:
 def gzipped_static(response: Response) -> bytes:
     """The static file's bytes gzipped, made once per version of the file."""
     filename = request.view_args["filename"]
-    etag, _ = response.get_etag()
-    key = (filename, etag or "")
-    body = _static_gzip.get(key)
-    if body is None:
+    etag = response.get_etag()[0] or ""
+    known = _static_gzip.get(filename)
+    if known is not None and known[0] == etag:
+        body = known[1]
+    else:
         with open(safe_join(current_app.static_folder, filename), "rb") as file:
-            body = _static_gzip[key] = gzip.compress(file.read(), compresslevel=LEVEL)
+            body = gzip.compress(file.read(), compresslevel=LEVEL)
+        _static_gzip[filename] = (etag, body)
     response.close()  # the open file Flask would have sent
     response.direct_passthrough = False
     return body
