@@ -307,7 +307,7 @@ def test_pages_with_times_load_the_localising_script(admin_client, make_user):
     make_user("pat@example.com", role="pending")
     for path in ("/admin/users", "/admin/audit", "/workspace/files"):
         html = admin_client.get(path).get_data(as_text=True)
-        assert '<script src="/static/times.js"></script>' in html, path
+        assert '<script src="/static/times.js?v=' in html, path
     html = admin_client.get("/admin/users").get_data(as_text=True)
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="[^"]+ UTC">', html)
     assert admin_client.get("/static/times.js").status_code == 200
@@ -358,7 +358,7 @@ def test_the_upload_form_tells_the_script_the_limit(admin_client, save_settings)
     assert 'data-upload="/api/v1/files/"' in html
     assert "larger than the 2 MB upload limit" in html
     assert '<input id="file" multiple name="file" required type="file">' in html
-    assert '<script src="/static/upload.js"></script>' in html
+    assert '<script src="/static/upload.js?v=' in html
 
 
 @pytest.mark.parametrize(

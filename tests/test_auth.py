@@ -141,10 +141,10 @@ def test_user_object_lists_every_permission(client, make_user):
     ("target", "expected"),
     [
         ("/admin/users", "/admin/users"),
-        ("https://evil.example/", "/account/"),
-        ("//evil.example/", "/account/"),
-        ("/\\evil.example", "/account/"),
-        ("javascript:alert(1)", "/account/"),
+        ("https://evil.example/", "/chat"),
+        ("//evil.example/", "/chat"),
+        ("/\\evil.example", "/chat"),
+        ("javascript:alert(1)", "/chat"),
     ],
 )
 def test_login_next_stays_on_this_site(client, make_user, target, expected):

@@ -129,6 +129,8 @@ def test_keys_walkthrough_from_sign_up_to_deletion(crowd, live_server, openai_up
     # Bob signs in and generates a key; it is shown once, and not after he comes back.
     bob = crowd.person("bob")
     sign_in(bob, BOB[1])
+    expect(bob).to_have_url(f"{live_server.url}/chat")  # people land on the chat
+    open_account_settings(bob)
     expect(bob.locator('li[data-permission="features.api_keys"]')).to_have_class("granted")
     secret = user_generates_key(bob, KEY_NAME)
     open_account_settings(bob)

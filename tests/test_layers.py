@@ -14,6 +14,8 @@ LAYERS = {
     "webui.extensions": 0,
     "webui.errors": 0,
     "webui.headers": 0,
+    "webui.assets": 0,
+    "webui.compression": 0,
     "webui.config": 0,
     "webui.sql_trace": 0,
     "webui.core.parsers": 0,  # pure functions: config reads the environment with them

@@ -221,7 +221,7 @@ def test_next_after_sign_in_stays_on_this_site(client, make_user, target):
         data={"email": ADMIN_EMAIL, "password": PASSWORD},
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == "/account/"
+    assert response.headers["Location"] == "/chat"
 
 
 def test_next_keeps_a_path_with_its_query(client, make_user):

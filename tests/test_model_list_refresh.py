@@ -177,7 +177,7 @@ def test_an_unknown_model_does_not_wait_on_a_failed_connection(
         lambda: client.post("/api/chat/completions", headers=people["user_key"], json=body)
     )
     assert took < AT_ONCE
-    assert response.status_code == 400 and response.get_json() == {"detail": "Model not found"}
+    assert response.status_code == 400 and response.get_json()["detail"] == "Model not found"
     assert len(ollama_up.calls("/api/tags")) == tags_asked + 1  # the one that answered: asked again
     wait_until(lambda: len(openai_up.calls("/v1/models")) == 2)  # the failed one: in the background
 

@@ -10,10 +10,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webui.account import bp as account_bp
 from webui.admin import bp as admin_bp
 from webui.api import bp as api_bp
+from webui.assets import init_assets
 from webui.auth import bp as auth_bp
 from webui.chat import bp as chat_bp
 from webui.chat import models_bp
 from webui.cli import register_commands
+from webui.compression import init_compression
 from webui.config import (
     ConfigurationError,
     check_configuration,
@@ -83,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_security_headers(app)
     register_blueprints(app)
     register_template_helpers(app)
+    init_assets(app)  # versioned static URLs, cached for a year
+    init_compression(app)  # gzip for text responses, never for streams or downloads
     app.config.setdefault("SETTINGS_INITIAL", initial_settings())
     register_commands(app)
     logging.getLogger("webui").setLevel(logging.INFO)
@@ -134,4 +138,4 @@ def load_principal_from_key(_request):
 def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, admin_bp, account_bp, api_bp, chat_bp, models_bp, workspace_bp):
         app.register_blueprint(blueprint)
-    app.add_url_rule("/", "home", lambda: redirect(url_for("account.index")))
+    app.add_url_rule("/", "home", lambda: redirect(url_for("chat.index")))  # as after sign-in

@@ -248,6 +248,8 @@ def default_config(instance_path: str) -> dict:
         # Seconds to wait for a model server (Open WebUI's names).
         "AIOHTTP_CLIENT_TIMEOUT": os.environ.get("AIOHTTP_CLIENT_TIMEOUT"),
         "AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST": os.environ.get("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST"),
+        # How long each process serves the model list before a background refresh (a day at most).
+        "MODELS_CACHE_SECONDS": env_int("MODELS_CACHE_SECONDS", 30, 0, 86_400),
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "webui"),
         # Configuration, not a saved setting: judging a bad key must not read the database.
         "RATELIMIT_FAILED_AUTH": os.environ.get("RATELIMIT_FAILED_AUTH") or "20 per minute",

@@ -1,8 +1,11 @@
-"""Errors as people see them: JSON ``{"detail": …}`` on the API, pages elsewhere."""
+"""Errors as people see them: JSON ``{"detail": …}`` on the API, pages elsewhere.
+
+On the OpenAI-shaped routes the body also carries OpenAI's ``error: {message, type, param,
+code}``: the official SDKs read only that, and would otherwise show just "Error code: 400"."""
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -11,6 +14,19 @@ log = logging.getLogger(__name__)
 API_PREFIXES = ("/api/", "/ollama/", "/openai/")
 # Probes outside those prefixes that are API too: plain JSON, keys accepted.
 API_PATHS = ("/api", "/ollama", "/openai", "/health", "/health/db", "/ready")
+# Where clients are OpenAI SDKs: these errors carry OpenAI's shape too.
+OPENAI_SHAPED_PREFIXES = ("/openai/", "/ollama/v1/")
+OPENAI_SHAPED_PATHS = frozenset(
+    ("/api/chat/completions", "/api/v1/chat/completions", "/api/models", "/api/v1/models")
+)
+# OpenAI's error types by status; anything else is the client's mistake or the server's.
+OPENAI_ERROR_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    429: "rate_limit_error",
+}
 
 
 class ServiceError(Exception):
@@ -28,8 +44,22 @@ def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIXES) or path in API_PATHS
 
 
+def is_openai_shaped(path: str) -> bool:
+    return path in OPENAI_SHAPED_PATHS or path.startswith(OPENAI_SHAPED_PREFIXES)
+
+
+def openai_error(status: int, detail: str) -> dict:
+    """OpenAI's error object for the same refusal."""
+    default = "server_error" if status >= 500 else "invalid_request_error"
+    kind = OPENAI_ERROR_TYPES.get(status, default)
+    return {"message": detail, "type": kind, "param": None, "code": status}
+
+
 def json_error(status: int, detail: str, headers: dict | None = None) -> Response:
-    response = jsonify(detail=detail)
+    body = {"detail": detail}
+    if has_request_context() and is_openai_shaped(request.path):
+        body["error"] = openai_error(status, detail)
+    response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -23,6 +23,15 @@ from webui.services.llm_client import UpstreamError
 from webui.services.usage import Meter, tokens_reported
 
 NDJSON = "application/x-ndjson"
+FORM = "application/x-www-form-urlencoded"  # what ``curl -d`` says a JSON body is
+
+
+@bp.url_value_preprocessor
+def _keep_form_body(_endpoint, _values):
+    # Runs before the guard and the text check, which parse a form body and so use it up:
+    # keeping the bytes first leaves them for the view to read as JSON, as Ollama does.
+    if request.mimetype == FORM and request.path.startswith("/ollama/api/"):
+        request.get_data(cache=True, parse_form_data=False)
 
 
 def ollama_connections() -> list[Connection]:
@@ -75,7 +84,7 @@ def forward(
 def model_call(path: str, streams_by_default: bool, metered: bool) -> Response:
     """A call about one model the caller may use, sent to the connection that has it."""
     ollama_connections()
-    body = json_object()
+    body = json_object(any_content_type=True)  # as Ollama: JSON whatever the Content-Type
     model = model_access.find_usable_model(
         g.principal, body.get("model") or body.get("name"), OLLAMA
     )
@@ -133,7 +142,7 @@ def chosen_connection(url_idx: Optional[int], model_name: object) -> Connection:
 
 
 def manage(method: str, path: str, url_idx: Optional[int], streams_by_default: bool) -> Response:
-    body = json_object()
+    body = json_object(any_content_type=True)  # as Ollama: JSON whatever the Content-Type
     conn = chosen_connection(url_idx, body.get("model") or body.get("name"))
     streams = body.get("stream", streams_by_default) is not False
     answer = forward(conn, method, path, body, streams)

@@ -12,12 +12,14 @@ from webui.security.principal import Principal
 NOT_AN_OBJECT = "The request body must be a JSON object (Content-Type: application/json)."
 
 
-def json_body() -> Any:
+def json_body(any_content_type: bool = False) -> Any:
     """The request body as parsed JSON: the one place the API reads a body.
 
     415 unless it is sent as JSON (so a form on another site cannot post it), 400 saying
-    what is wrong with it otherwise (``parse_json``: invalid, too deep, not text)."""
-    if not request.is_json:
+    what is wrong with it otherwise (``parse_json``: invalid, too deep, not text).
+    ``any_content_type`` reads JSON whatever the body says it is, as Ollama does (``curl -d``
+    sends it as a form); browser writes still need the CSRF token, so no form can post it."""
+    if not any_content_type and not request.is_json:
         abort(
             415,
             "The request body must be JSON, sent with the header Content-Type: application/json "
@@ -32,9 +34,9 @@ def json_body() -> Any:
         abort(400, str(error))
 
 
-def json_object() -> dict[str, Any]:
+def json_object(any_content_type: bool = False) -> dict[str, Any]:
     """The request body, which must be a JSON object."""
-    body = json_body()
+    body = json_body(any_content_type)
     if not isinstance(body, dict):
         abort(400, NOT_AN_OBJECT)
     return body

@@ -17,8 +17,13 @@ from webui.signin import sign_in, sign_out
 NOT_IN_NEXT = re.compile(r"[\\\s\x00-\x1f\x7f]")
 
 
+def landing_page() -> str:
+    """Where people start once signed in, admins too: the chat, as in Open WebUI."""
+    return url_for("chat.index")
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path on this site ('/x', '/x?y=1'), or the account page.
+    """Where to go after signing in: a path on this site ('/x', '/x?y=1'), or the chat.
     Refused: '//evil', 'https://evil', '/\\evil', and any backslash, space or control character."""
     if (
         not target
@@ -26,10 +31,10 @@ def safe_next(target: str | None) -> str:
         or target.startswith("//")
         or NOT_IN_NEXT.search(target)
     ):
-        return url_for("account.index")
+        return landing_page()
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
-        return url_for("account.index")
+        return landing_page()
     return target
 
 
@@ -49,7 +54,7 @@ def signup():
                 return redirect(url_for("auth.login"))
             sign_in(user)
             flash(f"Welcome, {user.name}. Your role is {user.role}.", "success")
-            return redirect(url_for("account.index"))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("auth/signup.html", form=form)
 
 
@@ -83,6 +88,6 @@ def logout():
 @bp.route("/pending")
 @allow_pending
 def pending():
-    if not g.principal.is_pending:
-        return redirect(url_for("account.index"))
+    if not g.principal.is_pending:  # approved meanwhile ("Check again")
+        return redirect(landing_page())
     return render_template("auth/pending.html", form=EmptyForm())
