@@ -290,7 +290,7 @@ def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(pages):
     assert focused.inner_text() == "Skip to content"
     assert focused.is_visible()  # shown once focused, for people who see the screen
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "content"
+    assert page.evaluate("document.activeElement.id") == "main-content"
     assert page.evaluate("document.activeElement.tagName") == "MAIN"
 
 
