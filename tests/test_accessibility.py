@@ -160,7 +160,7 @@ STATES = [
     State(
         "admin-users-add-errors",
         "admin",
-        submit("/admin/users", "/admin/users/add", {"Email": "not-an-email"}),
+        submit("/admin/users", "/admin/users/add#add-user", {"Email": "not-an-email"}),
     ),
     State("admin-groups", "admin", goto("/admin/groups")),
     State("admin-groups-errors", "admin", submit("/admin/groups", "", {})),

@@ -291,3 +291,27 @@ def test_each_model_is_asked_through_its_own_connections_route(ada, connected_up
         expect(ada.locator(".message-assistant .message-failed")).to_have_count(0)
     paths = [url.split("://", 1)[1].split("/", 1)[1] for url in asked]
     assert paths == ["api/chat/completions", "ollama/v1/chat/completions"], asked
+
+
+def test_a_chat_saved_without_done_flags_shows_no_streaming_cursor(ada):
+    """Chats imported or written through the API (Open WebUI's shape) carry no ``done``; their
+    answers are finished, so none is drawn as still arriving."""
+    open_chat(ada)
+    chat_id = ada.evaluate(
+        """async () => {
+            const token = document.querySelector('meta[name="csrf-token"]').content;
+            const response = await fetch("/api/v1/chats/new", {
+                method: "POST",
+                headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+                body: JSON.stringify({chat: {title: "Imported", messages: [
+                    {role: "user", content: "Hi"},
+                    {role: "assistant", content: "Hello there"},
+                ]}}),
+            });
+            return (await response.json()).id;
+        }"""
+    )
+    ada.goto(f"/chat/{chat_id}")
+    # The script has redrawn the answer once it is Markdown (a paragraph), not the server's text.
+    expect(ada.locator(".message-assistant .message-text p")).to_have_text("Hello there")
+    expect(ada.locator(".message-text.streaming")).to_have_count(0)

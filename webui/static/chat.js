@@ -230,7 +230,9 @@
     return () => {
       // Imported chats may hold OpenAI content parts instead of a string: show their text.
       const text = typeof message.content === "string" ? message.content : textOfParts(message.content);
-      const waiting = message.role === "assistant" && !message.done && !text;
+      // Only an answer still arriving is marked done: false; saved and imported ones may lack it.
+      const streaming = message.role === "assistant" && message.done === false;
+      const waiting = streaming && !text;
       if (message.role === "user") {
         body.textContent = text;
         if (message.files && message.files.length && !item.querySelector(".chat-chips")) {
@@ -238,7 +240,7 @@
         }
       } else if (waiting) body.replaceChildren(typingIndicator());
       else renderMarkdown(body, text);
-      body.classList.toggle("streaming", message.role === "assistant" && !message.done);
+      body.classList.toggle("streaming", streaming);
       body.classList.toggle("waiting", waiting);
       item.querySelectorAll(".message-note, .message-sources, .message-failed").forEach((node) => node.remove());
       if (message.error) item.append(failureView(message));
