@@ -92,3 +92,10 @@ def test_each_model_option_names_its_connections_route(connected_upstreams, alic
     assert 'data-ollama-completions="/ollama/v1/chat/completions"' in page
     assert '<option value="gpt-test" data-connection="openai"' in page
     assert '<option value="llama-test:latest" data-connection="ollama"' in page
+
+
+def test_the_main_menu_marks_chat_on_a_saved_chats_page(alice):
+    chat_id = saved_chat(alice, [{"role": "user", "content": "Hi"}])
+    page = alice.get(f"/chat/{chat_id}").get_data(as_text=True)
+    menu = re.search(r'<nav aria-label="Main">.*?</nav>', page, re.S).group(0)
+    assert re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', menu) == ["Chat"]

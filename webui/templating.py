@@ -65,14 +65,17 @@ def _existing(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label in links if endpoint in known]
 
 
+def in_section(url: str) -> bool:
+    """Whether the request is for the page at url or one below it (/chat/<id> under /chat)."""
+    return request.path == url or request.path.startswith(url.rstrip("/") + "/")
+
+
 def admin_nav_links() -> list[tuple[str, str, bool]]:
     """The admin tabs as (url, label, current); a Jinja global, so macros imported without
     context see it too. The current tab is the one whose URL the request's path starts with
     most closely, so sub-pages (a group, revoking every key) mark their section."""
     links = [(url_for(endpoint), label) for endpoint, label in _existing(ADMIN_NAV)]
-    matching = [
-        url for url, _ in links if request.path == url or request.path.startswith(url + "/")
-    ]
+    matching = [url for url, _ in links if in_section(url)]
     current = max(matching, key=len, default=None)
     return [(url, label, url == current) for url, label in links]
 
@@ -100,6 +103,7 @@ def register_template_helpers(app: Flask) -> None:
     app.context_processor(template_globals)
     app.jinja_env.globals.update(
         admin_nav_links=admin_nav_links,
+        in_section=in_section,
         signups_open=users.signups_open,
         pending_count=pending_count,
     )
