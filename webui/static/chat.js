@@ -34,6 +34,7 @@
     if (!response.ok) throw new Error(await errorDetail(response));
     return response.json();
   }
+  window.chatApiCall = call; // the chat list (chat_sidebar.js) calls the API the same way
 
   // --- Markdown, rendered safely ---------------------------------------------------------
 

@@ -22,7 +22,6 @@ window.plainTitle = (title) => {
   const app = document.getElementById("chat-app");
   const sidebar = document.getElementById("chat-sidebar");
   if (!app || !sidebar) return;
-  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   const urls = app.dataset;
   const list = document.getElementById("chat-list");
   const more = document.getElementById("chat-more");
@@ -35,18 +34,8 @@ window.plainTitle = (title) => {
   const paging = { next: null, loading: false };
   let currentId = urls.chatId || null;
 
-  async function call(method, url, body) {
-    const headers = { "X-CSRFToken": csrfToken };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const answer = await response.json().catch(() => null);
-    if (!response.ok) throw new Error((answer && answer.detail) || `The server answered ${response.status}.`);
-    return answer;
-  }
+  // chat.js (loaded first) talks to the API; the list uses the same call.
+  const call = window.chatApiCall;
 
   // --- groups: Today, Yesterday, Previous 7 days, Previous 30 days, then by month ----------
 
