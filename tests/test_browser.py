@@ -227,15 +227,22 @@ def test_admin_adds_an_openai_connection_that_keys_then_use(
             assert "gpt-test" not in listed
 
 
+def upload_on_files_page(page, path) -> None:
+    """Uploads one file from Workspace › Files; its own line in the results says it arrived."""
+    page.locator("header nav").get_by_role("link", name="Files").click()
+    page.get_by_label("File", exact=True).set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    result = page.locator(f'[data-progress] li[data-file-name="{path.name}"] .upload-status')
+    expect(result).to_have_text("stored and indexed")
+    expect(flashes(page)).to_contain_text("The file was uploaded.")
+
+
 def test_user_uploads_a_file_that_their_key_reads_then_deletes_it(signed_in, live_server, tmp_path):
     bob, secret = signed_in("bob@example.com")
     notes = tmp_path / "notes.txt"
     notes.write_text("The backup runs at 02:00 UTC and keeps 14 days.\n")
 
-    bob.locator("header nav").get_by_role("link", name="Files").click()
-    bob.get_by_label("File", exact=True).set_input_files(str(notes))
-    bob.get_by_role("button", name="Upload").click()
-    expect(flashes(bob)).to_contain_text("notes.txt uploaded.")
+    upload_on_files_page(bob, notes)
     row = bob.locator("table.files tbody tr", has_text="notes.txt")
     expect(row.locator(".status")).to_have_text("completed")
     file_id = row.get_attribute("data-file-id")
@@ -262,16 +269,13 @@ def test_user_builds_a_knowledge_collection_and_queries_it(
         "# Restores\n\nTo restore a backup, run restore.sh with the snapshot date.\n"
     )
 
-    bob.locator("header nav").get_by_role("link", name="Files").click()
-    bob.get_by_label("File", exact=True).set_input_files(str(runbook))
-    bob.get_by_role("button", name="Upload").click()
-    expect(flashes(bob)).to_contain_text("runbook.md uploaded.")
+    upload_on_files_page(bob, runbook)
 
     bob.locator("header nav").get_by_role("link", name="Knowledge").click()
     bob.get_by_label("Name").fill("Runbooks")
     bob.get_by_role("button", name="Create collection").click()
     expect(flashes(bob)).to_contain_text("Collection 'Runbooks' created")
-    bob.get_by_label("File", exact=True).select_option(label="runbook.md")
+    bob.get_by_label("Already in your Files").select_option(label="runbook.md")
     bob.get_by_role("button", name="Add file").click()
     expect(flashes(bob)).to_contain_text("runbook.md added.")
 

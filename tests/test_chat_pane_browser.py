@@ -266,9 +266,16 @@ def test_the_first_token_wait_shows_a_typing_indicator(ada, upstreams):
         waiting = ada.locator(".message-assistant .message-text.waiting")
         indicator = waiting.get_by_role("status")
         expect(indicator).to_have_text("The model is writing…")
-        assert waiting.evaluate("t => getComputedStyle(t, '::after').content") == "none"
-        dot = indicator.locator(".typing-dot").first
-        assert dot.evaluate("d => getComputedStyle(d).animationName") == animation
+        # Asked afresh until it holds: the indicator is redrawn as pieces (even empty) arrive.
+        ada.wait_for_function(
+            """([animation]) => {
+                const text = document.querySelector(".message-assistant .message-text.waiting");
+                const dot = text && text.querySelector(".typing-dot");
+                return dot && getComputedStyle(text, "::after").content === "none"
+                    && getComputedStyle(dot).animationName === animation;
+            }""",
+            arg=[animation],
+        )
         ada.get_by_role("button", name="Stop").click()
         expect(ada.locator(".typing")).to_have_count(0)
 

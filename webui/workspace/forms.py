@@ -25,7 +25,7 @@ class KnowledgeForm(Form):
 
 
 class AddFileForm(Form):
-    file_id = SelectField("File", choices=[], validate_choice=False)
+    file_id = SelectField("Already in your Files", choices=[], validate_choice=False)
     submit = SubmitField("Add file")
 
 
