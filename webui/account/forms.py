@@ -64,6 +64,11 @@ class KeyForm(Form):
         validators=[Length(max=4000, message="Keep the list of paths under 4000 characters.")],
     )
     read_only = BooleanField("Read-only (GET requests only)")
+    # Text, checked by the service; the page lists the models the owner may use.
+    allowed_models = StringField(
+        "Allowed models (optional)",
+        validators=[Length(max=4000, message="Keep the list of models under 4000 characters.")],
+    )
     # Text, so the service's one rule gives the message for a bad number.
     rate_limit = StringField(
         "Requests per minute (optional)",

@@ -147,6 +147,7 @@ def explain_refusal(form: KeyForm, error: ServiceError) -> None:
         "allowed_endpoints": form.allowed_endpoints,
         "read_only": form.read_only,
         "rate_limit": form.rate_limit,
+        "allowed_models": form.allowed_models,
     }[error.field]
     field.errors = [*field.errors, error.page_detail]
 
@@ -164,6 +165,7 @@ def create_key():
                 allowed_endpoints=form.chosen_endpoints(),
                 read_only=form.read_only.data,
                 rate_limit=(form.rate_limit.data or "").strip(),
+                allowed_models=form.allowed_models.data or None,
             )
         except ServiceError as error:
             explain_refusal(form, error)
@@ -215,6 +217,7 @@ def changed_values(form: EditKeyForm, api_key) -> dict:
         "name": form.name.data,
         "read_only": form.read_only.data,
         "rate_limit": (form.rate_limit.data or "").strip(),
+        "allowed_models": form.allowed_models.data or None,
     }
     if form.expiry.data != "keep":
         values["expires_at"] = expiry_from_form(form)
@@ -234,6 +237,7 @@ def key_page(key_id: str):
         name=api_key.name,
         read_only=api_key.read_only,
         rate_limit=api_key.rate_limit_per_minute or "",
+        allowed_models=", ".join(api_key.allowed_models or ()),
         expiry="keep",
     )
     form.show_endpoints(api_key.allowed_endpoints)
