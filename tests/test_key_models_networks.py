@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from tests.support.accounts import bearer, login_client
 from webui.extensions import db
-from webui.models import AuditEvent
+from webui.models import ApiKey, AuditEvent
 from webui.services import model_access
+from webui.sql_trace import traced_statements
 
 HELLO = [{"role": "user", "content": "Hello"}]
 TWO_MODELS = ["gpt-test", "llama-test"]  # of the fake upstreams' four
@@ -142,3 +143,133 @@ def test_the_inventory_and_account_page_show_the_models(app, people, make_key):
     assert "models: <code>gpt-test</code>" in inventory
     page = login_client(app, "ada@example.com").get("/account/").get_data(as_text=True)
     assert "models: <code>gpt-test</code>" in page
+
+
+# --- item 2: networks -------------------------------------------------------------------------
+
+WHO = "/api/v1/auths/"
+OFFICE = {"REMOTE_ADDR": "203.0.113.7"}
+ELSEWHERE = {"REMOTE_ADDR": "198.51.100.9"}
+
+
+def test_a_key_works_only_from_its_networks(client, people, make_key):
+    headers = bearer(
+        make_key(people["user"], "office", allowed_networks=["203.0.113.0/24", "2001:db8::/32"])
+    )
+    assert client.get(WHO, headers=headers, environ_base=OFFICE).status_code == 200
+    v6 = {"REMOTE_ADDR": "2001:db8::5"}
+    assert client.get(WHO, headers=headers, environ_base=v6).status_code == 200
+    mapped = {"REMOTE_ADDR": "::ffff:203.0.113.8"}  # IPv4 seen through an IPv6 socket
+    assert client.get(WHO, headers=headers, environ_base=mapped).status_code == 200
+    refused = client.get(WHO, headers=headers, environ_base=ELSEWHERE)
+    assert refused.status_code == 403
+    assert refused.get_json()["detail"] == (
+        "This API key may not be used from 198.51.100.9: that address is not in the key's "
+        "allowed networks."
+    )
+
+
+def test_a_refusal_moves_no_counter_and_is_audited(app, client, people, make_key):
+    headers = bearer(
+        make_key(people["user"], "office", allowed_networks=["203.0.113.7"], rate_limit=1)
+    )
+    for _ in range(3):  # over the key's own limit of 1 a minute, were it counted
+        assert client.get(WHO, headers=headers, environ_base=ELSEWHERE).status_code == 403
+    with app.app_context():
+        api_key = db.session.scalar(sa.select(ApiKey))
+        assert api_key.last_used_at is None
+        denied = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "key.denied")
+        ).all()
+    assert len(denied) == 1 and denied[0].count == 3
+    assert denied[0].ip == "198.51.100.9"
+    assert "198.51.100.9" in denied[0].detail["reason"]
+    # The key's own limit is still whole for the allowed address.
+    assert client.get(WHO, headers=headers, environ_base=OFFICE).status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_decides(app_config, request):
+    app_config["TRUSTED_PROXY_COUNT"] = 1
+    app = request.getfixturevalue("app")
+    people = request.getfixturevalue("people")
+    secret = request.getfixturevalue("make_key")(
+        people["user"], "office", allowed_networks=["203.0.113.7"]
+    )
+    client = app.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    allowed = {**bearer(secret), "X-Forwarded-For": "203.0.113.7"}
+    assert client.get(WHO, headers=allowed, environ_base=proxy).status_code == 200
+    other = {**bearer(secret), "X-Forwarded-For": "192.0.2.1"}
+    refused = client.get(WHO, headers=other, environ_base=proxy)
+    assert refused.status_code == 403 and "from 192.0.2.1" in refused.get_json()["detail"]
+
+
+def test_without_a_trusted_proxy_a_forwarded_header_is_ignored(client, people, make_key):
+    headers = {
+        **bearer(make_key(people["user"], "office", allowed_networks=["203.0.113.7"])),
+        "X-Forwarded-For": "203.0.113.7",
+    }
+    refused = client.get(WHO, headers=headers, environ_base=ELSEWHERE)
+    assert refused.status_code == 403 and "from 198.51.100.9" in refused.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "value, stored_or_words",
+    [
+        (
+            ["203.0.113.7/32", "10.0.0.0/8", " 2001:DB8::/32 "],
+            ["203.0.113.7", "10.0.0.0/8", "2001:db8::/32"],
+        ),
+        ("192.0.2.1, 192.0.2.1", ["192.0.2.1"]),
+        ([], None),
+        (["10.0.0.1/8"], "'10.0.0.1/8' has host bits set: write the network as 10.0.0.0/8"),
+        (["example.com"], "'example.com' is not an IPv4 or IPv6 address or network"),
+        (["10.0.0.0/33"], "'10.0.0.0/33' is not an IPv4 or IPv6 address or network"),
+        ([10], "allowed_networks must be a list of addresses or networks"),
+        ([f"10.0.0.{i}" for i in range(101)], "at most 100 addresses or networks"),
+    ],
+)
+def test_network_lists_are_validated(app, people, value, stored_or_words):
+    owner = login_client(app, "ada@example.com")
+    response = owner.post("/api/v1/auths/api_keys", json={"name": "bot", "allowed_networks": value})
+    if isinstance(stored_or_words, str):
+        assert response.status_code == 400
+        assert stored_or_words in response.get_json()["detail"]
+    else:
+        assert response.status_code == 201, response.get_json()
+        assert response.get_json()["allowed_networks"] == stored_or_words
+
+
+def test_a_change_holds_from_the_next_request_and_shows_in_the_inventory(app, people):
+    owner = login_client(app, "ada@example.com")
+    created = owner.post("/api/v1/auths/api_keys", json={"name": "bot"}).get_json()
+    headers = bearer(created["key"])
+    api = app.test_client()
+    assert api.get(WHO, headers=headers, environ_base=ELSEWHERE).status_code == 200
+    changed = owner.post(
+        f"/api/v1/auths/api_keys/{created['id']}", json={"allowed_networks": ["203.0.113.0/24"]}
+    )
+    assert changed.status_code == 200
+    assert api.get(WHO, headers=headers, environ_base=ELSEWHERE).status_code == 403
+    inventory = login_client(app, "root@example.com").get("/admin/api-keys").get_data(as_text=True)
+    assert "from: <code>203.0.113.0/24</code>" in inventory
+
+
+def test_a_limited_key_still_costs_one_statement(app, people, make_key):
+    headers = bearer(
+        make_key(
+            people["user"], "both", allowed_networks=["203.0.113.7"], allowed_models=["gpt-test"]
+        )
+    )
+    client = app.test_client()
+    assert client.get(WHO, headers=headers, environ_base=OFFICE).status_code == 200  # last use
+    with app.app_context():
+        engine = db.engine
+    with traced_statements(engine) as statements:
+        assert client.get(WHO, headers=headers, environ_base=OFFICE).status_code == 200
+        assert len(statements) == 1, statements
+        statements.clear()
+        assert client.get(WHO, headers=headers, environ_base=ELSEWHERE).status_code == 403
+        # Only its audit row is written: no last use, no rate-limit counter.
+        written = [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
+        assert written and all("audit_events" in s for s in written), written

@@ -89,6 +89,7 @@ def create_api_key():
         read_only=body.get("read_only"),
         rate_limit=body.get("rate_limit"),
         allowed_models=body.get("allowed_models"),
+        allowed_networks=body.get("allowed_networks"),
     )
     return no_store(jsonify({**key_json(api_key), "key": secret})), 201
 

@@ -224,6 +224,7 @@ def key_facts(api_key: ApiKey) -> dict[str, Any]:
         "allowed_endpoints": api_key.allowed_endpoints,
         "rate_limit_per_minute": api_key.rate_limit_per_minute,
         "allowed_models": api_key.allowed_models,
+        "allowed_networks": api_key.allowed_networks,
     }
 
 
