@@ -273,3 +273,37 @@ def test_a_limited_key_still_costs_one_statement(app, people, make_key):
         # Only its audit row is written: no last use, no rate-limit counter.
         written = [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
         assert written and all("audit_events" in s for s in written), written
+
+
+# --- the account page's forms -------------------------------------------------------------------
+
+
+def test_the_new_key_form_sets_both_lists(app, people):
+    owner = login_client(app, "ada@example.com")
+    form = {
+        "name": "CI",
+        "expiry": "never",
+        "allowed_models": "gpt-test, llama-test",
+        "allowed_networks": "203.0.113.0/24, 2001:db8::1",
+    }
+    assert owner.post("/account/keys", data=form).status_code == 302
+    (item,) = owner.get("/api/v1/auths/api_keys").get_json()["items"]
+    assert item["allowed_models"] == ["gpt-test", "llama-test"]
+    assert item["allowed_networks"] == ["203.0.113.0/24", "2001:db8::1"]
+
+
+def test_a_bad_network_on_the_page_flashes_and_keeps_the_form(app, people):
+    owner = login_client(app, "ada@example.com")
+    form = {
+        "name": "CI",
+        "expiry": "never",
+        "allowed_models": "gpt-test",
+        "allowed_networks": "10.0.0.300",
+    }
+    response = owner.post("/account/keys", data=form)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "The key was not created" in html
+    assert "Allowed networks: &#39;10.0.0.300&#39; is not an IPv4 or IPv6 address" in html
+    assert 'value="gpt-test"' in html and 'value="10.0.0.300"' in html
+    assert owner.get("/api/v1/auths/api_keys").get_json()["items"] == []
