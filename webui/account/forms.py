@@ -64,6 +64,15 @@ class KeyForm(Form):
         validators=[Length(max=4000, message="Keep the list of paths under 4000 characters.")],
     )
     read_only = BooleanField("Read-only (GET requests only)")
+    # Comma-separated text, checked by the service's one rule for the API and the page.
+    allowed_models = StringField(
+        "Allowed models (optional)",
+        validators=[Length(max=4000, message="Keep the list of models under 4000 characters.")],
+    )
+    allowed_networks = StringField(
+        "Allowed networks (optional)",
+        validators=[Length(max=4000, message="Keep the list of networks under 4000 characters.")],
+    )
     # Text, so the service's one rule gives the message for a bad number.
     rate_limit = StringField(
         "Requests per minute (optional)",

@@ -147,6 +147,8 @@ def explain_refusal(form: KeyForm, error: ServiceError) -> None:
         "allowed_endpoints": form.allowed_endpoints,
         "read_only": form.read_only,
         "rate_limit": form.rate_limit,
+        "allowed_models": form.allowed_models,
+        "allowed_networks": form.allowed_networks,
     }[error.field]
     field.errors = [*field.errors, error.page_detail]
 
@@ -164,6 +166,8 @@ def create_key():
                 allowed_endpoints=form.chosen_endpoints(),
                 read_only=form.read_only.data,
                 rate_limit=(form.rate_limit.data or "").strip(),
+                allowed_models=form.allowed_models.data or None,
+                allowed_networks=form.allowed_networks.data or None,
             )
         except ServiceError as error:
             explain_refusal(form, error)
@@ -215,6 +219,8 @@ def changed_values(form: EditKeyForm, api_key) -> dict:
         "name": form.name.data,
         "read_only": form.read_only.data,
         "rate_limit": (form.rate_limit.data or "").strip(),
+        "allowed_models": form.allowed_models.data or None,
+        "allowed_networks": form.allowed_networks.data or None,
     }
     if form.expiry.data != "keep":
         values["expires_at"] = expiry_from_form(form)
@@ -234,6 +240,8 @@ def key_page(key_id: str):
         name=api_key.name,
         read_only=api_key.read_only,
         rate_limit=api_key.rate_limit_per_minute or "",
+        allowed_models=", ".join(api_key.allowed_models or ()),
+        allowed_networks=", ".join(api_key.allowed_networks or ()),
         expiry="keep",
     )
     form.show_endpoints(api_key.allowed_endpoints)

@@ -88,6 +88,8 @@ def create_api_key():
         allowed_endpoints=body.get("allowed_endpoints"),
         read_only=body.get("read_only"),
         rate_limit=body.get("rate_limit"),
+        allowed_models=body.get("allowed_models"),
+        allowed_networks=body.get("allowed_networks"),
     )
     return no_store(jsonify({**key_json(api_key), "key": secret})), 201
 

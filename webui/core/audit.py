@@ -223,6 +223,8 @@ def key_facts(api_key: ApiKey) -> dict[str, Any]:
         "read_only": api_key.read_only,
         "allowed_endpoints": api_key.allowed_endpoints,
         "rate_limit_per_minute": api_key.rate_limit_per_minute,
+        "allowed_models": api_key.allowed_models,
+        "allowed_networks": api_key.allowed_networks,
     }
 
 

@@ -31,6 +31,10 @@ class ApiKey(db.Model):
     read_only: Mapped[bool] = mapped_column(default=False)
     # The key's own limit in requests a minute (None: only the global rules apply).
     rate_limit_per_minute: Mapped[Optional[int]] = mapped_column(sa.Integer)
+    # None: every model the owner may use; a list narrows that to these model ids.
+    allowed_models: Mapped[Optional[list]] = mapped_column(sa.JSON)
+    # None: any client address; a list of addresses and CIDR networks the key works from.
+    allowed_networks: Mapped[Optional[list]] = mapped_column(sa.JSON)
 
     user: Mapped[User] = relationship()
 
@@ -51,5 +55,7 @@ class ApiKey(db.Model):
             "allowed_endpoints": self.allowed_endpoints,
             "read_only": self.read_only,
             "rate_limit_per_minute": self.rate_limit_per_minute,
+            "allowed_models": self.allowed_models,
+            "allowed_networks": self.allowed_networks,
             "expired": self.is_expired(),
         }

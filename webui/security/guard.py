@@ -2,7 +2,8 @@
 
 1. Who is asking: a Bearer key (the session is then ignored) or the session cookie.
 2. Is the key good: format and checksum (no query), then one lookup by digest
-   that brings the owner and their groups' grants; expiry; owner approved.
+   that brings the owner and their groups' grants; expiry; the client address within the
+   key's networks; owner approved.
 3. May keys be used: ENABLE_API_KEYS and, for non-admins, features.api_keys.
 4. May this key reach this path: the global allowlist, the key's own, read-only.
 5. What the view declared it needs (see ``permissions.py``).
@@ -28,7 +29,7 @@ from webui.core.version_cache import note_version
 from webui.errors import error_response, is_api_path, json_error
 from webui.extensions import csrf, db
 from webui.models import ApiKey, now
-from webui.security import key_format, ratelimit
+from webui.security import key_format, networks, ratelimit
 from webui.security.allowlist import instance_allowlist, is_path_allowed
 from webui.security.identity import principal_for_key
 from webui.security.permissions import (
@@ -182,6 +183,9 @@ def authenticate_key(req, token: str):
         return unauthorized(
             f"This API key expired on {expired_on}; create a new one in Settings > Account."
         )
+    network_refusal = refuse_outside_networks(api_key)
+    if network_refusal is not None:
+        return network_refusal  # before any counter (rate limit, last use, usage) moves
     if principal.is_pending:
         return forbidden("The owner of this API key is waiting for an administrator's approval.")
     note_version(principal.settings_version)
@@ -211,6 +215,20 @@ def authenticate_key(req, token: str):
     g.principal = principal
     touch_last_used(api_key)
     return None
+
+
+def refuse_outside_networks(api_key: KeyInfo):
+    """403 naming the client address (as TRUSTED_PROXY_COUNT decides it) when the key is
+    limited to networks that do not hold it."""
+    if not api_key.allowed_networks:
+        return None
+    address = ratelimit.client_ip()
+    if networks.address_allowed(address, api_key.allowed_networks):
+        return None
+    return forbidden(
+        f"This API key may not be used from {address}: that address is not in the key's "
+        "allowed networks."
+    )
 
 
 def touch_last_used(api_key: KeyInfo) -> None:

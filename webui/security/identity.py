@@ -35,6 +35,13 @@ _KEY_COLUMNS = (
     ApiKey.allowed_endpoints,
     ApiKey.read_only,
     ApiKey.rate_limit_per_minute,
+    ApiKey.allowed_models,
+    ApiKey.allowed_networks,
+)
+# The key columns holding JSON lists: shared decoded values, kept as read-only tuples.
+_LIST_COLUMNS = tuple(
+    _KEY_COLUMNS.index(column)
+    for column in (ApiKey.allowed_endpoints, ApiKey.allowed_models, ApiKey.allowed_networks)
 )
 
 
@@ -167,8 +174,9 @@ def principal_for_key(token: str) -> Optional[Principal]:
     if row is None:
         return None
     values = row[: len(_KEY_COLUMNS)]
-    endpoints = values[7]
-    values[7] = tuple(endpoints) if endpoints is not None else None
+    for i in _LIST_COLUMNS:
+        if values[i] is not None:
+            values[i] = tuple(values[i])
     return _principal(row, len(_KEY_COLUMNS), KeyInfo(*values))
 
 

@@ -24,6 +24,8 @@ class KeyInfo:
     allowed_endpoints: Optional[tuple[str, ...]]
     read_only: bool
     rate_limit_per_minute: Optional[int]
+    allowed_models: Optional[tuple[str, ...]] = None
+    allowed_networks: Optional[tuple[str, ...]] = None
 
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())

@@ -17,7 +17,7 @@ from webui.core.settings import get_setting
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import ApiKey, now
-from webui.security import key_format
+from webui.security import key_format, networks
 from webui.security.display_names import refuse_hidden_characters
 from webui.security.permissions import keys_unusable_reason
 from webui.security.principal import Principal
@@ -34,7 +34,11 @@ EDITABLE_FIELDS = {
     "allowed_endpoints": "allowed_endpoints",
     "read_only": "read_only",
     "rate_limit": "rate_limit_per_minute",
+    "allowed_models": "allowed_models",
+    "allowed_networks": "allowed_networks",
 }
+MAX_LIST_ENTRIES = 100  # models or networks a key may list
+MAX_MODEL_ID_LENGTH = 200
 
 
 class KeyFieldError(ServiceError):
@@ -117,6 +121,67 @@ def clean_allowed_endpoints(entries: Any) -> Optional[list[str]]:
         ) from None
 
 
+def text_entries(value: Any) -> Optional[list[str]]:
+    """A list of strings (or one comma-separated string, as a form sends it), trimmed, blanks
+    and repeats dropped; None when it is not one."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+        return None
+    return list(dict.fromkeys(entry.strip() for entry in value if entry.strip()))
+
+
+def clean_allowed_models(value: Any) -> Optional[list[str]]:
+    """Model ids the key may use; None (also for an empty list): every model its owner may."""
+    if value is None:
+        return None
+    entries = text_entries(value)
+    if entries is None:
+        raise KeyFieldError(
+            "allowed_models",
+            "allowed_models must be a list of model ids such as ['llama3:8b'], or null for "
+            "every model you may use.",
+            "Allowed models must be model ids separated by commas.",
+        )
+    problem = None
+    if len(entries) > MAX_LIST_ENTRIES:
+        problem = f"list at most {MAX_LIST_ENTRIES} models"
+    elif any(len(entry) > MAX_MODEL_ID_LENGTH for entry in entries):
+        problem = f"a model id has at most {MAX_MODEL_ID_LENGTH} characters"
+    if problem:
+        raise KeyFieldError(
+            "allowed_models", f"allowed_models: {problem}.", f"Allowed models: {problem}."
+        )
+    return entries or None
+
+
+def clean_allowed_networks(value: Any) -> Optional[list[str]]:
+    """Addresses and CIDR networks (IPv4, IPv6) the key works from, in their normal form;
+    None (also for an empty list): anywhere."""
+    if value is None:
+        return None
+    entries = text_entries(value)
+    if entries is None:
+        raise KeyFieldError(
+            "allowed_networks",
+            "allowed_networks must be a list of addresses or networks such as "
+            "['203.0.113.7', '10.0.0.0/8'], or null for any address.",
+            "Allowed networks must be addresses or networks separated by commas.",
+        )
+    if len(entries) > MAX_LIST_ENTRIES:
+        problem = f"list at most {MAX_LIST_ENTRIES} addresses or networks"
+        raise KeyFieldError(
+            "allowed_networks", f"allowed_networks: {problem}.", f"Allowed networks: {problem}."
+        )
+    try:
+        normal = [networks.normal_form(entry) for entry in entries]
+    except ValueError as error:
+        raise KeyFieldError(
+            "allowed_networks", f"allowed_networks: {error}.", f"Allowed networks: {error}."
+        ) from None
+    return list(dict.fromkeys(normal)) or None
+
+
 def clean_read_only(read_only: Any) -> bool:
     if read_only is None:
         return False
@@ -156,6 +221,8 @@ def clean_fields(user: Principal, values: dict[str, Any], editing: Optional[ApiK
         "allowed_endpoints": clean_allowed_endpoints,
         "read_only": clean_read_only,
         "rate_limit": clean_rate_limit,
+        "allowed_models": clean_allowed_models,
+        "allowed_networks": clean_allowed_networks,
     }
     return {EDITABLE_FIELDS[field]: cleaners[field](value) for field, value in values.items()}
 
@@ -174,6 +241,8 @@ def create_key(
     read_only: Any = None,
     replacing: Optional[ApiKey] = None,
     rate_limit: Any = None,
+    allowed_models: Any = None,
+    allowed_networks: Any = None,
 ) -> tuple[ApiKey, str]:
     """Validate everything, then store the key's digest; returns the row and the only copy
     of the secret. ``replacing`` is deleted in the same transaction."""
@@ -186,6 +255,8 @@ def create_key(
             "allowed_endpoints": allowed_endpoints,
             "read_only": read_only,
             "rate_limit": rate_limit,
+            "allowed_models": allowed_models,
+            "allowed_networks": allowed_networks,
         },
         editing=replacing,
     )

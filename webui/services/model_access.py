@@ -28,7 +28,7 @@ from webui.core.version_cache import bump_version, cached
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import Group, ModelAccess, now
-from webui.security.principal import Principal
+from webui.security.principal import KeyInfo, Principal
 from webui.services import connections, llm_client
 from webui.services.connections import Connection
 from webui.services.llm_client import UpstreamError
@@ -307,16 +307,28 @@ def may_use(user: Principal, model_id: str, rules: dict[str, Rule]) -> bool:
     return rule is None or rule.public or not user.group_ids.isdisjoint(rule.group_ids or [])
 
 
+def key_allows(key: Optional[KeyInfo], model_id: str) -> bool:
+    """Whether the request's key (None: a browser) may use the model: a key limited to some
+    models allows only those, within what its owner may use. Ollama's "llama3" also names
+    "llama3:latest"."""
+    if key is None or not key.allowed_models:
+        return True
+    return model_id in key.allowed_models or model_id.removesuffix(":latest") in key.allowed_models
+
+
 def usable_models(user: Principal, refresh: bool = False) -> list[dict]:
     models = all_models(refresh)
-    if user.is_admin:
-        return models
-    rules = usable_rules()
-    return [model for model in models if may_use(user, model["id"], rules)]
+    if not user.is_admin:
+        rules = usable_rules()
+        models = [model for model in models if may_use(user, model["id"], rules)]
+    if user.key is not None and user.key.allowed_models:
+        models = [model for model in models if key_allows(user.key, model["id"])]
+    return models
 
 
 def find_usable_model(user: Principal, model_id: Any, kind: Optional[str] = None) -> dict:
-    """The model the caller asked for, or 400 "Model not found" (also when it is forbidden)."""
+    """The model the caller asked for, or 400 "Model not found" (also when its owner may not
+    use it); 403 naming it when the owner may, but the request's key is limited to others."""
     if not isinstance(model_id, str) or not model_id:
         raise ServiceError(400, MODEL_NOT_FOUND)
     model = _lookup(all_models(), model_id, kind)
@@ -324,6 +336,12 @@ def find_usable_model(user: Principal, model_id: Any, kind: Optional[str] = None
         model = _lookup(all_models(), model_id, kind)
     if model is None or not may_use(user, model["id"], usable_rules()):
         raise ServiceError(400, MODEL_NOT_FOUND)
+    if not key_allows(user.key, model["id"]):
+        raise ServiceError(
+            403,
+            f"This API key may not use the model {model['id']!r}: it is not in the key's "
+            "allowed models.",
+        )
     return model
 
 
