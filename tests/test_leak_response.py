@@ -192,6 +192,7 @@ def documented_key_regex() -> str:
 
 
 def test_the_documented_regex_finds_minted_keys_in_text_and_nothing_else():
+    assert documented_key_regex() == key_format.KEY_REGEX
     pattern = re.compile(documented_key_regex())
     for _ in range(200):
         secret = key_format.generate_key()
