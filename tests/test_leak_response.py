@@ -207,3 +207,29 @@ def test_the_documented_regex_finds_minted_keys_in_text_and_nothing_else():
         "sk-webui_" + "a" * 37 + "_",
     ):
         assert not pattern.search(other), other
+
+
+# --- the owner's banner ------------------------------------------------------------------
+
+
+def test_the_owner_sees_a_banner_naming_the_revoked_key_until_dismissed(
+    app, bob, make_user, make_key
+):
+    secret = make_key(bob, "ci-bot")
+    make_user("carol@example.com")
+    owner = login_client(app, "bob@example.com")
+    carol = login_client(app, "carol@example.com")
+    assert "reported" not in owner.get("/account/").get_data(as_text=True)
+
+    app.test_client().post(REPORT, json={"keys": [secret]})
+
+    for _ in range(2):  # shown on every page until dismissed
+        page = owner.get("/chat/").get_data(as_text=True)
+        assert "Someone reported this API key of yours as leaked" in page
+        assert "<strong>ci-bot</strong>" in page and f"<code>{secret[:13]}…</code>" in page
+        assert secret not in page
+    assert "reported" not in carol.get("/account/").get_data(as_text=True)
+
+    dismissed = owner.post("/account/leaked-keys/dismiss")
+    assert dismissed.status_code == 302
+    assert "reported" not in owner.get("/account/").get_data(as_text=True)
