@@ -150,6 +150,15 @@ def test_reports_are_rate_limited_per_address(app, bob, make_key):
     assert elsewhere.status_code == 200
 
 
+def test_a_report_from_a_page_on_another_site_is_refused(app, bob, make_key):
+    secret = make_key(bob)
+    response = app.test_client().post(
+        REPORT, json={"keys": [secret]}, headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 403 and "Cross-site" in response.get_json()["detail"]
+    assert key_count(app) == 1
+
+
 # --- a key revoking itself ---------------------------------------------------------------
 
 
