@@ -17,7 +17,7 @@ from webui.security.permissions import (
     session_only,
 )
 from webui.security.ratelimit import TooManyAttempts
-from webui.services import api_keys, api_routes, groups, users
+from webui.services import api_keys, api_routes, groups, leaks, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
 
@@ -301,4 +301,25 @@ def delete_key(key_id: str):
     if EmptyForm().validate_on_submit():
         api_keys.delete_key(api_key)
         flash(f"API key {api_key.name!r} deleted. Scripts using it get 401 from now on.", "success")
+    return redirect(url_for("account.index", _anchor="api-keys"))
+
+
+# --- the banner of keys revoked by a leak report ----------------------------------------
+
+
+@bp.app_template_global()
+def leaked_keys_notice() -> list[dict]:
+    """For base.html: the signed-in person's keys revoked by leak reports, not yet dismissed
+    (one read, made only by full pages)."""
+    principal = g.get("principal")
+    if principal is None or principal.key is not None:
+        return []
+    return leaks.leaked_keys_notice(principal.id)
+
+
+@bp.post("/leaked-keys/dismiss")
+@session_only
+def dismiss_leaked_keys():
+    if EmptyForm().validate_on_submit():
+        leaks.dismiss_notice(g.principal.id)
     return redirect(url_for("account.index", _anchor="api-keys"))

@@ -6,6 +6,7 @@ from webui.api import bp
 from webui.api.payloads import json_object, user_json
 from webui.core.settings import SettingError, get_settings
 from webui.errors import ServiceError
+from webui.security import ratelimit
 from webui.security.permissions import (
     allow_pending,
     permissions_of,
@@ -14,7 +15,7 @@ from webui.security.permissions import (
     session_only,
     user_permissions,
 )
-from webui.services import api_keys, api_routes, configuration, users
+from webui.services import api_keys, api_routes, configuration, leaks, users
 from webui.signin import sign_in
 
 ADMIN_CONFIG_FIELDS = [
@@ -130,6 +131,29 @@ def rotate_api_key(key_id: str):
 @session_only
 def delete_api_key(key_id: str):
     api_keys.delete_key(api_keys.get_own_key_or_404(g.principal, key_id))
+    return jsonify(deleted=True)
+
+
+@bp.post("/api/v1/auths/api_keys/revoke-leaked")
+@public
+def revoke_leaked_api_keys():
+    """Anyone (a secret scanner, a stranger who found a key) may report keys; the answer
+    is the same whatever was found. Public API routes skip the CSRF token, so curl works."""
+    ratelimit.count_leak_report()
+    leaks.revoke_leaked(leaks.reported_keys(json_object()))
+    return jsonify(detail=leaks.REPORT_ANSWER)
+
+
+@bp.delete("/api/v1/auths/api_keys/self")
+def revoke_this_api_key():
+    """The key the request is made with revokes itself."""
+    if g.principal.key is None:
+        raise ServiceError(
+            400,
+            "There is no 'self' key: this request was signed in by a browser session. Send it "
+            "with 'Authorization: Bearer sk-…' to revoke that key, or delete a key by its id.",
+        )
+    leaks.revoke_self(g.principal.key)
     return jsonify(deleted=True)
 
 

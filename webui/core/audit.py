@@ -273,12 +273,10 @@ def key_rotated(api_key: ApiKey, old_prefix: str) -> None:
     )
 
 
-def key_deleted(api_key: ApiKey, action: str = "key.deleted") -> None:
-    record(
-        action,
-        api_key.id,
-        {"name": api_key.name, "prefix": api_key.prefix, "owner_id": api_key.user_id},
-    )
+def key_deleted(api_key: ApiKey, action: str = "key.deleted", reason: Optional[str] = None) -> None:
+    """``reason``: why, when it is not the actor's own choice (a leak report)."""
+    detail = {"name": api_key.name, "prefix": api_key.prefix, "owner_id": api_key.user_id}
+    record(action, api_key.id, {**detail, "reason": reason} if reason else detail)
 
 
 def key_used(api_key: ApiKey, ip: Optional[str]) -> None:

@@ -1,5 +1,7 @@
 """People and the groups they belong to."""
 
+from typing import Optional
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -52,6 +54,9 @@ class User(HasRole, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     role: Mapped[str] = mapped_column(sa.String(16), default="pending")
     created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now)
+    # Keys revoked because someone reported them leaked, as [{"name", "prefix"}]: the
+    # banner of the owner's next page lists them until the owner dismisses it.
+    leaked_keys_notice: Mapped[Optional[list]] = mapped_column(sa.JSON)
 
     groups: Mapped[list["Group"]] = relationship(
         secondary=group_members, back_populates="members", passive_deletes=True

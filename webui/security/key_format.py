@@ -17,7 +17,8 @@ ALPHABET = string.digits + string.ascii_letters
 BODY_LENGTH = 32
 CHECKSUM_LENGTH = 6
 KEY_LENGTH = len(KEY_PREFIX) + BODY_LENGTH + CHECKSUM_LENGTH
-KEY_REGEX = r"sk-webui_[0-9A-Za-z]{38}"
+# Word boundaries: a scanner must not find a key inside a longer token.
+KEY_REGEX = r"\bsk-webui_[0-9A-Za-z]{38}\b"
 _KEY_PATTERN = re.compile(KEY_REGEX)
 VISIBLE_PREFIX_LENGTH = len(KEY_PREFIX) + 4
 

@@ -454,3 +454,21 @@ def count_signup() -> None:
     seconds = _signup_wait(count=True)
     if seconds is not None:
         raise _signup_refusal(seconds)
+
+
+# --- leak reports per client address -------------------------------------------------------
+
+
+def count_leak_report() -> None:
+    """Count one leak report (anonymous, up to 100 keys each) from the client's address,
+    under the failed-authentication limit; raise TooManyAttempts past it. Storage down:
+    served (fail open), since a revocation must not wait for the counters."""
+    item = failed_auth_limit()
+    ids = _identifiers("leak-report", client_ip())
+    seconds = _wait(item, ids, True, "counting leak reports", fail_closed=False)
+    if seconds is not None:
+        detail = (
+            f"Too many leak reports from your address (the limit is {item}); "
+            f"try again in {seconds} seconds."
+        )
+        raise TooManyAttempts(detail, seconds)

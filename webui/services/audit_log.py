@@ -323,7 +323,14 @@ def _key_created(event, d, detail) -> Sentence:
 def _key_removed(verb: str):
     def sentence(event, d, detail) -> Sentence:
         key = d.key(event.target, detail)
-        return [_actor(event, d), f" {verb} the API key ", key, *_owned_by(event, d, detail), "."]
+        reason = f" ({detail['reason']})" if detail.get("reason") else ""
+        return [
+            _actor(event, d),
+            f" {verb} the API key ",
+            key,
+            *_owned_by(event, d, detail),
+            f"{reason}.",
+        ]
 
     return sentence
 
