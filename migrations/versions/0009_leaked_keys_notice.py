@@ -3,15 +3,15 @@
 Keys revoked by a leak report are listed on their owner's next page until dismissed: the
 list lives on the owner's row.
 
-Revision ID: 0008_leaked_keys_notice
-Revises: 0007_audit_ip_index
+Revision ID: 0009_leaked_keys_notice
+Revises: 0008_key_models_networks
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_leaked_keys_notice"
-down_revision = "0007_audit_ip_index"
+revision = "0009_leaked_keys_notice"
+down_revision = "0008_key_models_networks"
 branch_labels = None
 depends_on = None
 
