@@ -163,7 +163,7 @@ def test_key_form_placeholders_read_as_examples(bob):
     html = bob.get(ACCOUNT).data.decode()
     form = html[html.index('class="key-form"') :]
     placeholders = re.findall(r'placeholder="([^"]*)"', form[: form.index("</form>")])
-    assert len(placeholders) == 3
+    assert len(placeholders) >= 3  # name, paths, rate limit at least
     assert all(text.startswith("e.g. ") for text in placeholders), placeholders
 
 
