@@ -59,16 +59,20 @@ async def read_stream(client: httpx.AsyncClient, url: str, key: dict) -> tuple[i
         return response.status_code, await response.aread()
 
 
-async def probe_until(
-    client: httpx.AsyncClient, url: str, done: asyncio.Event, streams_open
-) -> list[int]:
-    """Ask GET /health every 0.1 s until ``done``; how many streams were open at each answer."""
+async def probe_until(url: str, done: asyncio.Event, streams_open) -> list[int]:
+    """Ask GET /health every 0.1 s until ``done``; how many streams were open at each answer.
+
+    Each probe comes on a new connection, as a new visitor's would: a kept-alive one left idle
+    by a finished stream may be closed by the server (gunicorn's 2 s keep-alive) just as the
+    probe is sent on it, which httpx reports as a disconnect and does not retry."""
     open_at_answers = []
-    while not done.is_set():
-        response = await client.get(url + "/health")
-        assert response.status_code == 200
-        open_at_answers.append(streams_open())
-        await asyncio.sleep(0.1)
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(limits=fresh, timeout=60, trust_env=False) as client:
+        while not done.is_set():
+            response = await client.get(url + "/health")
+            assert response.status_code == 200
+            open_at_answers.append(streams_open())
+            await asyncio.sleep(0.1)
     return open_at_answers
 
 
@@ -89,7 +93,7 @@ def test_hundreds_of_streams_complete_while_health_answers(app_config, tmp_path,
         limits = httpx.Limits(max_connections=None)
         async with httpx.AsyncClient(limits=limits, timeout=60, trust_env=False) as client:
             done = asyncio.Event()
-            probes = asyncio.create_task(probe_until(client, url, done, lambda: up.streams_open))
+            probes = asyncio.create_task(probe_until(url, done, lambda: up.streams_open))
             streams = [read_stream(client, url, key) for _ in range(STREAMS)]
 
             async def watch_upstream():
