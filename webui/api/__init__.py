@@ -13,6 +13,7 @@ from webui.api import (  # noqa: E402,F401,E501
     files,
     groups,
     health,
+    key_usage,
     knowledge,
     models,
     not_provided,
