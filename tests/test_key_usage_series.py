@@ -3,6 +3,7 @@ UTC, totals, who may read, bad parameters), the key page's 30-day chart and the 
 30-day columns and sort."""
 
 import calendar
+import re
 import time
 
 import pytest
@@ -192,3 +193,41 @@ def test_bad_parameters_are_400_naming_them(app, people, query, words):
         answer = usage_of(client, key, query, who)
         assert answer.status_code == 400
         assert words in answer.get_json()["detail"]
+
+
+# --- the key page ------------------------------------------------------------------------------
+
+
+def test_the_key_page_draws_30_days_of_bars_and_the_models(app, people):
+    ada = people["ada"]
+    key = key_id_of(app, ada)
+    today = now() - now() % DAY
+    for _ in range(3):
+        add_usage(app, ada, key, today + 1, model="gpt-x")
+    add_usage(app, ada, key, today - 3 * DAY, model="gpt-y", tokens=(7, 3, 10))
+    add_usage(app, ada, key, today - 31 * DAY, model="gpt-old")
+    page = login_client(app, "ada@example.com").get(f"/account/keys/{key}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    svg = re.search(r"<svg class=\"usage-chart\".*?</svg>", html, re.S).group(0)
+    assert 'role="img"' in svg
+    label = re.search(r'aria-label="([^"]*)"', svg).group(1)
+    busiest = key_usage.Bar(today, 3, 0).date
+    summary = f"4 requests in the last 30 days; busiest day {busiest} with 3"
+    assert label == f"Requests per day: {summary}"
+    bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"', svg)
+    assert len(bars) == 30
+    heights = [float(h) for h in bars]
+    assert heights[-1] == key_usage.CHART_HEIGHT  # today, the busiest
+    assert heights[-4] == pytest.approx(key_usage.CHART_HEIGHT / 3, abs=0.01)
+    assert heights.count(0) == 28
+    table = re.search(r'<table id="key-usage-models">.*?</table>', html, re.S).group(0)
+    assert re.findall(r"<code>([^<]+)</code>", table) == ["gpt-x", "gpt-y"]
+    assert "<td>10</td>" in table and "gpt-old" not in html
+
+
+def test_a_key_without_requests_says_so(app, people):
+    key = key_id_of(app, people["ada"])
+    html = login_client(app, "ada@example.com").get(f"/account/keys/{key}").get_data(as_text=True)
+    assert 'id="key-usage-none"' in html
+    assert "<svg" not in html

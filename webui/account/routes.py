@@ -17,7 +17,7 @@ from webui.security.permissions import (
     session_only,
 )
 from webui.security.ratelimit import TooManyAttempts
-from webui.services import api_keys, api_routes, groups, leaks, users
+from webui.services import api_keys, api_routes, groups, key_usage, leaks, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
 
@@ -190,6 +190,7 @@ def render_key_page(api_key, form: EditKeyForm, status: int = 200):
         form=form,
         keys_usable=blocker is None,
         keys_blocker=blocker,
+        usage=key_usage.chart(api_key.id),
     )
     return no_store(make_response(html, status))
 
