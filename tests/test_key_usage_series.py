@@ -13,6 +13,7 @@ from tests.support.accounts import ADMIN_EMAIL, login_client
 from webui.extensions import db
 from webui.models import ApiKey, Usage, now
 from webui.services import key_usage
+from webui.sql_trace import traced_statements
 
 DAY = 86400
 
@@ -231,3 +232,58 @@ def test_a_key_without_requests_says_so(app, people):
     html = login_client(app, "ada@example.com").get(f"/account/keys/{key}").get_data(as_text=True)
     assert 'id="key-usage-none"' in html
     assert "<svg" not in html
+
+
+# --- the admin inventory -----------------------------------------------------------------------
+
+
+def inventory_order(client, query="") -> list[str]:
+    html = client.get("/admin/api-keys" + query).get_data(as_text=True)
+    return re.findall(r'data-key-name="([^"]+)"', html)
+
+
+def test_the_inventory_shows_and_sorts_by_30_day_usage(app, people, make_key):
+    bob, ada = people["bob"], people["ada"]
+    today = now() - now() % DAY
+    bob_key, ada_key = key_id_of(app, bob), key_id_of(app, ada)
+    for _ in range(3):
+        add_usage(app, bob, bob_key, today, tokens=(1, 1, 2))
+    add_usage(app, ada, ada_key, today, tokens=(500, 500, 1000))
+    for _ in range(5):
+        add_usage(app, ada, ada_key, today - 45 * DAY)  # old: not in the 30-day columns
+    admin = login_client(app, ADMIN_EMAIL)
+    html = admin.get("/admin/api-keys").get_data(as_text=True)
+    row = re.search(rf'<tr id="key-{bob_key}".*?</tr>', html, re.S).group(0)
+    assert re.search(r'data-label="Requests \(30 d\)">3<', row)
+    assert re.search(r'data-label="Tokens \(30 d\)">6<', row)
+    assert '?sort=usage"' in html and '?sort=tokens"' in html
+
+    assert inventory_order(admin) == ["ada bot", "bob bot", "admin bot"]  # by owner email
+    assert inventory_order(admin, "?sort=usage") == ["bob bot", "ada bot", "admin bot"]
+    assert inventory_order(admin, "?sort=tokens") == ["ada bot", "bob bot", "admin bot"]
+    api = admin.get("/api/v1/auths/admin/api_keys?sort=usage").get_json()
+    assert [item["name"] for item in api["items"]] == ["bob bot", "ada bot", "admin bot"]
+    assert api["items"][0]["usage_30d"] == {"requests": 3, "tokens": 6}
+
+
+def test_a_bad_sort_is_refused(app, people):
+    admin = login_client(app, ADMIN_EMAIL)
+    answer = admin.get("/api/v1/auths/admin/api_keys?sort=name")
+    assert answer.status_code == 400
+    assert "sort" in answer.get_json()["detail"]
+    page = admin.get("/admin/api-keys?sort=name")
+    assert page.status_code == 400
+    assert "Filters not applied" in page.get_data(as_text=True)
+
+
+def test_the_inventory_reads_usage_in_one_grouped_statement(app, people, make_key):
+    for n in range(4):
+        make_key(people["ada"], f"extra {n}")
+    admin = login_client(app, ADMIN_EMAIL)
+    with app.app_context():
+        engine = db.engine
+    with traced_statements(engine) as statements:
+        assert admin.get("/admin/api-keys?sort=usage").status_code == 200
+        reads = [s for s in statements if "FROM usage" in s and "sum(" in s.lower()]
+    # One statement sorts the page, one fills its columns: not one per key.
+    assert len(reads) == 2, reads

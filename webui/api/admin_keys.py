@@ -4,15 +4,23 @@ from flask import jsonify, request
 
 from webui.api import bp
 from webui.security.permissions import require_role, session_only
-from webui.services import key_inventory
+from webui.services import key_inventory, key_usage
 
 
 @bp.get("/api/v1/auths/admin/api_keys")
 @require_role("admin")
 def list_all_api_keys():
     rows, total = key_inventory.search(key_inventory.parse_filters(request.args))
-    counts = key_inventory.request_counts([api_key.id for api_key, _ in rows])
-    items = [key_inventory.item_json(api_key, user, counts[api_key.id]) for api_key, user in rows]
+    key_ids = [api_key.id for api_key, _ in rows]
+    counts = key_inventory.request_counts(key_ids)
+    recent = key_usage.recent_usage(key_ids)
+    items = [
+        {
+            **key_inventory.item_json(api_key, user, counts[api_key.id]),
+            "usage_30d": recent[api_key.id],
+        }
+        for api_key, user in rows
+    ]
     return jsonify(items=items, total=total)
 
 

@@ -10,10 +10,13 @@ from webui.core.parsers import parse_bool, parse_field, query_number
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import ApiKey, Usage, User, now
+from webui.services import key_usage
 
 DAY = 86400
 MAX_UNUSED_DAYS = 36500
-FILTER_NAMES = ("user_id", "unused_days", "expired", "page", "per_page")
+FILTER_NAMES = ("user_id", "unused_days", "expired", "page", "per_page", "sort")
+# owner: by owner email, then name; usage and tokens: the busiest keys of the last 30 days first.
+SORTS = ("owner", "usage", "tokens")
 
 
 @dataclass
@@ -23,6 +26,7 @@ class KeyFilters:
     expired: Optional[bool] = None
     page: int = 1
     per_page: int = 100
+    sort: str = "owner"
 
 
 def parse_filters(args) -> KeyFilters:
@@ -41,6 +45,9 @@ def parse_filters(args) -> KeyFilters:
             "expired (true: only expired keys; false: keys that work)", parse_bool, expired
         )
     unused = args.get("unused_days") or None
+    sort = args.get("sort") or "owner"
+    if sort not in SORTS:
+        raise ServiceError(400, f"sort must be one of {', '.join(SORTS)}, not {sort!r}.")
     return KeyFilters(
         user_id=user_id,
         unused_days=None
@@ -49,6 +56,7 @@ def parse_filters(args) -> KeyFilters:
         expired=expired,
         page=query_number(args, "page", 1, 1, 1_000_000),
         per_page=query_number(args, "per_page", 100, 1, 1000),
+        sort=sort,
     )
 
 
@@ -73,15 +81,27 @@ def search(filters: KeyFilters) -> tuple[list[tuple[ApiKey, User]], int]:
     """One page of keys with their owners (owner email, then name), and the total."""
     conditions = _conditions(filters)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey).where(*conditions))
+    query = sa.select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(*conditions)
     rows = db.session.execute(
-        sa.select(ApiKey, User)
-        .join(User, User.id == ApiKey.user_id)
-        .where(*conditions)
+        _sorted(query, filters.sort)
         .order_by(User.email, ApiKey.name)
         .limit(filters.per_page)
         .offset((filters.page - 1) * filters.per_page)
     ).all()
     return [(api_key, user) for api_key, user in rows], total
+
+
+def _sorted(query, sort: str):
+    """Busiest first by the last 30 days' usage, from one grouped subquery joined in."""
+    if sort == "owner":
+        return query
+    recent = key_usage.recent_totals(key_usage.last_30_days_start()).subquery()
+    requests = sa.func.coalesce(recent.c.requests, 0)
+    tokens = sa.func.coalesce(recent.c.tokens, 0)
+    busiest = (requests, tokens) if sort == "usage" else (tokens, requests)
+    return query.outerjoin(recent, recent.c.key_id == ApiKey.id).order_by(
+        *(column.desc() for column in busiest)
+    )
 
 
 def request_counts(key_ids: list[str]) -> dict[str, int]:
