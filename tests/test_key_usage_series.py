@@ -256,7 +256,9 @@ def test_the_inventory_shows_and_sorts_by_30_day_usage(app, people, make_key):
     row = re.search(rf'<tr id="key-{bob_key}".*?</tr>', html, re.S).group(0)
     assert re.search(r'data-label="Requests \(30 d\)">3<', row)
     assert re.search(r'data-label="Tokens \(30 d\)">6<', row)
-    assert '?sort=usage"' in html and '?sort=tokens"' in html
+    assert '<option value="usage" >requests (30 d)</option>' in html
+    sorted_page = admin.get("/admin/api-keys?sort=tokens").get_data(as_text=True)
+    assert '<option value="tokens" selected>tokens (30 d)</option>' in sorted_page
 
     assert inventory_order(admin) == ["ada bot", "bob bot", "admin bot"]  # by owner email
     assert inventory_order(admin, "?sort=usage") == ["bob bot", "ada bot", "admin bot"]
