@@ -289,3 +289,17 @@ def test_the_inventory_reads_usage_in_one_grouped_statement(app, people, make_ke
         reads = [s for s in statements if "FROM usage" in s and "sum(" in s.lower()]
     # One statement sorts the page, one fills its columns: not one per key.
     assert len(reads) == 2, reads
+
+
+def test_a_keyed_request_still_costs_one_statement(app, people):
+    """Usage is read by the pages and the usage routes only, never by the guard."""
+    key = key_id_of(app, people["ada"])
+    for days in range(3):
+        add_usage(app, people["ada"], key, now() - days * DAY)
+    client = app.test_client()
+    assert client.get("/api/v1/auths/", headers=people["ada_key"]).status_code == 200  # last use
+    with app.app_context():
+        engine = db.engine
+    with traced_statements(engine) as statements:
+        assert client.get("/api/v1/auths/", headers=people["ada_key"]).status_code == 200
+    assert len(statements) == 1, statements
