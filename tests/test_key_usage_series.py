@@ -130,6 +130,7 @@ def test_days_default_to_30_and_limit_the_window(app, people):
     today = now() - now() % DAY
     add_usage(app, ada, key, today - 29 * DAY)
     add_usage(app, ada, key, today - 30 * DAY)
+    add_usage(app, ada, key, today + 2 * DAY)  # after "to": a host whose clock runs ahead
     owner = login_client(app, "ada@example.com")
     assert usage_of(owner, key).get_json()["totals"]["requests"] == 1
     assert usage_of(owner, key, "?days=31").get_json()["totals"]["requests"] == 2
@@ -207,6 +208,7 @@ def test_the_key_page_draws_30_days_of_bars_and_the_models(app, people):
         add_usage(app, ada, key, today + 1, model="gpt-x")
     add_usage(app, ada, key, today - 3 * DAY, model="gpt-y", tokens=(7, 3, 10))
     add_usage(app, ada, key, today - 31 * DAY, model="gpt-old")
+    add_usage(app, ada, key, today + 2 * DAY, model="gpt-old")  # no 31st bar for a later day
     page = login_client(app, "ada@example.com").get(f"/account/keys/{key}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

@@ -23,6 +23,7 @@ PARAMETERS = ("bucket", "days")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 CHART_DAYS = 30
+CHART_HEIGHT = 60
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 # A row without a total (an upstream that reported only its parts) counts its parts.
 TOTAL_TOKENS = sa.func.coalesce(
@@ -99,7 +100,7 @@ def check_any_key(key_id: str) -> None:
 # --- the series -----------------------------------------------------------------------------
 
 
-def _daily_rows(key_id: str, start: int) -> list:
+def _daily_rows(key_id: str, window: Window) -> list:
     """(day, model, requests, prompt, completion, total) for each day and model, in SQL."""
     day = (Usage.created_at - Usage.created_at % DAY).label("day")
     return db.session.execute(
@@ -111,7 +112,11 @@ def _daily_rows(key_id: str, start: int) -> list:
             sa.func.coalesce(sa.func.sum(Usage.completion_tokens), 0),
             sa.func.coalesce(sa.func.sum(TOTAL_TOKENS), 0),
         )
-        .where(Usage.api_key_id == key_id, Usage.created_at >= start)
+        .where(
+            Usage.api_key_id == key_id,
+            Usage.created_at >= window.start,
+            Usage.created_at <= window.end,  # not a later row another host's clock put ahead
+        )
         .group_by(day, Usage.model)
     ).all()
 
@@ -131,7 +136,7 @@ def series(key_id: str, window: Window) -> dict[str, Any]:
     and the totals over the window."""
     buckets: dict[tuple[int, str], dict[str, int]] = {}
     totals = _empty_counts()
-    for day, model, *counts in _daily_rows(key_id, window.start):
+    for day, model, *counts in _daily_rows(key_id, window):
         start = bucket_start(int(day), window.bucket)
         _add(buckets.setdefault((start, model), _empty_counts()), *counts)
         _add(totals, *counts)
@@ -168,10 +173,7 @@ class Chart:
     models: list[dict[str, Any]]  # {"model", "requests", tokens…}, busiest first
     totals: dict[str, int]
     busiest: Optional[Bar]
-
-
-CHART_HEIGHT = 60
-BAR_WIDTH = 10  # each day's slot; the bar leaves a gap of 2
+    height: int = CHART_HEIGHT  # the tallest bar, in the SVG's units
 
 
 def bar_height(requests: int, tallest: int) -> float:
@@ -188,8 +190,8 @@ def chart(key_id: str, at: Optional[int] = None) -> Chart:
     per_day = dict.fromkeys(range(window.start, window.end + 1, DAY), 0)
     per_model: dict[str, dict[str, int]] = {}
     totals = _empty_counts()
-    for day, model, *counts in _daily_rows(key_id, window.start):
-        per_day[int(day)] = per_day.get(int(day), 0) + int(counts[0])
+    for day, model, *counts in _daily_rows(key_id, window):
+        per_day[int(day)] += int(counts[0])
         _add(per_model.setdefault(model, _empty_counts()), *counts)
         _add(totals, *counts)
     tallest = max(per_day.values())
