@@ -148,4 +148,3 @@ class RotateForm(Form):
     grace_seconds = SelectField(
         "The current secret keeps working for", choices=GRACE_CHOICES, coerce=int, default=0
     )
-    submit = SubmitField("Rotate")
