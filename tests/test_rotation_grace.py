@@ -3,6 +3,7 @@ working with the key's restrictions, through the API and the key's page."""
 
 import re
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -232,3 +233,29 @@ def test_the_key_page_refuses_a_grace_period_not_offered(client, bob, bobs_key):
     assert refused.status_code == 200
     assert "The key was not rotated" in refused.get_data(as_text=True)
     assert works(client, bobs_key["key"])
+
+
+@pytest.mark.slow  # Chromium against a live gunicorn
+def test_the_grace_period_chosen_on_the_key_page_in_a_browser(crowd, live_server, bob, bobs_key):
+    from playwright.sync_api import expect
+
+    from tests.support.chromium import sign_in
+
+    page = crowd.person("bob")
+    sign_in(page, "bob@example.com")
+    page.goto(f"/account/keys/{bobs_key['id']}")
+    expect(page.locator("#previous-secret")).to_have_count(0)
+    page.get_by_label("The current secret keeps working for").select_option(label="1 hour")
+    page.locator("#rotate-form").get_by_role("button", name="Rotate").click()
+    new = page.locator("input#new-key").input_value()
+    with httpx.Client(base_url=live_server.url, timeout=30.0) as script:
+        assert works(script, bobs_key["key"]) and works(script, new)
+
+        page.goto(f"/account/keys/{bobs_key['id']}")
+        notice = page.locator("#previous-secret")
+        expect(notice).to_contain_text("The previous secret works until")
+        # The viewer's local time with a relative hint, as times.js writes it (no longer UTC).
+        expect(notice.locator("time")).to_have_text(re.compile(r"^[^U]*\(in \d+ minutes\)$"))
+        notice.get_by_role("button", name="End grace period").click()
+        expect(page.locator("#previous-secret")).to_have_count(0)
+        assert not works(script, bobs_key["key"]) and works(script, new)
