@@ -453,6 +453,7 @@ def test_the_audit_page_tells_changes_and_rotations_in_words(app, bob, bobs_key)
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
     assert "changed the API key" in text
     assert "name from CI to Deploy; requests a minute from nothing to 5." in text
-    new_prefix = key_format.visible_prefix(new_secret)
-    assert f"a new secret ({bobs_key['prefix']}… replaced by {new_prefix}…)" in text
+    old_ends = f"{bobs_key['prefix']}…{bobs_key['last_chars']}"
+    new_ends = f"{key_format.visible_prefix(new_secret)}…{key_format.visible_suffix(new_secret)}"
+    assert f"a new secret ({old_ends} replaced by {new_ends}); the old one no longer" in text
     assert new_secret not in html

@@ -269,6 +269,34 @@ FAULTS = [
             "test_an_approval_read_before_a_promotion_does_not_demote",
         ),
     ),
+    Fault(
+        "old-secret-outlives-its-grace",
+        "a rotated key's old secret keeps working after its grace period ends",
+        (
+            Edit(
+                GUARD,
+                "return api_key.old_secret_until is not None and api_key.old_secret_until <= now()",
+                "return False",
+            ),
+        ),
+        (
+            "tests/test_rotation_grace.py::"
+            "test_after_the_grace_period_the_old_secret_is_refused_like_an_unknown_key",
+        ),
+    ),
+    Fault(
+        "rotation-without-grace-keeps-the-previous-secret",
+        "rotating without a grace period leaves an earlier rotation's old secret working",
+        (
+            Edit(
+                "webui/services/api_keys.py",
+                "        api_key.previous_digest = api_key.previous_valid_until = None\n"
+                "    secret = key_format.generate_key()",
+                "        pass\n    secret = key_format.generate_key()",
+            ),
+        ),
+        ("tests/test_rotation_grace.py::test_a_second_rotation_replaces_the_previous_secret",),
+    ),
 ]
 
 

@@ -130,3 +130,21 @@ class EditKeyForm(KeyForm):
 
     def first_expiry_choices(self) -> list[tuple[str, str]]:
         return [("keep", f"Keep: {self.current_expiry}")]
+
+
+GRACE_CHOICES = [
+    (0, "None: it stops at once"),
+    (300, "5 minutes"),
+    (3600, "1 hour"),
+    (21600, "6 hours"),
+    (86400, "24 hours"),
+]
+
+
+class RotateForm(Form):
+    """Rotating a key: how long its current secret keeps working (the list's own Rotate
+    button sends no choice: none)."""
+
+    grace_seconds = SelectField(
+        "The current secret keeps working for", choices=GRACE_CHOICES, coerce=int, default=0
+    )

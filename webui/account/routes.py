@@ -4,7 +4,14 @@ import time
 from flask import flash, g, make_response, redirect, render_template, session, url_for
 
 from webui.account import bp
-from webui.account.forms import ApiKeyForm, EditKeyForm, KeyForm, PasswordForm, ProfileForm
+from webui.account.forms import (
+    ApiKeyForm,
+    EditKeyForm,
+    KeyForm,
+    PasswordForm,
+    ProfileForm,
+    RotateForm,
+)
 from webui.core.secrets import seal, unseal
 from webui.core.settings import get_setting
 from webui.errors import ServiceError
@@ -191,6 +198,7 @@ def render_key_page(api_key, form: EditKeyForm, status: int = 200):
         keys_usable=blocker is None,
         keys_blocker=blocker,
         usage=key_usage.chart(api_key.id),
+        rotate_form=RotateForm(formdata=None),
     )
     return no_store(make_response(html, status))
 
@@ -272,27 +280,44 @@ def update_key(key_id: str):
 @session_only
 def rotate_key(key_id: str):
     api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    form = RotateForm()
+    if not form.validate_on_submit():
+        flash("The key was not rotated: choose how long the current secret keeps working.", "error")
+        return redirect(url_for("account.key_page", key_id=api_key.id))
+    expiry_before = api_key.expires_at
+    try:
+        secret = api_keys.rotate_key(g.principal, api_key, form.grace_seconds.data)
+    except ServiceError as error:
+        flash(f"The key was not rotated: {error.detail}", "error")
+        return redirect(url_for("account.index", _anchor="api-keys"))
+    show_once(secret)
+    held = (
+        f" It now expires on {expiry_label(api_key.expires_at)}: the administrator's "
+        "maximum lifetime."
+        if api_key.expires_at != expiry_before
+        else ""
+    )
+    old = (
+        f"the old one works until {expiry_label(api_key.previous_valid_until)}"
+        if api_key.previous_valid_until
+        else "the old one no longer works"
+    )
+    flash(
+        f"API key {api_key.name!r} has a new secret; {old}.{held} "
+        "Copy the new one now: it will not be shown again.",
+        "success",
+    )
+    return redirect(url_for("account.index", _anchor="new-key-box"))
+
+
+@bp.post("/keys/<key_id>/end-grace")
+@session_only
+def end_key_grace(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
     if EmptyForm().validate_on_submit():
-        expiry_before = api_key.expires_at
-        try:
-            secret = api_keys.rotate_key(g.principal, api_key)
-        except ServiceError as error:
-            flash(f"The key was not rotated: {error.detail}", "error")
-        else:
-            show_once(secret)
-            held = (
-                f" It now expires on {expiry_label(api_key.expires_at)}: the administrator's "
-                "maximum lifetime."
-                if api_key.expires_at != expiry_before
-                else ""
-            )
-            flash(
-                f"API key {api_key.name!r} has a new secret; the old one no longer works.{held} "
-                "Copy the new one now: it will not be shown again.",
-                "success",
-            )
-            return redirect(url_for("account.index", _anchor="new-key-box"))
-    return redirect(url_for("account.index", _anchor="api-keys"))
+        api_keys.end_grace(api_key)
+        flash(f"The previous secret of API key {api_key.name!r} no longer works.", "success")
+    return redirect(url_for("account.key_page", key_id=api_key.id))
 
 
 @bp.post("/keys/<key_id>/delete")

@@ -3,7 +3,7 @@
 from flask import g, jsonify
 
 from webui.api import bp
-from webui.api.payloads import json_object, user_json
+from webui.api.payloads import json_object, optional_object, user_json
 from webui.core.settings import SettingError, get_settings
 from webui.errors import ServiceError
 from webui.security import ratelimit
@@ -123,8 +123,22 @@ def update_api_key(key_id: str):
 @session_only
 def rotate_api_key(key_id: str):
     api_key = api_keys.get_own_key_or_404(g.principal, key_id)
-    secret = api_keys.rotate_key(g.principal, api_key)
+    body = optional_object()
+    unknown = sorted(set(body) - {"grace_seconds"})
+    if unknown:
+        raise ServiceError(
+            400, f"Unknown field {', '.join(unknown)}: rotating takes only grace_seconds."
+        )
+    secret = api_keys.rotate_key(g.principal, api_key, body.get("grace_seconds"))
     return no_store(jsonify({**api_key.to_dict(), "key": secret})), 201
+
+
+@bp.post("/api/v1/auths/api_keys/<key_id>/end-grace")
+@session_only
+def end_api_key_grace(key_id: str):
+    """The previous secret of a rotation stops working now."""
+    api_key = api_keys.end_grace(api_keys.get_own_key_or_404(g.principal, key_id))
+    return jsonify(api_key.to_dict())
 
 
 @bp.delete("/api/v1/auths/api_keys/<key_id>")

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, g, jsonify, request, stream_with_context
 
 from webui.api import bp
-from webui.api.payloads import json_object
+from webui.api.payloads import json_object, optional_object
 from webui.core.parsers import parse_field, query_number, whole_number
 from webui.errors import ServiceError
 from webui.models import Chat
@@ -57,11 +57,6 @@ def tags_json(tags: list[str]):
     return jsonify(
         [{"id": tag, "name": tag, "user_id": g.principal.id, "meta": None} for tag in tags]
     )
-
-
-def optional_object() -> dict[str, Any]:
-    """A JSON object body, or {} when there is no body at all."""
-    return json_object() if request.get_data(cache=True).strip() else {}
 
 
 def chat_from_body() -> Any:

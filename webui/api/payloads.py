@@ -42,6 +42,11 @@ def json_object(any_content_type: bool = False) -> dict[str, Any]:
     return body
 
 
+def optional_object() -> dict[str, Any]:
+    """A JSON object body, or {} when there is no body at all."""
+    return json_object() if request.get_data(cache=True).strip() else {}
+
+
 def json_array(what: str) -> list[Any]:
     """The request body, which must be a JSON array (``what`` says of what, for the error)."""
     body = json_body()

@@ -259,15 +259,19 @@ def change_of(old: Any, new: Any) -> dict[str, Any]:
     }
 
 
-def key_rotated(api_key: ApiKey, old_prefix: str) -> None:
-    """After the new secret is set: the old and new visible prefixes, never a secret."""
+def key_rotated(api_key: ApiKey, old_prefix: str, old_last_chars: str) -> None:
+    """After the new secret is set: both secrets by their visible ends (never a secret), and
+    until when the old one keeps working (None: it stopped at once)."""
     record(
         "key.rotated",
         api_key,
         {
             "name": api_key.name,
             "old_prefix": old_prefix,
+            "old_last_chars": old_last_chars,
             "prefix": api_key.prefix,
+            "last_chars": api_key.last_chars,
+            "old_valid_until": api_key.previous_valid_until,
             "owner_id": api_key.user_id,
         },
     )
@@ -281,19 +285,20 @@ def key_deleted(api_key: ApiKey, action: str = "key.deleted", reason: Optional[s
 
 def key_used(api_key: ApiKey, ip: Optional[str]) -> None:
     """The first use of a key, and use from an address other than the last one; the guard
-    calls this only when it updates last-used (at most once a minute per key)."""
-    if api_key.last_used_at is not None and api_key.last_used_ip == ip:
+    calls this only when it updates last-used (at most once a minute per key). A use of the
+    previous secret during a rotation's grace period is always recorded then, so an
+    administrator sees that the old secret is still in use."""
+    old_secret = api_key.old_secret_until is not None
+    if api_key.last_used_at is not None and api_key.last_used_ip == ip and not old_secret:
         return
-    record(
-        "key.used",
-        api_key.id,
-        {
-            "prefix": api_key.prefix,
-            "first_use": api_key.last_used_at is None,
-            "previous_ip": api_key.last_used_ip,
-        },
-        actor_id=api_key.user_id,
-    )
+    detail = {
+        "prefix": api_key.prefix,
+        "first_use": api_key.last_used_at is None,
+        "previous_ip": api_key.last_used_ip,
+    }
+    if old_secret:
+        detail["old_secret_until"] = api_key.old_secret_until
+    record("key.used", api_key.id, detail, actor_id=api_key.user_id)
 
 
 def key_refused(prefix: Optional[str], presented: Optional[ApiKey], refusal, limited: bool) -> None:

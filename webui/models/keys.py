@@ -35,11 +35,21 @@ class ApiKey(db.Model):
     allowed_models: Mapped[Optional[list]] = mapped_column(sa.JSON)
     # None: any client address; a list of addresses and CIDR networks the key works from.
     allowed_networks: Mapped[Optional[list]] = mapped_column(sa.JSON)
+    # After a rotation with a grace period: the old secret's digest, which keeps finding
+    # this row until previous_valid_until (both None when there is no previous secret).
+    previous_digest: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True, index=True)
+    previous_valid_until: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
 
     user: Mapped[User] = relationship()
 
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())
+
+    def previous_secret_until(self, at: Optional[int] = None) -> Optional[int]:
+        """When the previous secret stops working; None when there is none that works."""
+        if self.previous_digest is None or self.previous_valid_until is None:
+            return None
+        return self.previous_valid_until if self.previous_valid_until > (at or now()) else None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields clients may see; never the secret or its digest."""
@@ -57,5 +67,6 @@ class ApiKey(db.Model):
             "rate_limit_per_minute": self.rate_limit_per_minute,
             "allowed_models": self.allowed_models,
             "allowed_networks": self.allowed_networks,
+            "previous_valid_until": self.previous_secret_until(),
             "expired": self.is_expired(),
         }

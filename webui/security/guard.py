@@ -174,8 +174,8 @@ def authenticate_key(req, token: str):
     if not token or not key_format.is_well_formed(token):
         return unauthorized()
     principal = principal_for_key(token)
-    if principal is None:
-        return unauthorized()
+    if principal is None or old_secret_ended(principal.key):
+        return unauthorized()  # an old secret past its grace period is an unknown key
     api_key = principal.key
     g.presented_key = api_key  # for the audit of a refusal
     if api_key.is_expired():
@@ -215,6 +215,11 @@ def authenticate_key(req, token: str):
     g.principal = principal
     touch_last_used(api_key)
     return None
+
+
+def old_secret_ended(api_key: KeyInfo) -> bool:
+    """Whether the request came with the key's previous secret after its grace period."""
+    return api_key.old_secret_until is not None and api_key.old_secret_until <= now()
 
 
 def refuse_outside_networks(api_key: KeyInfo):

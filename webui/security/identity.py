@@ -37,6 +37,12 @@ _KEY_COLUMNS = (
     ApiKey.rate_limit_per_minute,
     ApiKey.allowed_models,
     ApiKey.allowed_networks,
+    # When the bound secret is the key's previous one: its grace end (0 if none is stored,
+    # which the guard refuses as past); NULL for the key's current secret.
+    sa.case(
+        (ApiKey.digest == sa.bindparam("value"), None),
+        else_=sa.func.coalesce(ApiKey.previous_valid_until, 0),
+    ),
 )
 # The key columns holding JSON lists: shared decoded values, kept as read-only tuples.
 _LIST_COLUMNS = tuple(
@@ -61,25 +67,30 @@ def _groups_json(dialect: str) -> sa.ScalarSelect:
     )
 
 
-def _lookup(dialect: str, through, digest, *columns) -> sa.Select:
+def _lookup(dialect: str, through, match, *columns) -> sa.Select:
     """``columns``, the person's groups and the settings version for the row of ``through``
-    (a key or a browser session) whose digest is bound: one row however many groups the
+    (a key or a browser session) that ``match`` finds: one row however many groups the
     person is in, because every further row of SQLite's cursor gives up the GIL once more,
     and under load each time hands the worker to another thread."""
     return (
         sa.select(*columns, _groups_json(dialect), version_column())
         .select_from(User)
         .join(through, through.user_id == User.id)
-        .where(digest == sa.bindparam("value"))
+        .where(match)
     )
 
 
 def by_key(dialect: str) -> sa.Select:
-    return _lookup(dialect, ApiKey, ApiKey.digest, *_KEY_COLUMNS, *_USER_COLUMNS)
+    """The key whose secret, or previous secret (during a rotation's grace period), is bound;
+    each column has its own unique index, which SQLite and PostgreSQL both use for the OR."""
+    value = sa.bindparam("value")
+    match = sa.or_(ApiKey.digest == value, ApiKey.previous_digest == value)
+    return _lookup(dialect, ApiKey, match, *_KEY_COLUMNS, *_USER_COLUMNS)
 
 
 def by_session(dialect: str) -> sa.Select:
-    return _lookup(dialect, BrowserSession, BrowserSession.digest, *_USER_COLUMNS)
+    match = BrowserSession.digest == sa.bindparam("value")
+    return _lookup(dialect, BrowserSession, match, *_USER_COLUMNS)
 
 
 class _Compiled:

@@ -26,6 +26,8 @@ class KeyInfo:
     rate_limit_per_minute: Optional[int]
     allowed_models: Optional[tuple[str, ...]] = None
     allowed_networks: Optional[tuple[str, ...]] = None
+    # Set when the request came with the key's previous secret: when that secret stops working.
+    old_secret_until: Optional[int] = None
 
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())

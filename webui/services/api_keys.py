@@ -303,14 +303,35 @@ def update_key(user: Principal, api_key: ApiKey, values: dict[str, Any]) -> ApiK
     return api_key
 
 
-def rotate_key(user: Principal, api_key: ApiKey) -> str:
-    """A new secret for the same key row; the old one stops matching any row at once,
-    since every request looks its key up by digest. Returns the only copy of the new one.
+MAX_GRACE_SECONDS = DAY  # how long a rotated key's old secret may keep working
+
+
+def clean_grace_seconds(value: Any) -> int:
+    """How long the old secret keeps working after a rotation: whole seconds, 0 (the
+    default, also for None) to a day."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GRACE_SECONDS:
+        raise KeyFieldError(
+            "grace_seconds",
+            f"grace_seconds must be a whole number of seconds from 0 to {MAX_GRACE_SECONDS} "
+            "(24 hours): how long the old secret keeps working; 0 or null ends it at once.",
+            "Choose how long the old secret keeps working: none, or up to 24 hours.",
+        )
+    return value
+
+
+def rotate_key(user: Principal, api_key: ApiKey, grace_seconds: Any = None) -> str:
+    """A new secret for the same key row. With a grace period the old secret keeps finding
+    this row (so it has exactly its restrictions) until the period ends; without one it stops
+    matching at once, since every request looks its key up by digest. Only one previous
+    secret is kept: a second rotation replaces it. Returns the only copy of the new one.
 
     A new secret is held to the maximum lifetime in force: a key that never expires, or
     expires later than that allows, now expires at the latest moment it allows. An expired
     key is refused: its new secret would not work."""
     refuse_unless_keys_usable(user)
+    grace = clean_grace_seconds(grace_seconds)
     if api_key.is_expired():
         raise ServiceError(
             409,
@@ -321,12 +342,30 @@ def rotate_key(user: Principal, api_key: ApiKey) -> str:
     if latest is not None and (api_key.expires_at is None or api_key.expires_at > latest):
         audit.key_updated(api_key, {"expires_at": (api_key.expires_at, latest)})
         api_key.expires_at = latest
-    old_prefix = api_key.prefix
+    old_ends = (api_key.prefix, api_key.last_chars)
+    if grace:
+        api_key.previous_digest = api_key.digest
+        api_key.previous_valid_until = now() + grace
+    else:
+        api_key.previous_digest = api_key.previous_valid_until = None
     secret = key_format.generate_key()
     set_secret(api_key, secret)
-    audit.key_rotated(api_key, old_prefix)
+    audit.key_rotated(api_key, *old_ends)
     db.session.commit()
     return secret
+
+
+def end_grace(api_key: ApiKey) -> ApiKey:
+    """The previous secret stops working now (audited when one still worked). Like deleting,
+    always allowed: it only takes access away."""
+    still_works = api_key.previous_secret_until()
+    if api_key.previous_digest is None:
+        return api_key
+    if still_works is not None:
+        audit.key_updated(api_key, {"previous_valid_until": (still_works, None)})
+    api_key.previous_digest = api_key.previous_valid_until = None
+    db.session.commit()
+    return api_key
 
 
 def list_keys(user: Principal) -> list[ApiKey]:

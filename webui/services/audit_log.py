@@ -341,12 +341,13 @@ KEY_FIELD_WORDS = {
     "allowed_endpoints": "allowed endpoints",
     "read_only": "read-only",
     "rate_limit_per_minute": "requests a minute",
+    "previous_valid_until": "the previous secret's end (grace period ended)",
 }
 
 
 def _key_value(column: str, value: Any) -> str:
     """A key field's recorded value in words (expiry as a UTC time, none as 'never')."""
-    if column == "expires_at":
+    if column in ("expires_at", "previous_valid_until"):
         if value is None:
             return "never"
         try:
@@ -386,21 +387,44 @@ def _key_updated(event, d, detail) -> Sentence:
     ]
 
 
+def _secret_ends(prefix: Any, last_chars: Any) -> str:
+    """A secret as its visible ends (rows from before rotation grace periods hold no end)."""
+    return f"{shown(prefix)}…{last_chars if isinstance(last_chars, str) else ''}"
+
+
 def _key_rotated(event, d, detail) -> Sentence:
     key = d.key(event.target, detail)
-    old, new = shown(detail.get("old_prefix")), shown(detail.get("prefix"))
+    old = _secret_ends(detail.get("old_prefix"), detail.get("old_last_chars"))
+    new = _secret_ends(detail.get("prefix"), detail.get("last_chars"))
+    until = detail.get("old_valid_until")
+    then = (
+        f"the old one works until {_key_value('expires_at', until)}"
+        if until
+        else "the old one no longer works"
+    )
     return [
         _actor(event, d),
         " gave the API key ",
         key,
         *_owned_by(event, d, detail),
-        f" a new secret ({old}… replaced by {new}…); the old one no longer works.",
+        f" a new secret ({old} replaced by {new}); {then}.",
     ]
 
 
 def _key_used(event, d, detail) -> Sentence:
     key = d.key(event.target, detail)
     where = f" from {event.ip}" if event.ip else ""
+    old_until = detail.get("old_secret_until")
+    if old_until:
+        return [
+            "Old secret used: the API key ",
+            key,
+            " of ",
+            d.person(event.actor_id),
+            " was used with its previous secret",
+            where,
+            f" (it works until {_key_value('expires_at', old_until)}).",
+        ]
     if detail.get("first_use"):
         return [
             "The API key ",
