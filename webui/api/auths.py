@@ -25,6 +25,7 @@ ADMIN_CONFIG_FIELDS = [
     "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
     "API_KEYS_ALLOWED_ENDPOINTS",
     "API_KEYS_MAX_LIFETIME_DAYS",
+    "API_KEYS_DISABLE_UNUSED_DAYS",
 ]
 KEYS_SHOWN_ONCE = (
     "API keys are shown only once, when they are created. Create a new one with "

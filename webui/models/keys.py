@@ -9,6 +9,19 @@ from webui.extensions import db
 from webui.models.accounts import User
 from webui.models.base import new_id, now
 
+DAY = 86400
+DORMANT = "dormant"  # why a key was disabled: unused for longer than the policy allows
+
+
+def is_dormant(
+    last_used_at: Optional[int], created_at: int, days: Optional[int], at: Optional[int] = None
+) -> bool:
+    """Unused (since it was made, if never used) for more than ``days`` days; never when the
+    policy is off (``days`` None)."""
+    if days is None:
+        return False
+    return (last_used_at or created_at) < (at or now()) - days * DAY
+
 
 class ApiKey(db.Model):
     __tablename__ = "api_keys"
@@ -35,11 +48,21 @@ class ApiKey(db.Model):
     allowed_models: Mapped[Optional[list]] = mapped_column(sa.JSON)
     # None: any client address; a list of addresses and CIDR networks the key works from.
     allowed_networks: Mapped[Optional[list]] = mapped_column(sa.JSON)
+    # Set when the guard first finds the key dormant; cleared when its owner re-enables it.
+    disabled_at: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    disabled_reason: Mapped[Optional[str]] = mapped_column(sa.String(32))
 
     user: Mapped[User] = relationship()
 
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())
+
+    def is_disabled(self, dormant_days: Optional[int] = None) -> bool:
+        """Disabled already, or dormant under a policy of ``dormant_days`` (the guard disables
+        it when it is next presented)."""
+        return self.disabled_at is not None or is_dormant(
+            self.last_used_at, self.created_at, dormant_days
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The fields clients may see; never the secret or its digest."""
@@ -58,4 +81,6 @@ class ApiKey(db.Model):
             "allowed_models": self.allowed_models,
             "allowed_networks": self.allowed_networks,
             "expired": self.is_expired(),
+            "disabled_at": self.disabled_at,
+            "disabled_reason": self.disabled_reason,
         }

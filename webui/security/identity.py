@@ -37,6 +37,8 @@ _KEY_COLUMNS = (
     ApiKey.rate_limit_per_minute,
     ApiKey.allowed_models,
     ApiKey.allowed_networks,
+    ApiKey.created_at,  # with last_used_at: whether the key is dormant
+    ApiKey.disabled_at,
 )
 # The key columns holding JSON lists: shared decoded values, kept as read-only tuples.
 _LIST_COLUMNS = tuple(

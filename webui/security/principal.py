@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from webui.models import now
 from webui.models.accounts import HasRole
+from webui.models.keys import is_dormant
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +27,14 @@ class KeyInfo:
     rate_limit_per_minute: Optional[int]
     allowed_models: Optional[tuple[str, ...]] = None
     allowed_networks: Optional[tuple[str, ...]] = None
+    created_at: int = 0
+    disabled_at: Optional[int] = None
 
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())
+
+    def is_dormant(self, days: Optional[int]) -> bool:
+        return is_dormant(self.last_used_at, self.created_at, days)
 
 
 @dataclass(frozen=True, slots=True)
