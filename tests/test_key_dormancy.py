@@ -4,7 +4,7 @@ re-enables them (the guard's check, its record, the inventory, the key page, the
 import pytest
 import sqlalchemy as sa
 
-from tests.support.accounts import ADMIN_EMAIL, bearer, login_client
+from tests.support.accounts import ADMIN_EMAIL, login_client
 from webui.extensions import db
 from webui.models import ApiKey, AuditEvent, now
 from webui.sql_trace import traced_statements
@@ -161,3 +161,91 @@ def test_a_refusal_of_a_dormant_key_writes_only_its_record(app, people, save_set
         assert api.get(WHO, headers=people["ada_key"]).status_code == 403
         # Already disabled: decided from the lookup's row, no further write to the key.
         assert not any("UPDATE api_keys" in s for s in statements), statements
+
+
+# --- what the owner and the administrator see, and re-enabling -----------------------------------
+
+
+@pytest.fixture
+def disabled(app, people, save_settings):
+    """Ada's key, disabled by a refused request under a 30-day policy; returns its id."""
+    save_settings(API_KEYS_DISABLE_UNUSED_DAYS=30)
+    age_key(app, 31)
+    assert app.test_client().get(WHO, headers=people["ada_key"]).status_code == 403
+    return key_row(app).id
+
+
+def test_the_api_lists_the_key_as_disabled(app, disabled):
+    owner = login_client(app, "ada@example.com")
+    (item,) = owner.get("/api/v1/auths/api_keys").get_json()["items"]
+    assert item["disabled_reason"] == "dormant" and abs(item["disabled_at"] - now()) < 60
+
+
+def test_the_inventory_shows_and_filters_disabled_keys(app, disabled, people):
+    admin = login_client(app, ADMIN_EMAIL)
+    page = admin.get("/admin/api-keys").get_data(as_text=True)
+    assert 'ada bot <span class="warning">disabled (dormant)</span>' in page
+    assert "admin bot <span" not in page
+    only = admin.get("/admin/api-keys?disabled=true").get_data(as_text=True)
+    assert 'data-key-name="ada bot"' in only and 'data-key-name="admin bot"' not in only
+    others = admin.get("/admin/api-keys?disabled=false").get_data(as_text=True)
+    assert 'data-key-name="ada bot"' not in others and 'data-key-name="admin bot"' in others
+    items = admin.get("/api/v1/auths/admin/api_keys?disabled=true").get_json()["items"]
+    assert [item["name"] for item in items] == ["ada bot"]
+    assert items[0]["disabled_reason"] == "dormant"
+
+
+def test_a_bad_disabled_filter_is_400(app, disabled):
+    admin = login_client(app, ADMIN_EMAIL)
+    response = admin.get("/api/v1/auths/admin/api_keys?disabled=maybe")
+    assert response.status_code == 400 and "disabled" in response.get_json()["detail"]
+    page = admin.get("/admin/api-keys?disabled=maybe")
+    assert page.status_code == 400 and "Filters not applied" in page.get_data(as_text=True)
+
+
+def test_the_owner_re_enables_the_key_on_its_page(app, disabled, people):
+    owner = login_client(app, "ada@example.com")
+    page = owner.get(f"/account/keys/{disabled}").get_data(as_text=True)
+    assert "Disabled (dormant)" in page
+    assert f'action="/account/keys/{disabled}/enable"' in page
+    assert "disabled (dormant)" in owner.get("/account/").get_data(as_text=True)
+
+    response = owner.post(f"/account/keys/{disabled}/enable")
+    assert response.status_code == 302
+    assert "re-enabled" in owner.get(f"/account/keys/{disabled}").get_data(as_text=True)
+    row = key_row(app)
+    assert row.disabled_at is None and row.disabled_reason is None
+    assert abs(row.last_used_at - now()) < 60  # counts as a use
+    assert app.test_client().get(WHO, headers=people["ada_key"]).status_code == 200
+    ((target, detail),) = audit_actions(app, "key.enabled")
+    assert target == disabled and detail["name"] == "ada bot" and detail["disabled_at"]
+    assert "Re-enable" not in owner.get(f"/account/keys/{disabled}").get_data(as_text=True)
+
+
+def test_a_re_enabled_key_is_caught_again_after_the_limit(app, disabled, people):
+    owner = login_client(app, "ada@example.com")
+    assert owner.post(f"/api/v1/auths/api_keys/{disabled}/enable").status_code == 200
+    api = app.test_client()
+    assert api.get(WHO, headers=people["ada_key"]).status_code == 200
+    age_key(app, 31)
+    assert api.get(WHO, headers=people["ada_key"]).status_code == 403
+    assert len(audit_actions(app, "key.disabled")) == 2
+
+
+def test_the_api_re_enables_only_the_owners_key_with_a_session(app, disabled, people):
+    other = login_client(app, ADMIN_EMAIL)
+    assert other.post(f"/api/v1/auths/api_keys/{disabled}/enable").status_code == 404
+    by_key = app.test_client().post(
+        f"/api/v1/auths/api_keys/{disabled}/enable", headers=people["admin_key"]
+    )
+    assert by_key.status_code == 403
+    assert key_row(app).disabled_at is not None
+    owner = login_client(app, "ada@example.com")
+    response = owner.post(f"/api/v1/auths/api_keys/{disabled}/enable")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["disabled_at"] is None and body["disabled_reason"] is None
+    assert abs(body["last_used_at"] - now()) < 60
+    # Enabling a key that works changes nothing and records nothing.
+    assert owner.post(f"/api/v1/auths/api_keys/{disabled}/enable").status_code == 200
+    assert len(audit_actions(app, "key.enabled")) == 1

@@ -294,6 +294,20 @@ def rotate_key(key_id: str):
     return redirect(url_for("account.index", _anchor="api-keys"))
 
 
+@bp.post("/keys/<key_id>/enable")
+@session_only
+def enable_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            api_keys.enable_key(g.principal, api_key)
+        except ServiceError as error:
+            flash(f"The key was not re-enabled: {error.detail}", "error")
+        else:
+            flash(f"API key {api_key.name!r} re-enabled: scripts using it work again.", "success")
+    return redirect(url_for("account.key_page", key_id=api_key.id))
+
+
 @bp.post("/keys/<key_id>/delete")
 @session_only
 def delete_key(key_id: str):

@@ -128,6 +128,14 @@ def rotate_api_key(key_id: str):
     return no_store(jsonify({**api_key.to_dict(), "key": secret})), 201
 
 
+@bp.post("/api/v1/auths/api_keys/<key_id>/enable")
+@session_only
+def enable_api_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    api_keys.enable_key(g.principal, api_key)
+    return jsonify(key_json(api_key))
+
+
 @bp.delete("/api/v1/auths/api_keys/<key_id>")
 @session_only
 def delete_api_key(key_id: str):

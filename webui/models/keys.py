@@ -57,12 +57,10 @@ class ApiKey(db.Model):
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())
 
-    def is_disabled(self, dormant_days: Optional[int] = None) -> bool:
-        """Disabled already, or dormant under a policy of ``dormant_days`` (the guard disables
-        it when it is next presented)."""
-        return self.disabled_at is not None or is_dormant(
-            self.last_used_at, self.created_at, dormant_days
-        )
+    def is_disabled(self) -> bool:
+        """Disabled by the guard (dormant) until its owner re-enables it. A key past the
+        policy's limit is disabled when it is next presented."""
+        return self.disabled_at is not None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields clients may see; never the secret or its digest."""

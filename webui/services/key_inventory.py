@@ -13,7 +13,7 @@ from webui.models import ApiKey, Usage, User, now
 
 DAY = 86400
 MAX_UNUSED_DAYS = 36500
-FILTER_NAMES = ("user_id", "unused_days", "expired", "page", "per_page")
+FILTER_NAMES = ("user_id", "unused_days", "expired", "disabled", "page", "per_page")
 
 
 @dataclass
@@ -21,6 +21,7 @@ class KeyFilters:
     user_id: Optional[str] = None
     unused_days: Optional[int] = None
     expired: Optional[bool] = None
+    disabled: Optional[bool] = None  # by the dormancy policy
     page: int = 1
     per_page: int = 100
 
@@ -40,6 +41,13 @@ def parse_filters(args) -> KeyFilters:
         expired = parse_field(
             "expired (true: only expired keys; false: keys that work)", parse_bool, expired
         )
+    disabled = args.get("disabled") or None
+    if disabled is not None:
+        disabled = parse_field(
+            "disabled (true: only keys disabled for lack of use; false: the others)",
+            parse_bool,
+            disabled,
+        )
     unused = args.get("unused_days") or None
     return KeyFilters(
         user_id=user_id,
@@ -47,6 +55,7 @@ def parse_filters(args) -> KeyFilters:
         if unused is None
         else query_number(args, "unused_days", 0, 1, MAX_UNUSED_DAYS),
         expired=expired,
+        disabled=disabled,
         page=query_number(args, "page", 1, 1, 1_000_000),
         per_page=query_number(args, "per_page", 100, 1, 1000),
     )
@@ -66,6 +75,10 @@ def _conditions(filters: KeyFilters) -> list:
         conditions.append(is_expired)
     elif filters.expired is False:
         conditions.append(sa.not_(is_expired))
+    if filters.disabled is not None:
+        conditions.append(
+            ApiKey.disabled_at.is_not(None) if filters.disabled else ApiKey.disabled_at.is_(None)
+        )
     return conditions
 
 
