@@ -175,6 +175,15 @@ def disabled(app, people, save_settings):
     return key_row(app).id
 
 
+def test_a_disabled_key_stays_disabled_when_the_policy_is_switched_off(
+    app, disabled, people, save_settings
+):
+    save_settings(API_KEYS_DISABLE_UNUSED_DAYS=None)
+    response = app.test_client().get(WHO, headers=people["ada_key"])
+    assert response.status_code == 403
+    assert "disabled after a long time without use" in response.get_json()["detail"]
+
+
 def test_the_api_lists_the_key_as_disabled(app, disabled):
     owner = login_client(app, "ada@example.com")
     (item,) = owner.get("/api/v1/auths/api_keys").get_json()["items"]
