@@ -297,6 +297,24 @@ FAULTS = [
         ),
         ("tests/test_rotation_grace.py::test_a_second_rotation_replaces_the_previous_secret",),
     ),
+    Fault(
+        "disabled-key-works-without-policy",
+        "a key the dormancy policy disabled works again once the policy is switched off",
+        (
+            Edit(
+                "webui/security/dormancy.py",
+                "    if api_key.disabled_at is not None:\n",
+                "    if api_key.disabled_at is not None and days is not None:\n",
+            ),
+        ),
+        ("tests/test_key_dormancy.py",),
+    ),
+    Fault(
+        "dormancy-counts-from-creation-only",
+        "a key's dormancy is counted from its creation, whatever its last use",
+        (Edit("webui/models/keys.py", "(last_used_at or created_at) <", "created_at <"),),
+        ("tests/test_key_dormancy.py",),
+    ),
 ]
 
 

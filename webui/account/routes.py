@@ -1,10 +1,12 @@
 import calendar
+import datetime
 import time
 
 from flask import flash, g, make_response, redirect, render_template, session, url_for
 
 from webui.account import bp
 from webui.account.forms import (
+    EXPIRY_CHOICES,
     ApiKeyForm,
     EditKeyForm,
     KeyForm,
@@ -24,7 +26,7 @@ from webui.security.permissions import (
     session_only,
 )
 from webui.security.ratelimit import TooManyAttempts
-from webui.services import api_keys, api_routes, groups, key_usage, leaks, users
+from webui.services import api_keys, api_routes, groups, key_expiry, key_usage, leaks, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
 
@@ -320,6 +322,58 @@ def end_key_grace(key_id: str):
     return redirect(url_for("account.key_page", key_id=api_key.id))
 
 
+def replacement_form(api_key) -> ApiKeyForm:
+    """The new-key form filled with ``api_key``'s restrictions and lifetime, for the owner to
+    check and change before creating it."""
+    expiry = expiry_choice(key_expiry.replacement_lifetime_days(api_key))
+    form = ApiKeyForm(
+        formdata=None,
+        **key_form_options(),
+        name=key_expiry.replacement_name(api_key.name),
+        read_only=api_key.read_only,
+        rate_limit=api_key.rate_limit_per_minute or "",
+        allowed_models=", ".join(api_key.allowed_models or ()),
+        allowed_networks=", ".join(api_key.allowed_networks or ()),
+        **expiry,
+    )
+    form.show_endpoints(api_key.allowed_endpoints)
+    return form
+
+
+def expiry_choice(days: int | None) -> dict:
+    """The form's expiry for a lifetime of ``days``: a listed choice, else that date."""
+    if days is None:
+        return {"expiry": "never"}
+    offered = {value for value, _ in api_keys.allowed_expiry_choices(EXPIRY_CHOICES)}
+    if str(days) in offered or days == api_keys.max_lifetime_days():
+        return {"expiry": str(days)}
+    return {
+        "expiry": "date",
+        "expiry_date": datetime.datetime.fromtimestamp(now() + days * DAY, datetime.UTC).date(),
+    }
+
+
+@bp.get("/keys/<key_id>/replace")
+@session_only
+def replace_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    return render_account(key_form=replacement_form(api_key), replacing=api_key)
+
+
+@bp.post("/keys/<key_id>/enable")
+@session_only
+def enable_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            api_keys.enable_key(g.principal, api_key)
+        except ServiceError as error:
+            flash(f"The key was not re-enabled: {error.detail}", "error")
+        else:
+            flash(f"API key {api_key.name!r} re-enabled: scripts using it work again.", "success")
+    return redirect(url_for("account.key_page", key_id=api_key.id))
+
+
 @bp.post("/keys/<key_id>/delete")
 @session_only
 def delete_key(key_id: str):
@@ -341,6 +395,16 @@ def leaked_keys_notice() -> list[dict]:
     if principal is None or principal.key is not None:
         return []
     return leaks.leaked_keys_notice(principal.id)
+
+
+@bp.app_template_global()
+def expiring_keys_notice() -> list:
+    """For base.html, as the leak banner: the signed-in person's keys expiring within a week
+    (one read, made only by full pages; a keyed request renders no page)."""
+    principal = g.get("principal")
+    if principal is None or principal.key is not None:
+        return []
+    return key_expiry.expiring_keys(principal.id)
 
 
 @bp.post("/leaked-keys/dismiss")

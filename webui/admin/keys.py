@@ -13,12 +13,15 @@ from webui.security import ratelimit
 from webui.security.permissions import require_role
 from webui.services import key_inventory, key_usage, users
 
-POLICY_SETTINGS = ["API_KEYS_MAX_LIFETIME_DAYS"]
+POLICY_SETTINGS = ["API_KEYS_MAX_LIFETIME_DAYS", "API_KEYS_DISABLE_UNUSED_DAYS"]
 
 
 class KeyPolicyForm(Form):
     API_KEYS_MAX_LIFETIME_DAYS = StringField(
         "Maximum key lifetime (days)", validators=[Length(max=10)]
+    )
+    API_KEYS_DISABLE_UNUSED_DAYS = StringField(
+        "Disable keys unused for (days)", validators=[Length(max=10)]
     )
     submit = SubmitField("Save policy")
 
@@ -30,8 +33,11 @@ class RevokeEveryKeyForm(Form):
 
 
 def policy_form() -> KeyPolicyForm:
-    days = get_setting("API_KEYS_MAX_LIFETIME_DAYS")
-    return KeyPolicyForm(API_KEYS_MAX_LIFETIME_DAYS="" if days is None else str(days))
+    """The policy as saved; a setting that is off (None) shows as an empty field."""
+    saved = {name: get_setting(name) for name in POLICY_SETTINGS}
+    return KeyPolicyForm(
+        **{name: "" if days is None else str(days) for name, days in saved.items()}
+    )
 
 
 def render_inventory(status: int = 200, form: KeyPolicyForm | None = None):

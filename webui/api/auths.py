@@ -25,6 +25,7 @@ ADMIN_CONFIG_FIELDS = [
     "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
     "API_KEYS_ALLOWED_ENDPOINTS",
     "API_KEYS_MAX_LIFETIME_DAYS",
+    "API_KEYS_DISABLE_UNUSED_DAYS",
 ]
 KEYS_SHOWN_ONCE = (
     "API keys are shown only once, when they are created. Create a new one with "
@@ -139,6 +140,14 @@ def end_api_key_grace(key_id: str):
     """The previous secret of a rotation stops working now."""
     api_key = api_keys.end_grace(api_keys.get_own_key_or_404(g.principal, key_id))
     return jsonify(api_key.to_dict())
+
+
+@bp.post("/api/v1/auths/api_keys/<key_id>/enable")
+@session_only
+def enable_api_key(key_id: str):
+    api_key = api_keys.get_own_key_or_404(g.principal, key_id)
+    api_keys.enable_key(g.principal, api_key)
+    return jsonify(key_json(api_key))
 
 
 @bp.delete("/api/v1/auths/api_keys/<key_id>")

@@ -43,6 +43,8 @@ ACTIONS = (
     "key.revoked",
     "key.expired_used",
     "key.denied",
+    "key.disabled",
+    "key.enabled",
     "settings.changed",
     "permissions.changed",
     "user.role_changed",
@@ -281,6 +283,36 @@ def key_deleted(api_key: ApiKey, action: str = "key.deleted", reason: Optional[s
     """``reason``: why, when it is not the actor's own choice (a leak report)."""
     detail = {"name": api_key.name, "prefix": api_key.prefix, "owner_id": api_key.user_id}
     record(action, api_key.id, {**detail, "reason": reason} if reason else detail)
+
+
+def key_disabled(api_key, reason: str, unused_days: Optional[int]) -> None:
+    """The guard disabled a key (``api_key`` a KeyInfo: the row is not loaded); the owner is
+    the actor, as for the key's use."""
+    record(
+        "key.disabled",
+        api_key.id,
+        {
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            "owner_id": api_key.user_id,
+            "reason": reason,
+            "unused_days": unused_days,
+        },
+        actor_id=api_key.user_id,
+    )
+
+
+def key_enabled(api_key: ApiKey, was_disabled_at: Optional[int]) -> None:
+    record(
+        "key.enabled",
+        api_key,
+        {
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            "owner_id": api_key.user_id,
+            "disabled_at": was_disabled_at,
+        },
+    )
 
 
 def key_used(api_key: ApiKey, ip: Optional[str]) -> None:

@@ -158,6 +158,14 @@ SETTINGS: dict[str, Setting] = {
             "Empty: keys may never expire. Otherwise every key created, changed or rotated from "
             "now on must expire within this many days.",
         ),
+        Setting(
+            "API_KEYS_DISABLE_UNUSED_DAYS",
+            parsers.optional_whole_number(1, 3650),
+            None,
+            "Disable keys unused for (days)",
+            "Empty: never. Otherwise a key not used for more than this many days (counted from "
+            "its creation if it was never used) is refused until its owner re-enables it.",
+        ),
         *(
             Setting(
                 default_setting_name(name),

@@ -9,6 +9,19 @@ from webui.extensions import db
 from webui.models.accounts import User
 from webui.models.base import new_id, now
 
+DAY = 86400
+DORMANT = "dormant"  # why a key was disabled: unused for longer than the policy allows
+
+
+def is_dormant(
+    last_used_at: Optional[int], created_at: int, days: Optional[int], at: Optional[int] = None
+) -> bool:
+    """Unused (since it was made, if never used) for more than ``days`` days; never when the
+    policy is off (``days`` None)."""
+    if days is None:
+        return False
+    return (last_used_at or created_at) < (at or now()) - days * DAY
+
 
 class ApiKey(db.Model):
     __tablename__ = "api_keys"
@@ -39,6 +52,9 @@ class ApiKey(db.Model):
     # this row until previous_valid_until (both None when there is no previous secret).
     previous_digest: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True, index=True)
     previous_valid_until: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    # Set when the guard first finds the key dormant; cleared when its owner re-enables it.
+    disabled_at: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    disabled_reason: Mapped[Optional[str]] = mapped_column(sa.String(32))
 
     user: Mapped[User] = relationship()
 
@@ -50,6 +66,11 @@ class ApiKey(db.Model):
         if self.previous_digest is None or self.previous_valid_until is None:
             return None
         return self.previous_valid_until if self.previous_valid_until > (at or now()) else None
+
+    def is_disabled(self) -> bool:
+        """Disabled by the guard (dormant) until its owner re-enables it. A key past the
+        policy's limit is disabled when it is next presented."""
+        return self.disabled_at is not None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields clients may see; never the secret or its digest."""
@@ -69,4 +90,6 @@ class ApiKey(db.Model):
             "allowed_networks": self.allowed_networks,
             "previous_valid_until": self.previous_secret_until(),
             "expired": self.is_expired(),
+            "disabled_at": self.disabled_at,
+            "disabled_reason": self.disabled_reason,
         }

@@ -3,7 +3,7 @@
 1. Who is asking: a Bearer key (the session is then ignored) or the session cookie.
 2. Is the key good: format and checksum (no query), then one lookup by digest
    that brings the owner and their groups' grants; expiry; the client address within the
-   key's networks; owner approved.
+   key's networks; owner approved; not disabled for lack of use.
 3. May keys be used: ENABLE_API_KEYS and, for non-admins, features.api_keys.
 4. May this key reach this path: the global allowlist, the key's own, read-only.
 5. What the view declared it needs (see ``permissions.py``).
@@ -29,7 +29,7 @@ from webui.core.version_cache import note_version
 from webui.errors import error_response, is_api_path, json_error
 from webui.extensions import csrf, db
 from webui.models import ApiKey, now
-from webui.security import key_format, networks, ratelimit
+from webui.security import dormancy, key_format, networks, ratelimit
 from webui.security.allowlist import instance_allowlist, is_path_allowed
 from webui.security.identity import principal_for_key
 from webui.security.permissions import (
@@ -189,6 +189,9 @@ def authenticate_key(req, token: str):
     if principal.is_pending:
         return forbidden("The owner of this API key is waiting for an administrator's approval.")
     note_version(principal.settings_version)
+    dormant = dormancy.dormancy_refusal(api_key)
+    if dormant is not None:
+        return forbidden(dormant)
 
     reason = keys_unusable_reason(principal)
     if reason is not None:

@@ -43,6 +43,8 @@ _KEY_COLUMNS = (
         (ApiKey.digest == sa.bindparam("value"), None),
         else_=sa.func.coalesce(ApiKey.previous_valid_until, 0),
     ),
+    ApiKey.created_at,  # with last_used_at: whether the key is dormant
+    ApiKey.disabled_at,
 )
 # The key columns holding JSON lists: shared decoded values, kept as read-only tuples.
 _LIST_COLUMNS = tuple(

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from webui.models import now
 from webui.models.accounts import HasRole
+from webui.models.keys import is_dormant
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +29,14 @@ class KeyInfo:
     allowed_networks: Optional[tuple[str, ...]] = None
     # Set when the request came with the key's previous secret: when that secret stops working.
     old_secret_until: Optional[int] = None
+    created_at: int = 0
+    disabled_at: Optional[int] = None
 
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())
+
+    def is_dormant(self, days: Optional[int]) -> bool:
+        return is_dormant(self.last_used_at, self.created_at, days)
 
 
 @dataclass(frozen=True, slots=True)

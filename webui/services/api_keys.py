@@ -391,6 +391,18 @@ def find_named_key(user: Principal, name: str) -> Optional[ApiKey]:
     )
 
 
+def enable_key(user: Principal, api_key: ApiKey) -> None:
+    """Re-enable a key the guard disabled for lack of use. It counts as a use, so the key
+    works until it goes unused for the policy's number of days again."""
+    refuse_unless_keys_usable(user)
+    if not api_key.is_disabled():
+        return
+    audit.key_enabled(api_key, api_key.disabled_at)
+    api_key.disabled_at = api_key.disabled_reason = None
+    api_key.last_used_at = now()
+    db.session.commit()
+
+
 def delete_key(api_key: ApiKey) -> None:
     audit.key_deleted(api_key)
     db.session.delete(api_key)

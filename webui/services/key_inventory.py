@@ -14,7 +14,7 @@ from webui.services import key_usage
 
 DAY = 86400
 MAX_UNUSED_DAYS = 36500
-FILTER_NAMES = ("user_id", "unused_days", "expired", "page", "per_page", "sort")
+FILTER_NAMES = ("user_id", "unused_days", "expired", "disabled", "page", "per_page", "sort")
 # owner: by owner email, then name; usage and tokens: the busiest keys of the last 30 days first.
 SORTS = ("owner", "usage", "tokens")
 
@@ -24,6 +24,7 @@ class KeyFilters:
     user_id: Optional[str] = None
     unused_days: Optional[int] = None
     expired: Optional[bool] = None
+    disabled: Optional[bool] = None  # by the dormancy policy
     page: int = 1
     per_page: int = 100
     sort: str = "owner"
@@ -44,6 +45,13 @@ def parse_filters(args) -> KeyFilters:
         expired = parse_field(
             "expired (true: only expired keys; false: keys that work)", parse_bool, expired
         )
+    disabled = args.get("disabled") or None
+    if disabled is not None:
+        disabled = parse_field(
+            "disabled (true: only keys disabled for lack of use; false: the others)",
+            parse_bool,
+            disabled,
+        )
     unused = args.get("unused_days") or None
     sort = args.get("sort") or "owner"
     if sort not in SORTS:
@@ -54,6 +62,7 @@ def parse_filters(args) -> KeyFilters:
         if unused is None
         else query_number(args, "unused_days", 0, 1, MAX_UNUSED_DAYS),
         expired=expired,
+        disabled=disabled,
         page=query_number(args, "page", 1, 1, 1_000_000),
         per_page=query_number(args, "per_page", 100, 1, 1000),
         sort=sort,
@@ -74,6 +83,10 @@ def _conditions(filters: KeyFilters) -> list:
         conditions.append(is_expired)
     elif filters.expired is False:
         conditions.append(sa.not_(is_expired))
+    if filters.disabled is not None:
+        conditions.append(
+            ApiKey.disabled_at.is_not(None) if filters.disabled else ApiKey.disabled_at.is_(None)
+        )
     return conditions
 
 
