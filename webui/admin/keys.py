@@ -47,6 +47,7 @@ def render_inventory(status: int = 200, form: KeyPolicyForm | None = None):
         "admin/api_keys.html",
         rows=rows,
         counts=counts,
+        service_owners=key_inventory.service_owner_names(rows),
         total=total,
         filters=filters,
         args=request.args,

@@ -12,7 +12,11 @@ from webui.services import key_inventory
 def list_all_api_keys():
     rows, total = key_inventory.search(key_inventory.parse_filters(request.args))
     counts = key_inventory.request_counts([api_key.id for api_key, _ in rows])
-    items = [key_inventory.item_json(api_key, user, counts[api_key.id]) for api_key, user in rows]
+    owner_names = key_inventory.service_owner_names(rows)
+    items = [
+        key_inventory.item_json(api_key, user, counts[api_key.id], owner_names)
+        for api_key, user in rows
+    ]
     return jsonify(items=items, total=total)
 
 
