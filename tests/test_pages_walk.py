@@ -15,6 +15,7 @@ import pytest
 from tests.support.accounts import ADMIN_EMAIL
 from tests.support.chromium import ARTIFACTS, TIMEOUT_MS, sign_in
 from tests.support.files import upload_ok
+from webui.services import service_accounts
 
 pytestmark = pytest.mark.slow  # Chromium against a live gunicorn
 
@@ -60,6 +61,9 @@ def site(app, client, people_with_keys, make_user, make_group, connected_upstrea
     )
     chat = {"model": "gpt-test", "messages": [{"role": "user", "content": "Hello"}]}
     assert client.post("/api/chat/completions", json=chat, headers=alice).status_code == 200
+    with app.app_context():  # a service account with a key: its pages and its inventory row
+        account = service_accounts.create("nightly-build-bot", people["alice"])
+        service_accounts.mint_key(account, {"name": "pipeline"})
     return people
 
 

@@ -315,6 +315,29 @@ FAULTS = [
         (Edit("webui/models/keys.py", "(last_used_at or created_at) <", "created_at <"),),
         ("tests/test_key_dormancy.py",),
     ),
+    Fault(
+        "service-keys-need-the-api-keys-permission",
+        "a service account's keys are refused unless its groups grant features.api_keys",
+        (
+            Edit(
+                "webui/security/permissions.py",
+                "if not principal.is_service and not has_permission(",
+                "if not has_permission(",
+            ),
+        ),
+        (
+            "tests/test_service_accounts.py::"
+            "test_a_minted_key_is_shown_once_and_works_on_open_webui_routes",
+        ),
+    ),
+    Fault(
+        "owner-deletion-orphans-service-accounts",
+        "deleting an owner passes nothing on (the database then refuses the deletion)",
+        (Edit("webui/services/users.py", "    reassign_service_accounts(user, deleted_by)\n", ""),),
+        (
+            "tests/test_service_accounts.py::test_deleting_the_owner_passes_it_to_the_deleting_admin",
+        ),
+    ),
 ]
 
 

@@ -54,6 +54,7 @@ def render_inventory(status: int = 200, form: KeyPolicyForm | None = None):
         rows=rows,
         counts=counts,
         recent=key_usage.recent_usage([api_key.id for api_key, _ in rows]),
+        service_owners=key_inventory.service_owner_names(rows),
         total=total,
         filters=filters,
         args=request.args,

@@ -37,12 +37,16 @@ def render_users(
     status: int = 200, add_form: AddUserForm | None = None, add_error: str | None = None
 ):
     """The users page; ``add_error`` is shown inside the Add user section, beside its form."""
-    people = users.all_users()
+    everyone = users.all_users()
+    people = [user for user in everyone if not user.is_service]
+    services = [user for user in everyone if user.is_service]
     forms = {user.id: RoleForm(role=user.role, prefix=user.id) for user in people}
     admins = [user for user in people if user.role == "admin"]
     html = render_template(
         "admin/users.html",
         users=people,
+        service_accounts=services,
+        service_owners={user.id: user for user in people},
         pending=[user for user in people if user.is_pending],
         role_forms=forms,
         last_admin_id=admins[0].id if len(admins) == 1 else None,
@@ -113,7 +117,7 @@ def delete_user(user_id: str):
     elif EmptyForm().validate_on_submit():
         email = user.email
         try:
-            users.delete_user(user)
+            users.delete_user(user, g.principal.id)
         except ServiceError as error:
             flash(error.detail, "error")
         else:

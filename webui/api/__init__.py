@@ -22,6 +22,7 @@ from webui.api import (  # noqa: E402,F401,E501
     platform,
     profile,
     retrieval,
+    service_accounts,
     upstreams,
     users,
 )

@@ -14,9 +14,10 @@ def list_all_api_keys():
     key_ids = [api_key.id for api_key, _ in rows]
     counts = key_inventory.request_counts(key_ids)
     recent = key_usage.recent_usage(key_ids)
+    owner_names = key_inventory.service_owner_names(rows)
     items = [
         {
-            **key_inventory.item_json(api_key, user, counts[api_key.id]),
+            **key_inventory.item_json(api_key, user, counts[api_key.id], owner_names),
             "usage_30d": recent[api_key.id],
         }
         for api_key, user in rows

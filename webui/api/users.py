@@ -102,7 +102,7 @@ def update_user(user_id: str):
 @require_role("admin")
 @session_only
 def delete_user(user_id: str):
-    users.delete_user(users.get_user_or_404(user_id))
+    users.delete_user(users.get_user_or_404(user_id), g.principal.id)
     return jsonify(True)
 
 

@@ -68,6 +68,9 @@ def login():
         except TooManyAttempts as error:
             flash(error.detail, "error")
             return render_template("auth/login.html", form=form), 429, error.headers
+        except users.ServiceAccountSignIn as error:
+            flash(error.detail, "error")
+            return render_template("auth/login.html", form=form), 403
         if user is None:
             flash("Wrong email or password.", "error")
         else:

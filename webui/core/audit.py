@@ -51,6 +51,8 @@ ACTIONS = (
     "user.deleted",
     "user.signed_up",
     "user.created",
+    "user.service_created",
+    "user.owner_changed",
     "group.created",
     "group.updated",
     "group.deleted",
@@ -419,6 +421,31 @@ def signed_up(user: User) -> None:
 def user_created(user: User) -> None:
     """An account an administrator made (the request's principal is the actor)."""
     record("user.created", user, {"email": user.email, "role": user.role})
+
+
+def service_account_created(account: User) -> None:
+    """A service account an administrator made (the request's principal is the actor)."""
+    record(
+        "user.service_created",
+        account,
+        {"name": account.name, "email": account.email, "owner_id": account.owner_id},
+    )
+
+
+def service_owner_changed(account: User, new_owner_id: str, reason: Optional[str] = None) -> None:
+    """Before the change: who answered for the service account, and who does now."""
+    detail = {"name": account.name, "old": account.owner_id, "new": new_owner_id}
+    record("user.owner_changed", account, {**detail, "reason": reason} if reason else detail)
+
+
+def service_sign_in_refused(account: User) -> None:
+    """Someone tried to sign in as a service account (throttled like failed sign-ins)."""
+    record_refusal(
+        "signin.failed",
+        "service accounts cannot sign in",
+        target=account.id,
+        detail={"email": account.email},
+    )
 
 
 def group_created(group: Group) -> None:

@@ -57,6 +57,12 @@ class User(HasRole, db.Model):
     # Keys revoked because someone reported them leaked, as [{"name", "prefix"}]: the
     # banner of the owner's next page lists them until the owner dismisses it.
     leaked_keys_notice: Mapped[Optional[list]] = mapped_column(sa.JSON)
+    # A service account: no password and no browser sign-in, it acts only through the API
+    # keys administrators mint for it; ``owner_id`` names the person answerable for it.
+    is_service: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    owner_id: Mapped[Optional[str]] = mapped_column(
+        sa.String(36), sa.ForeignKey("users.id", name="fk_users_owner_id"), index=True
+    )
 
     groups: Mapped[list["Group"]] = relationship(
         secondary=group_members, back_populates="members", passive_deletes=True

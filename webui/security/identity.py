@@ -23,7 +23,7 @@ from webui.models import ApiKey, BrowserSession, Group, User, group_members
 from webui.security.key_format import key_digest
 from webui.security.principal import KeyInfo, Principal, frozen_groups
 
-_USER_COLUMNS = (User.id, User.name, User.email, User.role)
+_USER_COLUMNS = (User.id, User.name, User.email, User.role, User.is_service)
 _KEY_COLUMNS = (
     ApiKey.id,
     ApiKey.user_id,
@@ -169,12 +169,13 @@ def _row(build: Callable[[str], sa.Select], value: str) -> Optional[list]:
 
 def _principal(row: list, user_start: int, key: Optional[KeyInfo]) -> Principal:
     """A row of [key columns…, user columns…, groups, version] as a Principal."""
-    user_id, name, email, role = row[user_start : user_start + 4]
+    user_id, name, email, role, is_service = row[user_start : user_start + len(_USER_COLUMNS)]
     return Principal(
         id=user_id,
         name=name,
         email=email,
         role=role,
+        is_service=bool(is_service),
         groups=frozen_groups(row[-2] or ()),
         key=key,
         settings_version=row[-1],

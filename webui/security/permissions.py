@@ -82,7 +82,8 @@ def keys_unusable_reason(principal: Principal) -> str | None:
             "API keys are turned off: an administrator can enable them in "
             "Admin Panel > Settings > General > Enable API Keys."
         )
-    if not has_permission(principal, "features.api_keys"):
+    # A service account exists only to hold keys: it needs no features.api_keys.
+    if not principal.is_service and not has_permission(principal, "features.api_keys"):
         return (
             "Your account lacks the API Keys permission (features.api_keys); an administrator "
             "can grant it in Admin Panel > Groups or Admin Panel > Default Permissions."

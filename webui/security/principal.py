@@ -49,6 +49,7 @@ class Principal(HasRole):
     groups: tuple[tuple[str, Mapping[str, bool]], ...]
     key: Optional[KeyInfo] = None
     settings_version: Any = None
+    is_service: bool = False  # a service account: it acts only through its keys
 
     @property
     def group_ids(self) -> frozenset[str]:

@@ -226,6 +226,8 @@ def _mentioned_ids(events: list[AuditEvent]) -> set[str]:
         detail = _detail_of(event)
         owner = detail.get("owner_id")
         ids.update(filter(None, (event.actor_id, event.target, owner if _is_id(owner) else None)))
+        if event.action == "user.owner_changed":
+            ids.update(filter(_is_id, (detail.get("old"), detail.get("new"))))
         changes = detail.get("changes")
         members = changes.get("members") if isinstance(changes, dict) else None
         for side in ("added", "removed") if isinstance(members, dict) else ():
@@ -525,6 +527,31 @@ def _user_created(event, d, detail) -> Sentence:
     ]
 
 
+def _service_created(event, d, detail) -> Sentence:
+    return [
+        _actor(event, d),
+        " created the service account ",
+        d.person(event.target, detail.get("name")),
+        ", owned by ",
+        d.person(detail.get("owner_id")),
+        ".",
+    ]
+
+
+def _owner_changed(event, d, detail) -> Sentence:
+    why = " because its owner's account was deleted" if detail.get("reason") else ""
+    return [
+        _actor(event, d),
+        " gave the service account ",
+        d.person(event.target, detail.get("name")),
+        " to ",
+        d.person(detail.get("new")),
+        " (before: ",
+        d.person(detail.get("old")),
+        f"){why}.",
+    ]
+
+
 def _group_event(verb: str):
     def sentence(event, d, detail) -> Sentence:
         return [
@@ -597,6 +624,8 @@ SENTENCES = {
     "user.deleted": _user_deleted,
     "user.signed_up": _signed_up,
     "user.created": _user_created,
+    "user.service_created": _service_created,
+    "user.owner_changed": _owner_changed,
     "group.created": _group_event("created"),
     "group.deleted": _group_event("deleted"),
     "group.updated": _group_updated,

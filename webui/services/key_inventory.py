@@ -11,6 +11,7 @@ from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import ApiKey, Usage, User, now
 from webui.services import key_usage
+from webui.services import users
 
 DAY = 86400
 MAX_UNUSED_DAYS = 36500
@@ -133,11 +134,27 @@ def request_counts(key_ids: list[str]) -> dict[str, int]:
     return {key_id: counts.get(key_id, 0) for key_id in key_ids}
 
 
-def item_json(api_key: ApiKey, user: User, request_count: Optional[int]) -> dict[str, Any]:
+def service_owner_names(rows: list[tuple[ApiKey, User]]) -> dict[str, str]:
+    """Owner id → name for the service accounts among a page's key owners (one query)."""
+    return users.names_by_id({user.owner_id for _, user in rows if user.owner_id})
+
+
+def owner_json(user: User, owner_names: dict[str, str]) -> dict[str, Any]:
+    """Who a key belongs to; a service account also names the person who answers for it."""
+    shown = {"id": user.id, "name": user.name, "email": user.email, "is_service": user.is_service}
+    if user.is_service:
+        owner_id = user.owner_id
+        shown["owner"] = {"id": owner_id, "name": owner_names.get(owner_id)} if owner_id else None
+    return shown
+
+
+def item_json(
+    api_key: ApiKey, user: User, request_count: Optional[int], owner_names: dict[str, str]
+) -> dict[str, Any]:
     return {
         **api_key.to_dict(),
         "rate_limit_per_minute": api_key.rate_limit_per_minute,
-        "user": {"id": user.id, "name": user.name, "email": user.email},
+        "user": owner_json(user, owner_names),
         "last_used_ip": api_key.last_used_ip,
         "request_count": request_count,
     }

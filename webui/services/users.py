@@ -32,6 +32,16 @@ SIGNUP_RECEIVED = (
 )
 
 
+SERVICE_ACCOUNT_SIGNIN = "Service accounts cannot sign in; use its API keys."
+
+
+class ServiceAccountSignIn(ServiceError):
+    """403: a service account has no password; only its API keys act for it."""
+
+    def __init__(self):
+        super().__init__(403, SERVICE_ACCOUNT_SIGNIN)
+
+
 class EmailTaken(ServiceError):
     """400: the address has an account already (sign-ups that need approval never say so)."""
 
@@ -197,6 +207,9 @@ def authenticate(email: Any, password: Any) -> Optional[User]:
     (``ratelimit.TooManyAttempts``) while the client's address is over the limit."""
     ratelimit.refuse_signin_if_blocked()
     account = find_user_by_email(email) if isinstance(email, str) else None
+    if account is not None and account.is_service:
+        audit.service_sign_in_refused(account)
+        raise ServiceAccountSignIn()
     if password_matches(account, password):
         audit.signed_in(account)
         return account
@@ -256,6 +269,8 @@ def change_password(user_id: str, current: str, new: str, this_session: str) -> 
 def change_role(user: User, role: Any) -> User:
     if role not in ROLES:
         raise ServiceError(400, f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
+    if user.is_service and role != "user":
+        raise ServiceError(400, "A service account's role is always user.")
     audit.role_changed(user, role)
     if role != "admin" and not _unless_last_admin(sa.update(User).values(role=role), user):
         db.session.rollback()
@@ -266,8 +281,12 @@ def change_role(user: User, role: Any) -> User:
     return user
 
 
-def delete_user(user: User) -> None:
+def delete_user(user: User, deleted_by: Optional[str] = None) -> None:
+    """Delete an account and everything it owns, except its service accounts: those pass to
+    ``deleted_by`` (the administrator deleting it), audited, and keep working; without one
+    an owner of service accounts is refused (409)."""
     audit.user_deleted(user)
+    reassign_service_accounts(user, deleted_by)
     uploads = files.stored_names_of(user)
     # The database cascades to keys, files, chunks, collections and sessions.
     if not _unless_last_admin(sa.delete(User), user):
@@ -275,6 +294,22 @@ def delete_user(user: User) -> None:
         raise ServiceError(409, "This is the last administrator and cannot be deleted.")
     files.remove_stored(uploads)  # an outage rolls back: the user and their files stay
     db.session.commit()
+
+
+def reassign_service_accounts(owner: User, new_owner_id: Optional[str]) -> None:
+    """Give every service account ``owner`` answers for to ``new_owner_id``, before the
+    owner's row goes (the reference has no ON DELETE action: nothing is orphaned silently)."""
+    owned = list(db.session.scalars(sa.select(User).where(User.owner_id == owner.id)))
+    if owned and new_owner_id in (None, owner.id):
+        raise ServiceError(
+            409,
+            "This account owns service accounts; another administrator must delete it, "
+            "so that they pass to someone.",
+        )
+    for account in owned:
+        audit.service_owner_changed(account, new_owner_id, reason="owner deleted")
+        account.owner_id = new_owner_id
+    db.session.flush()
 
 
 def get_user_or_404(user_id: str) -> User:
