@@ -35,6 +35,10 @@ class ApiKey(db.Model):
     allowed_models: Mapped[Optional[list]] = mapped_column(sa.JSON)
     # None: any client address; a list of addresses and CIDR networks the key works from.
     allowed_networks: Mapped[Optional[list]] = mapped_column(sa.JSON)
+    # The key's own quotas (lower than its owner's), per quota_period ("day" or "month").
+    token_quota: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    request_quota: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    quota_period: Mapped[Optional[str]] = mapped_column(sa.String(8))
 
     user: Mapped[User] = relationship()
 
@@ -57,5 +61,8 @@ class ApiKey(db.Model):
             "rate_limit_per_minute": self.rate_limit_per_minute,
             "allowed_models": self.allowed_models,
             "allowed_networks": self.allowed_networks,
+            "token_quota": self.token_quota,
+            "request_quota": self.request_quota,
+            "quota_period": self.quota_period,
             "expired": self.is_expired(),
         }

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from webui.core.version_cache import version_column
 from webui.extensions import db
 from webui.models import ApiKey, BrowserSession, Group, User, group_members
+from webui.security import quotas
 from webui.security.key_format import key_digest
 from webui.security.principal import KeyInfo, Principal, frozen_groups
 
@@ -37,6 +38,9 @@ _KEY_COLUMNS = (
     ApiKey.rate_limit_per_minute,
     ApiKey.allowed_models,
     ApiKey.allowed_networks,
+    ApiKey.token_quota,
+    ApiKey.request_quota,
+    ApiKey.quota_period,
 )
 # The key columns holding JSON lists: shared decoded values, kept as read-only tuples.
 _LIST_COLUMNS = tuple(
@@ -75,11 +79,13 @@ def _lookup(dialect: str, through, digest, *columns) -> sa.Select:
 
 
 def by_key(dialect: str) -> sa.Select:
-    return _lookup(dialect, ApiKey, ApiKey.digest, *_KEY_COLUMNS, *_USER_COLUMNS)
+    quota = quotas.lookup_column(dialect, with_key=True)
+    return _lookup(dialect, ApiKey, ApiKey.digest, *_KEY_COLUMNS, *_USER_COLUMNS, quota)
 
 
 def by_session(dialect: str) -> sa.Select:
-    return _lookup(dialect, BrowserSession, BrowserSession.digest, *_USER_COLUMNS)
+    quota = quotas.lookup_column(dialect, with_key=False)
+    return _lookup(dialect, BrowserSession, BrowserSession.digest, *_USER_COLUMNS, quota)
 
 
 class _Compiled:
@@ -102,7 +108,7 @@ class _Compiled:
         self.decoders = [(i, _remembering(decode)) for i, decode in enumerate(decoders) if decode]
 
     def parameters(self, value: str):
-        params = {**self.params, "value": value}
+        params = {**self.params, "value": value, **quotas.lookup_params(quotas.clock())}
         return tuple(params[name] for name in self.order) if self.order else params
 
     def decode(self, row: tuple) -> list:
@@ -155,8 +161,9 @@ def _row(build: Callable[[str], sa.Select], value: str) -> Optional[list]:
 
 
 def _principal(row: list, user_start: int, key: Optional[KeyInfo]) -> Principal:
-    """A row of [key columns…, user columns…, groups, version] as a Principal."""
-    user_id, name, email, role = row[user_start : user_start + 4]
+    """A row of [key columns…, user columns…, quotas, groups, version] as a Principal."""
+    user_id, name, email, role, quota = row[user_start : user_start + 5]
+    key_quota = None if key is None else (key.token_quota, key.request_quota, key.quota_period)
     return Principal(
         id=user_id,
         name=name,
@@ -165,6 +172,7 @@ def _principal(row: list, user_start: int, key: Optional[KeyInfo]) -> Principal:
         groups=frozen_groups(row[-2] or ()),
         key=key,
         settings_version=row[-1],
+        quotas=quotas.quotas_from_lookup(quota, key_quota),
     )
 
 

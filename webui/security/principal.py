@@ -26,6 +26,9 @@ class KeyInfo:
     rate_limit_per_minute: Optional[int]
     allowed_models: Optional[tuple[str, ...]] = None
     allowed_networks: Optional[tuple[str, ...]] = None
+    token_quota: Optional[int] = None
+    request_quota: Optional[int] = None
+    quota_period: Optional[str] = None
 
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())
@@ -41,6 +44,8 @@ class Principal(HasRole):
     groups: tuple[tuple[str, Mapping[str, bool]], ...]
     key: Optional[KeyInfo] = None
     settings_version: Any = None
+    # The token and request quotas on this request with their use (security/quotas.py).
+    quotas: tuple = ()
 
     @property
     def group_ids(self) -> frozenset[str]:
