@@ -6,7 +6,7 @@ import calendar
 import pytest
 import sqlalchemy as sa
 
-from tests.support.accounts import bearer
+from tests.support.accounts import bearer, login_client
 from webui import create_app
 from webui.extensions import db
 from webui.models import ApiKey, AuditEvent, Group, Usage, User
@@ -254,3 +254,76 @@ def test_a_keyed_request_with_quotas_is_still_one_statement(app, ada, clock):
     assert response.status_code == 200
     assert len(seen) == 1, seen
     assert "usage" in seen[0]
+
+
+# --- a key's own quota: lower than its owner's ---------------------------------------------------
+
+
+def test_a_key_quota_may_be_set_below_the_owner_quota(app, ada, clock):
+    set_quota(app, User, ada["id"], token_quota=10000, quota_period="day")
+    owner = login_client(app, "ada@example.com")
+    body = {"name": "small", "token_quota": 500, "request_quota": 20, "quota_period": "month"}
+    created = owner.post("/api/v1/auths/api_keys", json=body)
+    assert created.status_code == 201, created.get_json()
+    key = created.get_json()
+    assert (key["token_quota"], key["request_quota"], key["quota_period"]) == (500, 20, "month")
+    too_high = owner.post(f"/api/v1/auths/api_keys/{key['id']}", json={"token_quota": 10001})
+    assert too_high.status_code == 400
+    assert "above your quota of 10000" in too_high.get_json()["detail"]
+
+
+def test_a_group_quota_is_the_ceiling_of_a_key_quota(app, ada, make_group, clock):
+    group = make_group("team", ada["id"])
+    set_quota(app, Group, group, request_quota=30, quota_period="day")
+    owner = login_client(app, "ada@example.com")
+    refused = owner.post("/api/v1/auths/api_keys", json={"name": "big", "request_quota": 31})
+    assert refused.status_code == 400
+    assert "above your quota of 30" in refused.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("token_quota", 0),
+        ("token_quota", "lots"),
+        ("request_quota", -1),
+        ("request_quota", True),
+        ("quota_period", "week"),
+    ],
+)
+def test_bad_key_quota_fields_are_refused(app, ada, field, value):
+    owner = login_client(app, "ada@example.com")
+    response = owner.post("/api/v1/auths/api_keys", json={"name": "x", field: value})
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith(field)
+
+
+def test_the_key_form_refuses_a_quota_above_the_owner_and_keeps_the_form(app, ada):
+    set_quota(app, User, ada["id"], request_quota=100, quota_period="day")
+    owner = login_client(app, "ada@example.com")
+    form = {"name": "CI", "expiry": "never", "request_quota": "500", "quota_period": "day"}
+    response = owner.post("/account/keys", data=form)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "The key was not created" in html
+    assert "Request quota 500 is above your quota of 100" in html
+    assert 'value="500"' in html and 'value="CI"' in html
+
+
+def test_the_key_page_shows_use_and_what_is_left(app, ada, clock):
+    set_quota(app, User, ada["id"], token_quota=10000, quota_period="day")
+    set_quota(app, ApiKey, key_id(app), request_quota=40, quota_period="month")
+    spent(app, ada["id"], 2500, api_key_id=key_id(app), requests=2)
+    owner = login_client(app, "ada@example.com")
+    html = owner.get(f"/account/keys/{key_id(app)}").get_data(as_text=True)
+    assert "Tokens this day: 5,000 of 10,000 used, 5,000 left" in html
+    assert "Requests this month: 2 of 40 used, 38 left" in html
+    assert "resets 2027-01-01 00:00 UTC" in html
+
+
+def test_the_admin_inventory_shows_each_key_use(app, ada, clock):
+    set_quota(app, ApiKey, key_id(app), token_quota=900, quota_period="day")
+    spent(app, ada["id"], 300, api_key_id=key_id(app))
+    admin = login_client(app, "root@example.com")
+    html = admin.get("/admin/api-keys").get_data(as_text=True)
+    assert "Tokens this day: 300 of 900 used, 600 left" in html

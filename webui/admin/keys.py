@@ -11,7 +11,7 @@ from webui.errors import ServiceError
 from webui.forms import EmptyForm, Form
 from webui.security import ratelimit
 from webui.security.permissions import require_role
-from webui.services import key_inventory, users
+from webui.services import key_inventory, quotas, users
 
 POLICY_SETTINGS = ["API_KEYS_MAX_LIFETIME_DAYS"]
 
@@ -47,6 +47,7 @@ def render_inventory(status: int = 200, form: KeyPolicyForm | None = None):
         "admin/api_keys.html",
         rows=rows,
         counts=counts,
+        quota_uses={api_key.id: quotas.key_use(api_key) for api_key, _ in rows},
         total=total,
         filters=filters,
         args=request.args,
