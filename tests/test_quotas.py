@@ -327,3 +327,65 @@ def test_the_admin_inventory_shows_each_key_use(app, ada, clock):
     admin = login_client(app, "root@example.com")
     html = admin.get("/admin/api-keys").get_data(as_text=True)
     assert "Tokens this day: 300 of 900 used, 600 left" in html
+
+
+# --- the administrator's quotas on people and groups ----------------------------------------------
+
+
+def test_an_admin_sets_a_group_quota_through_the_api_and_it_is_audited(app, ada, make_group, clock):
+    group = make_group("team", ada["id"])
+    admin = login_client(app, "root@example.com")
+    body = {"request_quota": 1, "quota_period": "month", "quota_warn_percent": 90}
+    response = admin.post(f"/api/v1/quotas/groups/{group}", json=body)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["request_quota"] == 1
+    listed = admin.get("/api/v1/quotas/").get_json()
+    assert [g["request_quota"] for g in listed["groups"]] == [1]
+    spent(app, ada["id"], 1)
+    assert chat(app.test_client(), ada["key"]).status_code == 429  # from the next request
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "quota.changed"))
+        assert event.target == group
+        assert event.detail["changes"]["request_quota"] == {"old": None, "new": 1}
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"token_quota": 0}, "token_quota"),
+        ({"request_quota": "many"}, "request_quota"),
+        ({"quota_period": "year"}, "quota_period"),
+        ({"quota_warn_percent": 101}, "quota_warn_percent"),
+        ({"tokens": 5}, "Unknown field tokens"),
+    ],
+)
+def test_bad_quotas_from_an_admin_are_refused(app, ada, body, field):
+    admin = login_client(app, "root@example.com")
+    response = admin.post(f"/api/v1/quotas/users/{ada['id']}", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith(field)
+
+
+def test_only_an_admin_sets_quotas(app, ada):
+    owner = login_client(app, "ada@example.com")
+    response = owner.post(f"/api/v1/quotas/users/{ada['id']}", json={"request_quota": 9})
+    assert response.status_code == 403
+    assert owner.get("/admin/quotas").status_code == 403
+
+
+def test_the_quota_page_saves_a_user_quota_and_keeps_a_bad_form(app, ada):
+    admin = login_client(app, "root@example.com")
+    page = f"/admin/quotas/users/{ada['id']}"
+    assert "Quotas of user" in admin.get(page).get_data(as_text=True)
+    bad = admin.post(page, data={"token_quota": "ten", "quota_period": "day"})
+    assert bad.status_code == 400
+    html = bad.get_data(as_text=True)
+    assert "The quotas were not saved: token_quota must be a whole number" in html
+    assert 'value="ten"' in html
+    saved = admin.post(page, data={"token_quota": "5000", "quota_period": "month"})
+    assert saved.status_code == 302
+    listing = admin.get("/admin/quotas").get_data(as_text=True)
+    assert "5,000" in listing
+    with app.app_context():
+        person = db.session.get(User, ada["id"])
+        assert (person.token_quota, person.quota_period) == (5000, "month")

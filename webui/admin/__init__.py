@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from webui.admin import audit, connections, groups, keys, routes  # noqa: E402,F401
+from webui.admin import audit, connections, groups, keys, quotas, routes  # noqa: E402,F401

@@ -185,3 +185,20 @@ def user_use(user_id: str) -> list[QuotaUse]:
         quotas.lookup_params(at),
     )
     return _uses(quotas.quotas_from_lookup(value, None), at)
+
+
+HOLDER_KINDS = {"users": User, "groups": Group}
+
+
+def holder_or_404(kind: str, holder_id: str) -> Union[User, Group]:
+    """The person ("users") or group ("groups") whose quotas an administrator changes."""
+    model = HOLDER_KINDS.get(kind)
+    holder = db.session.get(model, holder_id) if model is not None else None
+    if holder is None:
+        raise ServiceError(404, "No such user or group.")
+    return holder
+
+
+def holder_json(holder: Union[User, Group]) -> dict[str, Any]:
+    name = holder.email if isinstance(holder, User) else holder.name
+    return {"id": holder.id, "name": name, **quota_fields(holder)}
