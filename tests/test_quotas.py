@@ -389,3 +389,16 @@ def test_the_quota_page_saves_a_user_quota_and_keeps_a_bad_form(app, ada):
     with app.app_context():
         person = db.session.get(User, ada["id"])
         assert (person.token_quota, person.quota_period) == (5000, "month")
+
+
+def test_the_owner_pages_warn_past_the_threshold(app, ada, clock):
+    set_quota(app, User, ada["id"], token_quota=1000, quota_period="day")
+    owner = login_client(app, "ada@example.com")
+    assert "quota-warning" not in owner.get("/account/").get_data(as_text=True)
+    spent(app, ada["id"], 850)
+    html = owner.get("/account/").get_data(as_text=True)
+    assert "You have used 850 of the 1,000 tokens of your quota for this day (85%)." in html
+    spent(app, ada["id"], 150)
+    html = owner.get("/account/").get_data(as_text=True)
+    assert "You have used all 1,000 tokens of your quota for this day" in html
+    assert "until 2026-12-06 00:00 UTC" in html

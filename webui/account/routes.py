@@ -340,3 +340,16 @@ def dismiss_leaked_keys():
     if EmptyForm().validate_on_submit():
         leaks.dismiss_notice(g.principal.id)
     return redirect(url_for("account.index", _anchor="api-keys"))
+
+
+# --- the banner of quotas nearly or wholly used ------------------------------------------
+
+
+@bp.app_template_global()
+def quota_warnings() -> list[str]:
+    """For base.html: the signed-in person's quotas past their warning threshold, in words
+    (from the quotas the request's lookup already read: no query)."""
+    principal = g.get("principal")
+    if principal is None or principal.key is not None:
+        return []
+    return [quotas.warning_line(quota) for quota in principal.quotas if quota.warned]

@@ -202,3 +202,19 @@ def holder_or_404(kind: str, holder_id: str) -> Union[User, Group]:
 def holder_json(holder: Union[User, Group]) -> dict[str, Any]:
     name = holder.email if isinstance(holder, User) else holder.name
     return {"id": holder.id, "name": name, **quota_fields(holder)}
+
+
+def warning_line(quota: Quota) -> str:
+    """A quota past its warning threshold, for the owner's banner."""
+    what = "tokens" if quota.measure == TOKENS else "requests"
+    whose = "your group's" if quota.holder == "group" else "your"
+    if quota.reached:
+        resets = quotas.reset_text(quotas.period_end(quota.period, quotas.clock()))
+        return (
+            f"You have used all {quota.limit:,} {what} of {whose} quota for this "
+            f"{quota.period}: requests are refused until {resets}."
+        )
+    return (
+        f"You have used {quota.used:,} of the {quota.limit:,} {what} of {whose} quota for this "
+        f"{quota.period} ({quota.used * 100 // quota.limit}%)."
+    )
