@@ -35,12 +35,23 @@ def quotas_page():
     return render_template("admin/quotas.html", groups=groups, people=people)
 
 
-@bp.route("/quotas/<any(users, groups):kind>/<holder_id>", methods=["GET", "POST"])
+@bp.route("/quotas/users/<user_id>", methods=["GET", "POST"])
 @require_role("admin")
+def user_quota_edit(user_id: str):
+    return quota_edit("users", user_id)
+
+
+@bp.route("/quotas/groups/<group_id>", methods=["GET", "POST"])
+@require_role("admin")
+def group_quota_edit(group_id: str):
+    return quota_edit("groups", group_id)
+
+
 def quota_edit(kind: str, holder_id: str):
+    """The quota form of a person or group; a refused value: flashed, the form kept, 400."""
     holder = quotas.holder_or_404(kind, holder_id)
     form = QuotaForm(obj=holder)
-    if form.is_submitted() is False:
+    if not form.is_submitted():
         form.quota_period.data = holder.quota_period or "day"
     status = 200
     if form.validate_on_submit():

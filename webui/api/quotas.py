@@ -18,10 +18,20 @@ def list_quotas():
     )
 
 
-@bp.post("/api/v1/quotas/<any(users, groups):kind>/<holder_id>")
+@bp.post("/api/v1/quotas/users/<user_id>")
 @require_role("admin")
 @session_only
-def set_quotas(kind: str, holder_id: str):
-    holder = quotas.holder_or_404(kind, holder_id)
+def set_user_quotas(user_id: str):
+    return set_quotas(quotas.holder_or_404("users", user_id))
+
+
+@bp.post("/api/v1/quotas/groups/<group_id>")
+@require_role("admin")
+@session_only
+def set_group_quotas(group_id: str):
+    return set_quotas(quotas.holder_or_404("groups", group_id))
+
+
+def set_quotas(holder):
     quotas.set_quotas(holder, json_object())
     return jsonify(quotas.holder_json(holder))
