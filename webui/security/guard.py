@@ -7,6 +7,8 @@
 3. May keys be used: ENABLE_API_KEYS and, for non-admins, features.api_keys.
 4. May this key reach this path: the global allowlist, the key's own, read-only.
 5. What the view declared it needs (see ``permissions.py``).
+6. For a view that spends model tokens: the token and request quotas (``quotas.py``), read
+   by the lookup of step 2.
 """
 
 import logging
