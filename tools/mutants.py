@@ -338,6 +338,30 @@ FAULTS = [
             "tests/test_service_accounts.py::test_deleting_the_owner_passes_it_to_the_deleting_admin",
         ),
     ),
+    Fault(
+        "quota-group-is-the-floor",
+        "of a person's groups the least generous quota applies instead of the most generous",
+        (
+            Edit(
+                "webui/security/quotas.py",
+                "per_day(quota) > per_day(best[quota.measure])",
+                "per_day(quota) < per_day(best[quota.measure])",
+            ),
+        ),
+        ("tests/test_quotas.py::test_the_most_generous_group_is_the_ceiling",),
+    ),
+    Fault(
+        "quota-counts-the-whole-month-for-a-day",
+        "a daily quota counts the month's use, so it never resets at midnight",
+        (
+            Edit(
+                "webui/security/quotas.py",
+                "    offset = 0 if period == DAY else 2\n",
+                "    offset = 2\n",
+            ),
+        ),
+        ("tests/test_quotas.py::test_a_daily_quota_resets_at_midnight_utc",),
+    ),
 ]
 
 

@@ -27,6 +27,7 @@ ADMIN_NAV = [
     ("admin.groups_page", "Groups"),
     ("admin.default_permissions", "Default Permissions"),
     ("admin.api_keys", "API Keys"),
+    ("admin.quotas_page", "Quotas"),
     ("admin.audit", "Audit"),
 ]
 

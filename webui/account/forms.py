@@ -79,6 +79,21 @@ class KeyForm(Form):
         validators=[Length(max=10, message="Requests per minute must be a number.")],
     )
 
+    # The key's own quotas (below the owner's): text, checked by the service's rule.
+    token_quota = StringField(
+        "Token quota (optional)",
+        validators=[Length(max=14, message="The token quota must be a number.")],
+    )
+    request_quota = StringField(
+        "Request quota (optional)",
+        validators=[Length(max=14, message="The request quota must be a number.")],
+    )
+    quota_period = SelectField(
+        "Quota period",
+        choices=[("day", "Per day (UTC)"), ("month", "Per month (UTC)")],
+        default="day",
+    )
+
     def __init__(self, *args, endpoint_choices: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.endpoints.choices = [(path, path) for path in endpoint_choices]

@@ -26,7 +26,7 @@ from webui.security.permissions import (
     session_only,
 )
 from webui.security.ratelimit import TooManyAttempts
-from webui.services import api_keys, api_routes, groups, key_expiry, key_usage, leaks, users
+from webui.services import api_keys, api_routes, groups, key_expiry, key_usage, leaks, quotas, users
 from webui.services.usage import usage_by_key
 from webui.signin import this_session
 
@@ -158,6 +158,9 @@ def explain_refusal(form: KeyForm, error: ServiceError) -> None:
         "rate_limit": form.rate_limit,
         "allowed_models": form.allowed_models,
         "allowed_networks": form.allowed_networks,
+        "token_quota": form.token_quota,
+        "request_quota": form.request_quota,
+        "quota_period": form.quota_period,
     }[error.field]
     field.errors = [*field.errors, error.page_detail]
 
@@ -177,6 +180,7 @@ def create_key():
                 rate_limit=(form.rate_limit.data or "").strip(),
                 allowed_models=form.allowed_models.data or None,
                 allowed_networks=form.allowed_networks.data or None,
+                **quota_values(form),
             )
         except ServiceError as error:
             explain_refusal(form, error)
@@ -201,6 +205,7 @@ def render_key_page(api_key, form: EditKeyForm, status: int = 200):
         keys_blocker=blocker,
         usage=key_usage.chart(api_key.id),
         rotate_form=RotateForm(formdata=None),
+        quota_uses=quotas.key_use(api_key),
     )
     return no_store(make_response(html, status))
 
@@ -223,6 +228,14 @@ def edit_form(api_key, **kwargs) -> EditKeyForm:
     )
 
 
+def quota_values(form: KeyForm) -> dict:
+    """The key's quota fields as the API names them (empty: none)."""
+    tokens = (form.token_quota.data or "").strip() or None
+    requests = (form.request_quota.data or "").strip() or None
+    period = form.quota_period.data if tokens or requests else None
+    return {"token_quota": tokens, "request_quota": requests, "quota_period": period}
+
+
 def changed_values(form: EditKeyForm, api_key) -> dict:
     """The form as a change to the key (API field names); the expiry only when another one
     was chosen, the endpoints only when the list differs (an empty list stays empty)."""
@@ -232,6 +245,7 @@ def changed_values(form: EditKeyForm, api_key) -> dict:
         "rate_limit": (form.rate_limit.data or "").strip(),
         "allowed_models": form.allowed_models.data or None,
         "allowed_networks": form.allowed_networks.data or None,
+        **quota_values(form),
     }
     if form.expiry.data != "keep":
         values["expires_at"] = expiry_from_form(form)
@@ -253,6 +267,9 @@ def key_page(key_id: str):
         rate_limit=api_key.rate_limit_per_minute or "",
         allowed_models=", ".join(api_key.allowed_models or ()),
         allowed_networks=", ".join(api_key.allowed_networks or ()),
+        token_quota=api_key.token_quota or "",
+        request_quota=api_key.request_quota or "",
+        quota_period=api_key.quota_period or "day",
         expiry="keep",
     )
     form.show_endpoints(api_key.allowed_endpoints)
@@ -413,3 +430,16 @@ def dismiss_leaked_keys():
     if EmptyForm().validate_on_submit():
         leaks.dismiss_notice(g.principal.id)
     return redirect(url_for("account.index", _anchor="api-keys"))
+
+
+# --- the banner of quotas nearly or wholly used ------------------------------------------
+
+
+@bp.app_template_global()
+def quota_warnings() -> list[str]:
+    """For base.html: the signed-in person's quotas past their warning threshold, in words
+    (from the quotas the request's lookup already read: no query)."""
+    principal = g.get("principal")
+    if principal is None or principal.key is not None:
+        return []
+    return [quotas.warning_line(quota) for quota in principal.quotas if quota.warned]

@@ -2,4 +2,12 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from webui.admin import audit, connections, groups, keys, routes, service_accounts  # noqa: E402,F401,E501
+from webui.admin import (  # noqa: E402,F401
+    audit,
+    connections,
+    groups,
+    keys,
+    quotas,
+    routes,
+    service_accounts,
+)

@@ -11,7 +11,7 @@ from webui.errors import ServiceError
 from webui.forms import EmptyForm, Form
 from webui.security import ratelimit
 from webui.security.permissions import require_role
-from webui.services import key_inventory, key_usage, users
+from webui.services import key_inventory, key_usage, quotas, users
 
 POLICY_SETTINGS = ["API_KEYS_MAX_LIFETIME_DAYS", "API_KEYS_DISABLE_UNUSED_DAYS"]
 
@@ -55,6 +55,7 @@ def render_inventory(status: int = 200, form: KeyPolicyForm | None = None):
         counts=counts,
         recent=key_usage.recent_usage([api_key.id for api_key, _ in rows]),
         service_owners=key_inventory.service_owner_names(rows),
+        quota_uses={api_key.id: quotas.key_use(api_key) for api_key, _ in rows},
         total=total,
         filters=filters,
         args=request.args,

@@ -21,6 +21,7 @@ from webui.api import (  # noqa: E402,F401,E501
     openai,
     platform,
     profile,
+    quotas,
     retrieval,
     service_accounts,
     upstreams,

@@ -92,6 +92,9 @@ def create_api_key():
         rate_limit=body.get("rate_limit"),
         allowed_models=body.get("allowed_models"),
         allowed_networks=body.get("allowed_networks"),
+        token_quota=body.get("token_quota"),
+        request_quota=body.get("request_quota"),
+        quota_period=body.get("quota_period"),
     )
     return no_store(jsonify({**key_json(api_key), "key": secret})), 201
 

@@ -229,6 +229,9 @@ def key_facts(api_key: ApiKey) -> dict[str, Any]:
         "rate_limit_per_minute": api_key.rate_limit_per_minute,
         "allowed_models": api_key.allowed_models,
         "allowed_networks": api_key.allowed_networks,
+        "token_quota": api_key.token_quota,
+        "request_quota": api_key.request_quota,
+        "quota_period": api_key.quota_period,
     }
 
 

@@ -29,6 +29,17 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+class HasQuota:
+    """Token and request quotas an administrator sets on a person or a group: NULL for none,
+    counted per ``quota_period`` ("day" or "month", UTC), with a warning from
+    ``quota_warn_percent`` (NULL: the default) of a quota used."""
+
+    token_quota: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    request_quota: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    quota_period: Mapped[Optional[str]] = mapped_column(sa.String(8))
+    quota_warn_percent: Mapped[Optional[int]] = mapped_column(sa.Integer)
+
+
 class HasRole:
     """What a role means, for an account row and for a request's principal alike."""
 
@@ -45,7 +56,7 @@ class HasRole:
         return self.role not in ("admin", "user")
 
 
-class User(HasRole, db.Model):
+class User(HasRole, HasQuota, db.Model):
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
@@ -78,7 +89,7 @@ class User(HasRole, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class Group(db.Model):
+class Group(HasQuota, db.Model):
     __tablename__ = "groups"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)

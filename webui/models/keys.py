@@ -55,6 +55,10 @@ class ApiKey(db.Model):
     # Set when the guard first finds the key dormant; cleared when its owner re-enables it.
     disabled_at: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
     disabled_reason: Mapped[Optional[str]] = mapped_column(sa.String(32))
+    # The key's own quotas (lower than its owner's), per quota_period ("day" or "month").
+    token_quota: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    request_quota: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    quota_period: Mapped[Optional[str]] = mapped_column(sa.String(8))
 
     user: Mapped[User] = relationship()
 
@@ -89,6 +93,9 @@ class ApiKey(db.Model):
             "allowed_models": self.allowed_models,
             "allowed_networks": self.allowed_networks,
             "previous_valid_until": self.previous_secret_until(),
+            "token_quota": self.token_quota,
+            "request_quota": self.request_quota,
+            "quota_period": self.quota_period,
             "expired": self.is_expired(),
             "disabled_at": self.disabled_at,
             "disabled_reason": self.disabled_reason,

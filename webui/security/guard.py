@@ -7,6 +7,8 @@
 3. May keys be used: ENABLE_API_KEYS and, for non-admins, features.api_keys.
 4. May this key reach this path: the global allowlist, the key's own, read-only.
 5. What the view declared it needs (see ``permissions.py``).
+6. For a view that spends model tokens: the token and request quotas (``quotas.py``), read
+   by the lookup of step 2.
 """
 
 import logging
@@ -15,7 +17,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Flask, after_this_request, current_app, g, redirect, request, session, url_for
 from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
@@ -24,12 +26,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
-from webui.core import audit
+from webui.core import audit, counters
 from webui.core.version_cache import note_version
 from webui.errors import error_response, is_api_path, json_error
 from webui.extensions import csrf, db
 from webui.models import ApiKey, now
-from webui.security import dormancy, key_format, networks, ratelimit
+from webui.security import dormancy, key_format, networks, quotas, ratelimit
 from webui.security.allowlist import instance_allowlist, is_path_allowed
 from webui.security.identity import principal_for_key
 from webui.security.permissions import (
@@ -341,7 +343,65 @@ def guard(req: Request):
 
     if access.public:
         return None
-    return authorize(access)
+    refusal = authorize(access)
+    if refusal is None and req.endpoint in quotas.METERED_ENDPOINTS:
+        return check_quotas(g.principal)
+    return refusal
+
+
+# --- quotas (security/quotas.py) -------------------------------------------------------------
+
+
+def check_quotas(principal: Principal):
+    """429 once a quota of the person or key is used up for its period; otherwise the quota
+    headers go on the answer. A stream that crosses a quota finishes: only the next request
+    is refused."""
+    if not principal.quotas:
+        return None
+    at = quotas.clock()
+    reached = quotas.first_reached(principal.quotas)
+    if reached is None:
+        sent = quotas.headers(principal.quotas, at)
+
+        @after_this_request
+        def add_quota_headers(response):
+            response.headers.extend(sent)
+            return response
+
+        return None
+    resets_in = quotas.period_end(reached.period, at) - at
+    audit_first_quota_refusal(principal, reached, at, resets_in)
+    sent = {**quotas.headers(principal.quotas, at, refused=True), "Retry-After": str(resets_in)}
+    return json_error(429, quotas.refusal_detail(reached, at), sent)
+
+
+def audit_first_quota_refusal(principal: Principal, reached, at: int, resets_in: int) -> None:
+    """One audit row per key (or browser user) and quota period: the first refusal, as
+    counted by the shared counters, whichever worker refuses it."""
+    holder = principal.key.id if principal.key is not None else principal.id
+    start = quotas.period_start(reached.period, at)
+    name = f"quota-refused/{holder}/{reached.holder}/{reached.measure}/{start}"
+    try:
+        count, _ = counters.hit(name, resets_in)
+    except SQLAlchemyError:
+        log.warning("could not count a quota refusal", exc_info=True)
+        return
+    if count != 1:
+        return
+    detail = {
+        "measure": reached.measure,
+        "period": reached.period,
+        "limit": reached.limit,
+        "used": reached.used,
+        "whose": reached.holder,
+        "key_prefix": principal.key.prefix if principal.key is not None else None,
+    }
+    try:
+        audit.record("quota.refused", holder, detail, actor_id=principal.id)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("could not audit a quota refusal", exc_info=True)
 
 
 def signed_in_principal() -> Optional[Principal]:

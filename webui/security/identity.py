@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from webui.core.version_cache import version_column
 from webui.extensions import db
 from webui.models import ApiKey, BrowserSession, Group, User, group_members
+from webui.security import quotas
 from webui.security.key_format import key_digest
 from webui.security.principal import KeyInfo, Principal, frozen_groups
 
@@ -45,6 +46,9 @@ _KEY_COLUMNS = (
     ),
     ApiKey.created_at,  # with last_used_at: whether the key is dormant
     ApiKey.disabled_at,
+    ApiKey.token_quota,
+    ApiKey.request_quota,
+    ApiKey.quota_period,
 )
 # The key columns holding JSON lists: shared decoded values, kept as read-only tuples.
 _LIST_COLUMNS = tuple(
@@ -87,12 +91,14 @@ def by_key(dialect: str) -> sa.Select:
     each column has its own unique index, which SQLite and PostgreSQL both use for the OR."""
     value = sa.bindparam("value")
     match = sa.or_(ApiKey.digest == value, ApiKey.previous_digest == value)
-    return _lookup(dialect, ApiKey, match, *_KEY_COLUMNS, *_USER_COLUMNS)
+    quota = quotas.lookup_column(dialect, with_key=True)
+    return _lookup(dialect, ApiKey, match, *_KEY_COLUMNS, *_USER_COLUMNS, quota)
 
 
 def by_session(dialect: str) -> sa.Select:
     match = BrowserSession.digest == sa.bindparam("value")
-    return _lookup(dialect, BrowserSession, match, *_USER_COLUMNS)
+    quota = quotas.lookup_column(dialect, with_key=False)
+    return _lookup(dialect, BrowserSession, match, *_USER_COLUMNS, quota)
 
 
 class _Compiled:
@@ -115,7 +121,7 @@ class _Compiled:
         self.decoders = [(i, _remembering(decode)) for i, decode in enumerate(decoders) if decode]
 
     def parameters(self, value: str):
-        params = {**self.params, "value": value}
+        params = {**self.params, "value": value, **quotas.lookup_params(quotas.clock())}
         return tuple(params[name] for name in self.order) if self.order else params
 
     def decode(self, row: tuple) -> list:
@@ -168,8 +174,11 @@ def _row(build: Callable[[str], sa.Select], value: str) -> Optional[list]:
 
 
 def _principal(row: list, user_start: int, key: Optional[KeyInfo]) -> Principal:
-    """A row of [key columns…, user columns…, groups, version] as a Principal."""
-    user_id, name, email, role, is_service = row[user_start : user_start + len(_USER_COLUMNS)]
+    """A row of [key columns…, user columns…, quotas, groups, version] as a Principal."""
+    user_end = user_start + len(_USER_COLUMNS)
+    user_id, name, email, role, is_service = row[user_start:user_end]
+    quota = row[user_end]
+    key_quota = None if key is None else (key.token_quota, key.request_quota, key.quota_period)
     return Principal(
         id=user_id,
         name=name,
@@ -179,6 +188,7 @@ def _principal(row: list, user_start: int, key: Optional[KeyInfo]) -> Principal:
         groups=frozen_groups(row[-2] or ()),
         key=key,
         settings_version=row[-1],
+        quotas=quotas.quotas_from_lookup(quota, key_quota),
     )
 
 

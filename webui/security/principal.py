@@ -31,6 +31,9 @@ class KeyInfo:
     old_secret_until: Optional[int] = None
     created_at: int = 0
     disabled_at: Optional[int] = None
+    token_quota: Optional[int] = None
+    request_quota: Optional[int] = None
+    quota_period: Optional[str] = None
 
     def is_expired(self, at: Optional[int] = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (at or now())
@@ -50,6 +53,8 @@ class Principal(HasRole):
     key: Optional[KeyInfo] = None
     settings_version: Any = None
     is_service: bool = False  # a service account: it acts only through its keys
+    # The token and request quotas on this request with their use (security/quotas.py).
+    quotas: tuple = ()
 
     @property
     def group_ids(self) -> frozenset[str]:

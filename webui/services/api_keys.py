@@ -21,6 +21,7 @@ from webui.security import key_format, networks
 from webui.security.display_names import refuse_hidden_characters
 from webui.security.permissions import keys_unusable_reason
 from webui.security.principal import Principal
+from webui.services import quotas
 
 MAX_NAME_LENGTH = 100
 DEFAULT_KEY_NAME = "default"  # the key Open WebUI's single-key endpoints manage
@@ -36,6 +37,9 @@ EDITABLE_FIELDS = {
     "rate_limit": "rate_limit_per_minute",
     "allowed_models": "allowed_models",
     "allowed_networks": "allowed_networks",
+    "token_quota": "token_quota",
+    "request_quota": "request_quota",
+    "quota_period": "quota_period",
 }
 MAX_LIST_ENTRIES = 100  # models or networks a key may list
 MAX_MODEL_ID_LENGTH = 200
@@ -206,6 +210,35 @@ def clean_rate_limit(value: Any) -> Optional[int]:
         ) from None
 
 
+def clean_key_quota(field: str, value: Any, user: Principal) -> Optional[int]:
+    """A key's token or request quota: a whole number not above its owner's, or None."""
+    what = "Token" if field == "token_quota" else "Request"
+    try:
+        amount = quotas.clean_quota(field, value)
+    except ServiceError as error:
+        raise KeyFieldError(
+            field,
+            error.detail,
+            f"{what} quota must be a whole number from 1 to {quotas.MAX_QUOTA}, or empty for none.",
+        ) from None
+    ceiling = quotas.ceiling_below(user.id, field, amount)
+    if ceiling is not None:
+        raise KeyFieldError(
+            field,
+            f"{field} {amount} is above your quota of {ceiling}: a key's quota may only be lower.",
+            f"{what} quota {amount} is above your quota of {ceiling}: a key's quota may only "
+            "be lower.",
+        )
+    return amount
+
+
+def clean_key_period(value: Any) -> Optional[str]:
+    try:
+        return quotas.clean_period(value)
+    except ServiceError as error:
+        raise KeyFieldError("quota_period", error.detail, "Choose a day or a month.") from None
+
+
 def clean_fields(user: Principal, values: dict[str, Any], editing: Optional[ApiKey] = None):
     """The given fields (API names, see EDITABLE_FIELDS) checked, as column values; creating
     and editing share every rule, including the administrator's maximum lifetime."""
@@ -223,6 +256,9 @@ def clean_fields(user: Principal, values: dict[str, Any], editing: Optional[ApiK
         "rate_limit": clean_rate_limit,
         "allowed_models": clean_allowed_models,
         "allowed_networks": clean_allowed_networks,
+        "token_quota": lambda value: clean_key_quota("token_quota", value, user),
+        "request_quota": lambda value: clean_key_quota("request_quota", value, user),
+        "quota_period": clean_key_period,
     }
     return {EDITABLE_FIELDS[field]: cleaners[field](value) for field, value in values.items()}
 
@@ -243,6 +279,9 @@ def create_key(
     rate_limit: Any = None,
     allowed_models: Any = None,
     allowed_networks: Any = None,
+    token_quota: Any = None,
+    request_quota: Any = None,
+    quota_period: Any = None,
 ) -> tuple[ApiKey, str]:
     """Validate everything, then store the key's digest; returns the row and the only copy
     of the secret. ``replacing`` is deleted in the same transaction."""
@@ -257,6 +296,9 @@ def create_key(
             "rate_limit": rate_limit,
             "allowed_models": allowed_models,
             "allowed_networks": allowed_networks,
+            "token_quota": token_quota,
+            "request_quota": request_quota,
+            "quota_period": quota_period,
         },
         editing=replacing,
     )
