@@ -4,14 +4,14 @@ A key unused for longer than the administrator's limit is disabled when it is ne
 presented: when and why stay on the key's row until its owner re-enables it.
 
 Revision ID: 0011_key_dormancy
-Revises: 0009_leaked_keys_notice
+Revises: 0010_rotation_grace
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_key_dormancy"
-down_revision = "0009_leaked_keys_notice"
+down_revision = "0010_rotation_grace"
 branch_labels = None
 depends_on = None
 

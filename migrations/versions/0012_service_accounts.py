@@ -4,14 +4,14 @@ A service account is a users row marked ``is_service``, with the person who answ
 in ``owner_id``. The owner's deletion reassigns it first (no ON DELETE action).
 
 Revision ID: 0012_service_accounts
-Revises: 0009_leaked_keys_notice
+Revises: 0011_key_dormancy
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_service_accounts"
-down_revision = "0009_leaked_keys_notice"
+down_revision = "0011_key_dormancy"
 branch_labels = None
 depends_on = None
 

@@ -4,14 +4,14 @@ Quotas of tokens and requests per day or per month (issue 27, item 3): set by an
 administrator on groups and users, and by an owner (lower) on a key. NULL: no quota.
 
 Revision ID: 0013_quotas
-Revises: 0009_leaked_keys_notice
+Revises: 0012_service_accounts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_quotas"
-down_revision = "0009_leaked_keys_notice"
+down_revision = "0012_service_accounts"
 branch_labels = None
 depends_on = None
 

@@ -10,8 +10,7 @@ from webui.core.parsers import parse_bool, parse_field, query_number
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.models import ApiKey, Usage, User, now
-from webui.services import key_usage
-from webui.services import users
+from webui.services import key_usage, users
 
 DAY = 86400
 MAX_UNUSED_DAYS = 36500
