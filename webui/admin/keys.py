@@ -55,7 +55,7 @@ def render_inventory(status: int = 200, form: KeyPolicyForm | None = None):
         counts=counts,
         recent=key_usage.recent_usage([api_key.id for api_key, _ in rows]),
         service_owners=key_inventory.service_owner_names(rows),
-        quota_uses={api_key.id: quotas.key_use(api_key) for api_key, _ in rows},
+        quota_uses=quotas.keys_use([api_key for api_key, _ in rows]),
         total=total,
         filters=filters,
         args=request.args,
