@@ -88,6 +88,7 @@ def test_admin_config_roundtrip(admin_client):
         "ENABLE_API_KEYS": False,
         "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS": False,
         "API_KEYS_ALLOWED_ENDPOINTS": "",
+        "API_KEYS_DISABLE_UNUSED_DAYS": None,
         **{k: v for k, v in config.items() if k.startswith("API_KEYS_MAX")},
     }
     saved = admin_client.post(

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.support.accounts import PASSWORD, bearer
+from tests.support.fake_upstream import connection_settings, running_upstream
 from tests.support.s3 import Bucket, new_bucket
 from tests.support.servers import LiveServer, gunicorn_server
 from webui import create_app
@@ -232,3 +233,42 @@ def test_a_session_signed_in_on_a_is_valid_on_b_and_signed_out_on_b_is_refused_o
     with browser() as copy:
         copy.cookies.set("session", cookie)
         assert copy.get(hosts.a.url + WHO).status_code == 401
+
+
+# --- issue 27: a quota and a rotation's grace period, held by the database both hosts share ---
+
+
+@pytest.fixture(scope="module")
+def upstream(hosts, admin):
+    """A model server both hosts are pointed at, through the Open WebUI config route on A."""
+    with running_upstream() as up:
+        settings = connection_settings(openai=up)
+        openai_only = {name: value for name, value in settings.items() if "OPENAI" in name}
+        assert send(admin, "POST", hosts.a, "/openai/config/update", json=openai_only).is_success
+        yield up
+
+
+def chat(host: LiveServer, key: dict) -> httpx.Response:
+    body = {"model": "gpt-test", "messages": [{"role": "user", "content": "Hi"}]}
+    with browser() as client:
+        return client.post(host.url + "/api/chat/completions", headers=key, json=body)
+
+
+def test_a_keys_request_quota_counts_across_both_hosts(hosts, admin, upstream):
+    _, key = new_key(admin, hosts.a, request_quota=2, quota_period="day")
+    answers = [chat(host, key) for host in (hosts.a, hosts.b, hosts.a, hosts.b)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 429]
+    assert answers[1].headers["X-RateLimit-Remaining-Requests"] == "0"
+    assert "quota" in answers[2].json()["detail"].lower()
+    assert int(answers[3].headers["Retry-After"]) > 0
+
+
+def test_a_rotation_grace_period_set_on_b_holds_on_a_and_ends_on_a_for_b(hosts, admin):
+    key_id, old = new_key(admin, hosts.a)
+    rotated = send(admin, "POST", hosts.b, f"{KEYS}/{key_id}/rotate", json={"grace_seconds": 3600})
+    assert rotated.status_code == 201, rotated.text
+    new = bearer(rotated.json()["key"])
+    assert [get(host, WHO, old).status_code for host in (hosts.a, hosts.b)] == [200, 200]
+    assert send(admin, "POST", hosts.a, f"{KEYS}/{key_id}/end-grace").status_code == 200
+    assert get(hosts.b, WHO, old).status_code == 401
+    assert [get(host, WHO, new).status_code for host in (hosts.a, hosts.b)] == [200, 200]
