@@ -70,7 +70,12 @@ def test_inventory_lists_every_key_with_owner_usage_and_restrictions(app, people
     assert body["total"] == 3 and len(body["items"]) == 3
     by_name = {item["name"]: item for item in body["items"]}
     bot = by_name["Bot"]
-    assert bot["user"] == {"id": people["bob"], "name": "Bob", "email": "bob@example.com"}
+    assert bot["user"] == {
+        "id": people["bob"],
+        "name": "Bob",
+        "email": "bob@example.com",
+        "is_service": False,
+    }
     assert bot["last_used_ip"] == "10.1.2.3" and bot["last_used_at"] is not None
     assert bot["prefix"].startswith("sk-webui_") and bot["request_count"] in (0, None)
     for field in ("id", "created_at", "expires_at", "allowed_endpoints", "read_only", "expired"):
