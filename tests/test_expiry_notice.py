@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.accounts import bearer, login_client
+from tests.support.statements import keyed_request_statements
 from webui.extensions import db
 from webui.models import ApiKey, now
-from webui.sql_trace import traced_statements
 
 DAY = 86400
 HOUR = 3600
@@ -79,13 +79,8 @@ def test_no_banner_for_later_expired_or_others_keys(app, people, make_key):
 
 def test_a_keyed_request_still_costs_one_statement(app, people, make_key):
     expiring_key(app, make_key, people["ada"])
-    api = app.test_client()
-    assert api.get(WHO, headers=people["ada_key"]).status_code == 200  # writes last use
-    with app.app_context():
-        engine = db.engine
-    with traced_statements(engine) as statements:
-        assert api.get(WHO, headers=people["ada_key"]).status_code == 200
-        assert len(statements) == 1, statements
+    statements = keyed_request_statements(app, people["ada_key"], WHO)
+    assert len(statements) == 1, statements
 
 
 # --- Make a replacement -------------------------------------------------------------------------
