@@ -87,10 +87,13 @@ def _lookup(dialect: str, through, match, *columns) -> sa.Select:
 
 
 def by_key(dialect: str) -> sa.Select:
-    """The key whose secret, or previous secret (during a rotation's grace period), is bound;
-    each column has its own unique index, which SQLite and PostgreSQL both use for the OR."""
+    """The key whose secret, or previous secret (during a rotation's grace period), is bound.
+    Each digest column has its own unique index; the key's id is found through one, then the
+    other, rather than by an OR of both, which made SQLite's lookup cost twice the request."""
     value = sa.bindparam("value")
-    match = sa.or_(ApiKey.digest == value, ApiKey.previous_digest == value)
+    current = sa.select(ApiKey.id).where(ApiKey.digest == value)
+    previous = sa.select(ApiKey.id).where(ApiKey.previous_digest == value)
+    match = ApiKey.id == sa.union_all(current, previous).limit(1).scalar_subquery()
     quota = quotas.lookup_column(dialect, with_key=True)
     return _lookup(dialect, ApiKey, match, *_KEY_COLUMNS, *_USER_COLUMNS, quota)
 
