@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api/", "/ollama/", "/openai/")
 # Probes outside those prefixes that are API too: plain JSON, keys accepted.
-API_PATHS = ("/api", "/ollama", "/openai", "/health", "/health/db", "/ready")
+API_PATHS = ("/api", "/ollama", "/openai", "/health", "/health/db", "/ready", "/openapi.json")
 # Where clients are OpenAI SDKs: these errors carry OpenAI's shape too.
 OPENAI_SHAPED_PREFIXES = ("/openai/", "/ollama/v1/")
 OPENAI_SHAPED_PATHS = frozenset(

@@ -19,6 +19,7 @@ from webui.api import (  # noqa: E402,F401,E501
     not_provided,
     ollama,
     openai,
+    openapi,
     platform,
     profile,
     quotas,

@@ -6,12 +6,17 @@ from flask import jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from webui.api import bp
+from webui.api.declare import documented
+from webui.core.apidoc import BOOLEAN, STRING, component, obj
 from webui.core.schema import NO_ANSWER, SchemaState, schema_state
 from webui.extensions import db
 from webui.security.permissions import public
 
+PROBE = component("Probe", obj({"status": BOOLEAN, "detail": STRING}, ("status",)))
+
 
 @bp.get("/health")
+@documented("Liveness: the process answers", "Server status", answers={200: PROBE})
 @public
 def health():
     """Liveness: the process answers, whatever the database says."""
@@ -19,6 +24,11 @@ def health():
 
 
 @bp.get("/ready")
+@documented(
+    "Readiness: the database holds this version's schema",
+    "Server status",
+    answers={200: PROBE, 503: PROBE},
+)
 @public
 def ready():
     """The schema is at this version's head (read once when it is, so no query then)."""
@@ -26,6 +36,11 @@ def ready():
 
 
 @bp.get("/health/db")
+@documented(
+    "The database answers now, and holds this version's schema",
+    "Server status",
+    answers={200: PROBE, 503: PROBE},
+)
 @public
 def health_db():
     """The database answers now (one query), and holds this version's schema."""

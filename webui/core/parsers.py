@@ -254,7 +254,7 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-def _place(path: tuple) -> str:
+def json_place(path: tuple) -> str:
     """``("messages", 0, "content")`` → ``messages[0].content``, printable whatever the keys."""
     place = ""
     for step in path:
@@ -305,7 +305,7 @@ def check_json_value(value: Any) -> None:
         if isinstance(item, str):
             problem = text_problem(item)
             if problem:
-                where = f"The field {_place(path)}" if path else "The request body"
+                where = f"The field {json_place(path)}" if path else "The request body"
                 raise ValueError(f"{where} {problem}.")
             continue
         if isinstance(item, dict):
@@ -322,6 +322,6 @@ def check_json_value(value: Any) -> None:
             if isinstance(key, str):
                 problem = text_problem(key)
                 if problem:
-                    where = f"in {_place(path)}" if path else "at the top level"
+                    where = f"in {json_place(path)}" if path else "at the top level"
                     raise ValueError(f"A field name {where} {problem}.")
             pending.append((child, (*path, key)))
