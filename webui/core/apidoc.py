@@ -123,8 +123,11 @@ TYPE_WORDS = {
 
 def body_problem(schema: dict, value: Any) -> Optional[str]:
     """A sentence naming the field that ``value`` gets wrong, or None when it fits."""
-    error = next(iter(_validator(schema).iter_errors(value)), None)
-    return None if error is None else _sentence(error)
+    errors = list(_validator(schema).iter_errors(value))
+    if not errors:
+        return None
+    # A field sent wrong is named before a field not sent at all.
+    return _sentence(min(errors, key=lambda error: error.validator == "required"))
 
 
 _VALIDATORS: dict[int, Draft202012Validator] = {}  # by id() of a declared (module-level) schema
