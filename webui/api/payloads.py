@@ -4,12 +4,11 @@ from typing import Any
 
 from flask import abort, request
 
+from webui.core.apidoc import NOT_AN_OBJECT
 from webui.core.parsers import parse_json
 from webui.models import Group, User
 from webui.security.permissions import nest
 from webui.security.principal import Principal
-
-NOT_AN_OBJECT = "The request body must be a JSON object (Content-Type: application/json)."
 
 
 def json_body(any_content_type: bool = False) -> Any:

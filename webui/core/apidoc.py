@@ -18,6 +18,7 @@ from webui.core.parsers import json_place
 OPERATION_ATTRIBUTE = "_webui_operation"
 COMPONENTS: dict[str, dict] = {}  # the document's named schemas, filled as modules declare them
 JSON = "application/json"
+NOT_AN_OBJECT = "The request body must be a JSON object (Content-Type: application/json)."
 # The document's sections, in the order the reference shows them.
 TAGS = {
     "Chat": "Chat completions, on Open WebUI's, OpenAI's and Ollama's paths.",
@@ -160,6 +161,8 @@ def _sentence(error) -> str:
         known = ", ".join(sorted(error.schema.get("properties", {}))) or "no fields"
         unknown = ", ".join(sorted(set(error.instance) - set(error.schema.get("properties", {}))))
         return f"Unknown field {unknown}{' in ' + place if place else ''}: it takes {known}."
+    if kind == "type" and not place and expected == "object":
+        return NOT_AN_OBJECT
     if kind == "type":
         types = [expected] if isinstance(expected, str) else list(expected)
         return f"{subject} must be {' or '.join(TYPE_WORDS.get(t, t) for t in types)}."
