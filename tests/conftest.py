@@ -186,6 +186,16 @@ def admin_client(app, make_user):
 
 
 @pytest.fixture
+def bob(app, make_user, save_settings):
+    """A plain user signed in, holding features.api_keys through the defaults, keys switched
+    on (an admin exists too). Modules with a ``bob`` of their own use theirs."""
+    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
+    make_user(ADMIN_EMAIL, role="admin")
+    make_user("bob@example.com")
+    return login_client(app, "bob@example.com")
+
+
+@pytest.fixture
 def people_with_keys(make_user, make_key, save_settings):
     """Keys switched on and granted (plus ``grants``, more settings); an admin ("admin",
     root@example.com) and users called ``names`` (``alice`` is alice@example.com), each with

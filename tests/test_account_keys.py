@@ -14,15 +14,6 @@ KEYS_API = "/api/v1/auths/api_keys"
 NEW_KEY = re.compile(rb'id="new-key" value="([^"]+)"')
 
 
-@pytest.fixture
-def bob(app, make_user, save_settings):
-    """A plain user holding features.api_keys through the defaults, keys switched on."""
-    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
-    make_user(ADMIN_EMAIL, role="admin")
-    make_user("bob@example.com")
-    return login_client(app, "bob@example.com")
-
-
 def create(client, name="CI", **fields) -> dict:
     """Generate a key on the page; returns its listed fields and the secret shown once."""
     response = client.post("/account/keys", data={"name": name, "expiry": "never", **fields})

@@ -19,15 +19,6 @@ LIFECYCLE_ACTIONS = ("key.created", "key.updated", "key.rotated", "key.deleted")
 
 
 @pytest.fixture
-def bob(app, make_user, save_settings):
-    """A plain user holding features.api_keys through the defaults, keys switched on."""
-    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
-    make_user("root@example.com", role="admin")
-    make_user("bob@example.com")
-    return login_client(app, "bob@example.com")
-
-
-@pytest.fixture
 def bobs_key(bob):
     """Bob's key "CI" as the create response gives it (with ``key``, the secret)."""
     body = bob.post(KEYS, json={"name": "CI"}).get_json()

@@ -20,14 +20,6 @@ HOUR = 3600
 
 
 @pytest.fixture
-def bob(app, make_user, save_settings):
-    save_settings(ENABLE_API_KEYS=True, USER_PERMISSIONS_FEATURES_API_KEYS=True)
-    make_user("root@example.com", role="admin")
-    make_user("bob@example.com")
-    return login_client(app, "bob@example.com")
-
-
-@pytest.fixture
 def bobs_key(bob):
     """Bob's read-only key "deploy" as created (``key`` holds the secret)."""
     return bob.post(KEYS, json={"name": "deploy", "read_only": True}).get_json()
