@@ -7,6 +7,7 @@ at the same moment update one row instead of racing to insert it.
 Revision ID: 3b1f0c2a9d47
 Revises: 662077764121
 """
+
 import time
 import uuid
 
@@ -27,9 +28,9 @@ settings = sa.table(
 
 
 def upgrade():
-    present = op.get_bind().execute(
-        sa.select(settings.c.key).where(settings.c.key == "_version")
-    ).first()
+    present = (
+        op.get_bind().execute(sa.select(settings.c.key).where(settings.c.key == "_version")).first()
+    )
     if present is None:
         row = {"key": "_version", "value": str(uuid.uuid4()), "updated_at": int(time.time())}
         op.bulk_insert(settings, [row])
