@@ -2,13 +2,15 @@
 
 from typing import Any
 
-from flask import abort, request
+from flask import abort, g, request
 
 from webui.core.apidoc import NOT_AN_OBJECT
 from webui.core.parsers import parse_json
 from webui.models import Group, User
 from webui.security.permissions import nest
 from webui.security.principal import Principal
+
+PARSED_BODY = "webui_parsed_body"
 
 
 def json_body(any_content_type: bool = False) -> Any:
@@ -24,13 +26,17 @@ def json_body(any_content_type: bool = False) -> Any:
             "The request body must be JSON, sent with the header Content-Type: application/json "
             f"(this request says {request.mimetype or 'nothing'}).",
         )
+    if PARSED_BODY in g:  # the declared body's check read it already (api/declare.py)
+        return g.get(PARSED_BODY)
     data = request.get_data(cache=True)
     if not data.strip():
         abort(400, NOT_AN_OBJECT)
     try:
-        return parse_json(data)
+        body = parse_json(data)
     except ValueError as error:
         abort(400, str(error))
+    setattr(g, PARSED_BODY, body)
+    return body
 
 
 def json_object(any_content_type: bool = False) -> dict[str, Any]:
