@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from webui.core.parsers import json_place
@@ -123,27 +124,35 @@ TYPE_WORDS = {
 
 
 def body_problem(schema: dict, value: Any) -> Optional[str]:
-    """A sentence naming the field that ``value`` gets wrong, or None when it fits."""
-    errors = list(_validator(schema).iter_errors(value))
-    if not errors:
+    """A sentence naming the field that ``value`` gets wrong, or None when it fits.
+
+    jsonschema-rs decides (a few µs for a chat's messages); only a body it refuses is walked
+    again by the Python jsonschema, whose errors carry the schema node a sentence is made from
+    (about 1.6 ms for 20 messages: too slow for every request)."""
+    fast, _ = _validators(schema)
+    if fast.is_valid(value):
         return None
+    errors = list(_validators(schema)[1].iter_errors(value))
+    if not errors:  # the two disagree: say what the fast one saw
+        return f"The request body does not fit: {next(fast.iter_errors(value)).message}."
     # A field sent wrong is named before a field not sent at all.
     return _sentence(min(errors, key=lambda error: error.validator == "required"))
 
 
-_VALIDATORS: dict[int, Draft202012Validator] = {}  # by id() of a declared (module-level) schema
+# By id() of a declared (module-level, so never collected) schema.
+_VALIDATORS: dict[int, tuple[Any, Draft202012Validator]] = {}
 
 
-def _validator(schema: dict) -> Draft202012Validator:
-    validator = _VALIDATORS.get(id(schema))
-    if validator is None:
-        validator = _VALIDATORS[id(schema)] = _new_validator(schema)
-    return validator
-
-
-def _new_validator(schema: dict) -> Draft202012Validator:
-    """References to named schemas (``#/components/...``) resolve within the schema itself."""
-    return Draft202012Validator({**schema, "components": {"schemas": COMPONENTS}})
+def _validators(schema: dict) -> tuple[Any, Draft202012Validator]:
+    pair = _VALIDATORS.get(id(schema))
+    if pair is None:
+        # References to named schemas (#/components/...) resolve within the schema itself.
+        whole = {**schema, "components": {"schemas": COMPONENTS}}
+        pair = _VALIDATORS[id(schema)] = (
+            jsonschema_rs.Draft202012Validator(whole),
+            Draft202012Validator(whole),
+        )
+    return pair
 
 
 def _sentence(error) -> str:
