@@ -26,8 +26,9 @@ def documented(
     description: str = "",
 ) -> Callable:
     """Declares the view's operation. ``answers`` maps a status code to a JSON schema, an
-    ``Answer`` (another media type) or None (no body); errors (``{"detail": …}``) are added
-    for every operation by the document."""
+    ``Answer`` (another media type), a list of those (the request chooses, e.g. JSON or a
+    stream) or None (no body); errors (``{"detail": …}``) are added for every operation by
+    the document."""
     operation = Operation(
         summary=summary,
         tag=check_tag(tag),
@@ -37,7 +38,7 @@ def documented(
         form=form,
         query=query or {},
         required_query=required_query,
-        answers={status: _answer(given) for status, given in (answers or {200: None}).items()},
+        answers={status: _answers(given) for status, given in (answers or {200: None}).items()},
     )
 
     def decorator(view: Callable) -> Callable:
@@ -48,6 +49,10 @@ def documented(
         return checked
 
     return decorator
+
+
+def _answers(given: Any) -> tuple[Answer, ...]:
+    return tuple(map(_answer, given)) if isinstance(given, list) else (_answer(given),)
 
 
 def _answer(given: Any) -> Answer:

@@ -55,7 +55,7 @@ class Operation:
     form: Optional[dict] = None  # a multipart/form-data body's schema (uploads)
     query: dict[str, dict] = field(default_factory=dict)  # name → schema
     required_query: tuple[str, ...] = ()
-    answers: dict[int, Answer] = field(default_factory=dict)
+    answers: dict[int, tuple[Answer, ...]] = field(default_factory=dict)
 
 
 def check_tag(tag: str) -> str:

@@ -253,14 +253,24 @@ def responses(route: Route) -> dict:
     return dict(sorted(answers.items()))
 
 
-def answer_object(status: int, answer: Answer) -> dict:
-    description = answer.description or HTTPStatus(status).phrase
-    if answer.media_type is None:
-        return {"description": description}
-    schema = answer.schema
-    if schema is None:
-        schema = ERROR_REF if status >= 400 else obj()
-    return {"description": description, "content": {answer.media_type: {"schema": schema}}}
+def answer_object(status: int, answers: tuple[Answer, ...]) -> dict:
+    """One status's answer; several media types when the request chooses (``stream``)."""
+    description = " ".join(a.description for a in answers if a.description)
+    result: dict = {"description": description or HTTPStatus(status).phrase}
+    content = {
+        answer.media_type: {"schema": answer_schema(status, answer)}
+        for answer in answers
+        if answer.media_type is not None
+    }
+    if content:
+        result["content"] = content
+    return result
+
+
+def answer_schema(status: int, answer: Answer) -> dict:
+    if answer.schema is not None:
+        return answer.schema
+    return ERROR_REF if status >= 400 else obj()
 
 
 def error_answer(description: str) -> dict:
