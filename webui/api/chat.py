@@ -8,7 +8,9 @@ import httpx
 from flask import Response, g, jsonify, request, stream_with_context
 
 from webui.api import bp
+from webui.api.declare import documented
 from webui.api.payloads import json_object
+from webui.core.apidoc import ANY, BOOLEAN, INTEGER, STRING, Answer, array, component, nullable, obj
 from webui.errors import ServiceError
 from webui.extensions import db
 from webui.services import llm_client, model_access
@@ -21,6 +23,89 @@ from webui.services.usage import Meter, StreamWatcher, tokens_reported
 # Fields this app reads itself and never forwards upstream.
 LOCAL_FIELDS = frozenset({"files"})
 CLIENT_GONE = 499  # the status recorded when the caller hangs up mid-stream
+
+# --- what the route declares (core/apidoc.py) ----------------------------------------------
+
+MESSAGES_EXAMPLE = 'a list like [{"role": "user", "content": "Hello"}]'
+# Open: OpenAI clients send many more fields (temperature, tools, …), forwarded as they are.
+COMPLETION_REQUEST = obj(
+    {
+        "model": {
+            **STRING,
+            "x-refusal": "is required: the id of a model from GET /api/models",
+            "description": "The id of a model from GET /api/models.",
+        },
+        "messages": {
+            **array(obj({"role": STRING, "content": ANY}, ("role",)), minItems=1),
+            "x-refusal": f"is required: {MESSAGES_EXAMPLE}",
+        },
+        "stream": {
+            **BOOLEAN,
+            "default": False,
+            "description": "True: the answer comes as server-sent events.",
+        },
+        "files": {
+            "type": ["array", "null"],
+            "items": {
+                **obj({"type": {"enum": ["file", "collection"]}, "id": STRING}, ("type", "id")),
+                "x-refusal": 'must be {"type": "file" or "collection", "id": "…"}',
+            },
+            "x-refusal": 'must be a list like [{"type": "collection", "id": "…"}]',
+            "description": "Files and collections to search: their passages that match the "
+            "last user message are added as a system message, and cited in `sources`.",
+        },
+    },
+    ("model", "messages"),
+)
+SOURCES = array(
+    obj(
+        {
+            "source": obj({"id": STRING, "name": STRING, "type": STRING}),
+            "document": array(STRING),
+            "metadata": array(obj({"file_id": STRING, "name": STRING, "chunk_index": INTEGER})),
+        }
+    ),
+    description="The passages added from `files`, by file or collection.",
+)
+CHAT_COMPLETION = component(
+    "ChatCompletion",
+    obj(
+        {
+            "id": STRING,
+            "object": STRING,
+            "created": INTEGER,
+            "model": STRING,
+            "choices": array(
+                obj(
+                    {
+                        "index": INTEGER,
+                        "message": obj({"role": STRING, "content": nullable(STRING)}),
+                        "finish_reason": nullable(STRING),
+                    }
+                )
+            ),
+            "usage": obj(
+                {"prompt_tokens": INTEGER, "completion_tokens": INTEGER, "total_tokens": INTEGER}
+            ),
+            "sources": SOURCES,
+        },
+        ("choices",),
+    ),
+)
+STREAM_DESCRIPTION = (
+    'With `"stream": true` the answer is `text/event-stream` instead: the model server\'s '
+    'events (`data: {…chat.completion.chunk…}`) as they come, first a `data: {"sources": …}` '
+    'event when `files` matched, an `{"error": {"message", "code"}}` event if the model '
+    "server fails midway, and `data: [DONE]` last."
+)
+UPSTREAM_ERRORS = {
+    422: Answer(description="The model server refused the request (its own words)."),
+    502: Answer(
+        description="The model server failed, could not be reached, or answered "
+        "something that is not a chat completion."
+    ),
+    504: Answer(description="The model server did not answer in time."),
+}
 
 
 def chat_request(body: dict[str, Any]) -> dict[str, Any]:
@@ -51,6 +136,17 @@ def upstream_body(body: dict[str, Any], model: dict) -> dict[str, Any]:
 @bp.post("/api/v1/chat/completions")
 @bp.post("/openai/chat/completions")
 @bp.post("/ollama/v1/chat/completions")
+@documented(
+    "Chat with a model (OpenAI's chat completions)",
+    "Chat",
+    body=COMPLETION_REQUEST,
+    answers={
+        200: Answer(CHAT_COMPLETION, description="The model server's answer, as it sent it."),
+        **UPSTREAM_ERRORS,
+    },
+    description="The request goes on to the model's server as sent (besides `files`). "
+    + STREAM_DESCRIPTION,
+)
 def chat_completions():
     body = chat_request(json_object())
     model = model_access.find_usable_model(g.principal, body["model"])

@@ -9,6 +9,9 @@ encoded once per such listing and reused.
 from flask import current_app, g, request
 
 from webui.api import bp
+from webui.api.declare import documented
+from webui.core.apidoc import INTEGER, STRING, array, component, enum, nullable, obj
+from webui.core.catalog import OLLAMA, OPENAI
 from webui.core.parsers import query_flag
 from webui.services import model_access
 
@@ -18,9 +21,46 @@ from webui.services import model_access
 _bodies: dict[tuple[int, ...], tuple[list[dict], bytes]] = {}
 _MOST_BODIES = 64  # listings differ by the groups people are in: few, but not bounded
 
+MODEL = component(
+    "Model",
+    obj(
+        {
+            "id": {**STRING, "description": "What `model` names in a chat request."},
+            "name": STRING,
+            "object": enum("model"),
+            "owned_by": STRING,
+            "connection_type": enum(OPENAI, OLLAMA),
+            "connection": {**INTEGER, "description": "The connection's position, from 0."},
+            "created": {
+                **nullable(INTEGER),
+                "description": "OpenAI connections: when the model server says it was made.",
+            },
+            "ollama": {
+                **obj({"name": STRING}),
+                "description": "Ollama connections: the model as Ollama's /api/tags lists it.",
+            },
+        },
+        ("id", "name", "object", "owned_by", "connection_type", "connection"),
+    ),
+)
+MODEL_LIST = obj({"data": array(MODEL)}, ("data",))
+
 
 @bp.get("/api/models")
 @bp.get("/api/v1/models")
+@documented(
+    "The models you may use",
+    "Models",
+    query={
+        "refresh": {
+            "type": "boolean",
+            "default": False,
+            "description": "Ask every connection again now, rather than use the list kept "
+            "for a few seconds.",
+        }
+    },
+    answers={200: MODEL_LIST},
+)
 def list_models():
     refresh = bool(request.query_string) and query_flag(request.args, "refresh")
     models = model_access.usable_models(g.principal, refresh=refresh)
