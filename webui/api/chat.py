@@ -8,7 +8,7 @@ import httpx
 from flask import Response, g, jsonify, request, stream_with_context
 
 from webui.api import bp
-from webui.api.declare import documented
+from webui.api.declare import documented, stream
 from webui.api.payloads import json_object
 from webui.core.apidoc import ANY, BOOLEAN, INTEGER, STRING, Answer, array, component, nullable, obj
 from webui.errors import ServiceError
@@ -141,7 +141,10 @@ def upstream_body(body: dict[str, Any], model: dict) -> dict[str, Any]:
     "Chat",
     body=COMPLETION_REQUEST,
     answers={
-        200: Answer(CHAT_COMPLETION, description="The model server's answer, as it sent it."),
+        200: [
+            Answer(CHAT_COMPLETION, description="The model server's answer, as it sent it."),
+            stream("text/event-stream", 'With "stream": true, server-sent events.'),
+        ],
         **UPSTREAM_ERRORS,
     },
     description="The request goes on to the model's server as sent (besides `files`). "

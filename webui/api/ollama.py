@@ -104,6 +104,7 @@ MANAGE_POSITION = (
 )
 ERROR_LINE = 'A failure after the answer began arrives as a last line {"error": "..."}.'
 JSON_OR_LINES = ' With "stream": true the answer is sent as JSON lines (application/x-ndjson).'
+ASKED_LINES = stream(NDJSON, "JSON lines, when the body asks for a stream.")
 
 TAGS_ANSWER = obj({"models": array(OLLAMA_TAG)}, ("models",))
 CHAT_LINES = stream(
@@ -124,6 +125,8 @@ PROGRESS_LINES = stream(
     'downloading); the last is {"status": "success"}. With "stream": false, that last object '
     f"alone, as JSON. {ERROR_LINE}",
 )
+# With "stream": false, the last object alone, as JSON (its fields as the stream describes).
+LAST_OBJECT = Answer(obj())
 EMBED_ANSWER = obj(
     {
         "model": STRING,
@@ -263,7 +266,7 @@ def ollama_tags():
     "Ollama",
     body=CHAT_BODY,
     any_content_type=True,
-    answers={200: CHAT_LINES, **FAILURES},
+    answers={200: [CHAT_LINES, LAST_OBJECT], **FAILURES},
     description="The body is read as JSON whatever its Content-Type, as Ollama does.",
 )
 def ollama_chat():
@@ -276,7 +279,7 @@ def ollama_chat():
     "Ollama",
     body=GENERATE_BODY,
     any_content_type=True,
-    answers={200: GENERATE_LINES, **FAILURES},
+    answers={200: [GENERATE_LINES, LAST_OBJECT], **FAILURES},
     description="The body is read as JSON whatever its Content-Type, as Ollama does.",
 )
 def ollama_generate():
@@ -289,7 +292,7 @@ def ollama_generate():
     "Ollama",
     body=EMBED_BODY,
     any_content_type=True,
-    answers={200: EMBED_ANSWER, **FAILURES},
+    answers={200: [EMBED_ANSWER, ASKED_LINES], **FAILURES},
     description="The body is read as JSON whatever its Content-Type." + JSON_OR_LINES,
 )
 def ollama_embed():
@@ -302,7 +305,7 @@ def ollama_embed():
     "Ollama",
     body=SHOW_BODY,
     any_content_type=True,
-    answers={200: SHOW_ANSWER, **FAILURES},
+    answers={200: [SHOW_ANSWER, ASKED_LINES], **FAILURES},
     description="The body is read as JSON whatever its Content-Type." + JSON_OR_LINES,
 )
 def ollama_show():
@@ -343,7 +346,7 @@ def manage(method: str, path: str, url_idx: Optional[int], streams_by_default: b
     "Ollama",
     body=PULL_BODY,
     any_content_type=True,
-    answers={200: PROGRESS_LINES, **FAILURES},
+    answers={200: [PROGRESS_LINES, LAST_OBJECT], **FAILURES},
     description=MANAGE_POSITION,
 )
 @require_role("admin")
@@ -358,7 +361,7 @@ def ollama_pull(url_idx: Optional[int] = None):
     "Ollama",
     body=CREATE_BODY,
     any_content_type=True,
-    answers={200: PROGRESS_LINES, **FAILURES},
+    answers={200: [PROGRESS_LINES, LAST_OBJECT], **FAILURES},
     description=MANAGE_POSITION + " The other fields are Ollama's (files, template, ...).",
 )
 @require_role("admin")
