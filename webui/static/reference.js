@@ -32,6 +32,17 @@
   darkQuery.addEventListener("change", followTheme);
   new MutationObserver(followTheme).observe(root, { attributes: true, attributeFilter: ["data-theme"] });
 
+  // Swagger UI puts its operations in a <main> of its own, inside the page's <main>: two main
+  // landmarks for a screen reader. Its one becomes a named region (React made it once the
+  // document loaded, and leaves attributes it does not manage alone).
+  function oneMainLandmark() {
+    mount.querySelectorAll("main:not([role])").forEach(function (inner) {
+      inner.setAttribute("role", "region");
+      inner.setAttribute("aria-label", "Operations");
+    });
+  }
+  new MutationObserver(oneMainLandmark).observe(mount, { childList: true, subtree: true });
+
   SwaggerUIBundle({
     url: mount.dataset.openapiUrl,
     domNode: mount,
