@@ -29,6 +29,8 @@ def add_file_folder(app: Flask, endpoint: str, folder: str) -> None:
 
 def file_folder(endpoint: str | None) -> str | None:
     """The folder an endpoint serves files from, or None when it serves no folder."""
+    if endpoint == "static":
+        return current_app.static_folder  # read each time: it may be changed after start-up
     return current_app.extensions.get(FOLDERS, {}).get(endpoint)
 
 
@@ -88,6 +90,5 @@ def serve_folder_file(folder: str, filename: str):
 
 
 def init_assets(app: Flask) -> None:
-    add_file_folder(app, "static", app.static_folder)
     app.url_defaults(add_static_version)
     app.view_functions["static"] = serve_static
