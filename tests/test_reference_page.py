@@ -289,7 +289,9 @@ def test_try_it_out_reads_with_the_session(visit, width, scheme):
     answer = block.locator(".live-responses-table tr.response .response-col_description").first
     assert ADMIN_EMAIL in answer.inner_text()
     # An opened operation, its answer shown, still fits the width.
+    SHOTS.mkdir(parents=True, exist_ok=True)
     docs.page.screenshot(path=str(SHOTS / f"docs-try-it-out-{width}-{scheme}.png"), full_page=True)
+    block.screenshot(path=str(SHOTS / f"docs-operation-{width}-{scheme}.png"))
     overflow = docs.page.evaluate(SIDEWAYS_OVERFLOW)
     assert overflow <= 0, f"an opened operation at {width}px scrolls sideways by {overflow}px"
 
@@ -306,3 +308,14 @@ def test_try_it_out_writes_with_the_pages_csrf_token(visit):
     status = block.locator(".live-responses-table tr.response .response-col_status").first
     status.wait_for()
     assert status.inner_text().strip() == "200"
+
+
+@pytest.mark.slow
+def test_swagger_ui_follows_the_theme_switch(visit):
+    docs = visit(1280, "light")
+    is_dark = "document.documentElement.classList.contains('dark-mode')"
+    assert docs.page.evaluate(is_dark) is False
+    docs.page.locator("[data-theme-toggle]").click()
+    docs.page.wait_for_function(is_dark)
+    docs.page.locator("[data-theme-toggle]").click()
+    docs.page.wait_for_function(f"!({is_dark})")
