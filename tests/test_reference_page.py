@@ -269,6 +269,7 @@ def test_the_operations_render_readably_from_this_server_only(visit, width, sche
     swaggers = violations(page.evaluate(AXE_SWAGGER), ("serious", "critical"))
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"docs-{width}-{scheme}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"docs-{width}-{scheme}-first-screen.png"))
     if swaggers:
         print(f"Swagger UI's own markup at {width}px, {scheme}:\n{describe(swaggers)}")
     assert overflow <= 0, f"/docs at {width}px scrolls sideways by {overflow}px"
