@@ -32,7 +32,10 @@ PEOPLE = {
 EXTRA_STARTS = {"visitor": ["/auth/login", "/auth/signup"]}
 MISSING_PAGE = "/no-such-page"
 # Links the walk does not follow: signing out, the API (downloads, JSON), static files.
-NOT_FOLLOWED = ("/auth/logout", "/api/", "/api", "/ollama/", "/static/")
+NOT_FOLLOWED = ("/auth/logout", "/api/", "/api", "/ollama/", "/static/", "/openapi.json")
+# Two frames: a page's script that follows the scheme (the API reference's) hears of the
+# change before the next frame is drawn, not before emulate_media returns.
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 PYTHON_REPRS = ("<built-in", "<bound method", " object at 0x", "<function ")
 # A model's repr, such as "<User ada@example.com user>", printed instead of one of its fields.
 MODEL_REPR = re.compile(r"<[A-Z][A-Za-z]+ [^<>\n]*>")
@@ -145,6 +148,7 @@ class Walk:
         self.check_page(where, landed)
         for scheme in SCHEMES:
             self.page.emulate_media(color_scheme=scheme)
+            self.page.evaluate(NEXT_FRAMES)
             self.check_contrast(f"{where} {scheme}")
             self.page.screenshot(path=str(SHOTS / self.shot_name(landed, scheme)), full_page=True)
         self.problems += [f"{where}: {line}" for line in self.trouble]

@@ -4,13 +4,16 @@ Left alone: streams (chat completions as SSE, Ollama NDJSON: each token must lea
 and a compressor would hold it back), downloads of people's files (``Content-Disposition:
 attachment``: sent as stored), types that are compressed already, and bodies too small to
 gain anything.
-Static files are compressed once per version of the file and kept in memory.
+Static files (and the other folders assets.py serves) are compressed once per version of the
+file and kept in memory.
 """
 
 import gzip
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from werkzeug.security import safe_join
+
+from webui.assets import file_folder
 
 SMALLEST = 1024  # bytes; below this gzip's own header and the CPU cost outweigh the gain
 LEVEL = 6  # zlib's default: nearly the size of 9 at a fraction of the time
@@ -27,12 +30,12 @@ COMPRESSIBLE = frozenset(
 )
 NO_BODY = (204, 206, 304)
 
-# static filename -> (its ETag, its bytes gzipped): a handful of files, the current version each.
+# file path -> (its ETag, its bytes gzipped): a handful of files, the current version each.
 _static_gzip: dict[str, tuple[str, bytes]] = {}
 
 
 def is_static(response: Response) -> bool:
-    return request.endpoint == "static" and response.direct_passthrough
+    return response.direct_passthrough and file_folder(request.endpoint) is not None
 
 
 def is_download(response: Response) -> bool:
@@ -61,15 +64,15 @@ def accepts_gzip() -> bool:
 
 def gzipped_static(response: Response) -> bytes:
     """The static file's bytes gzipped, made once per version of the file."""
-    filename = request.view_args["filename"]
+    path = safe_join(file_folder(request.endpoint), request.view_args["filename"])
     etag = response.get_etag()[0] or ""
-    known = _static_gzip.get(filename)
+    known = _static_gzip.get(path)
     if known is not None and known[0] == etag:
         body = known[1]
     else:
-        with open(safe_join(current_app.static_folder, filename), "rb") as file:
+        with open(path, "rb") as file:
             body = gzip.compress(file.read(), compresslevel=LEVEL)
-        _static_gzip[filename] = (etag, body)
+        _static_gzip[path] = (etag, body)
     response.close()  # the open file Flask would have sent
     response.direct_passthrough = False
     return body

@@ -23,6 +23,7 @@ from webui.api import (  # noqa: E402,F401,E501
     platform,
     profile,
     quotas,
+    reference,
     retrieval,
     service_accounts,
     upstreams,
