@@ -7,6 +7,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.support.openapi_checks import assert_fits, published
 from webui.services import openapi
 
 HELLO = [{"role": "user", "content": "Hello"}]
@@ -25,24 +26,7 @@ def alice(people):
 
 @pytest.fixture
 def document(client):
-    response = client.get("/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
-
-
-def assert_declared(document: dict, path: str, method: str, response, media="application/json"):
-    """The answer's status is declared for the operation, and its body fits that schema."""
-    answers = document["paths"][path][method]["responses"]
-    assert str(response.status_code) in answers, (path, method, response.status_code)
-    answer = answers[str(response.status_code)]
-    if "$ref" in answer:  # a shared error answer
-        answer = document["components"]["responses"][answer["$ref"].rsplit("/", 1)[-1]]
-    schema = answer["content"][media]["schema"]
-    body = response.get_json() if media == "application/json" else response.get_data(True)
-    validator = Draft202012Validator({**schema, "components": document["components"]})
-    problems = [error.message for error in validator.iter_errors(body)]
-    assert not problems, (path, method, problems[:3])
-    return body
+    return published(client)
 
 
 def conversation(title: str) -> dict:
@@ -74,46 +58,42 @@ def test_every_route_of_these_modules_is_documented(app):
 
 def test_saved_chat_answers_fit_their_schemas(client, alice, document):
     created = client.post("/api/v1/chats/new", json={"chat": conversation("Lisbon")}, headers=alice)
-    chat = assert_declared(document, "/api/v1/chats/new", "post", created)
+    chat = assert_fits(document, "/api/v1/chats/new", "post", created)
     one = f"/api/v1/chats/{chat['id']}"
-    assert_declared(document, "/api/v1/chats/{chat_id}", "get", client.get(one, headers=alice))
+    assert_fits(document, "/api/v1/chats/{chat_id}", "get", client.get(one, headers=alice))
     tagged = client.post(f"{one}/tags", json={"name": "Food Trips"}, headers=alice)
-    assert assert_declared(document, "/api/v1/chats/{chat_id}/tags", "post", tagged)[0]["id"] == (
+    assert assert_fits(document, "/api/v1/chats/{chat_id}/tags", "post", tagged)[0]["id"] == (
         "food_trips"
     )
     pinned = client.post(f"{one}/pin", headers=alice)
-    assert assert_declared(document, "/api/v1/chats/{chat_id}/pin", "post", pinned)["pinned"]
+    assert assert_fits(document, "/api/v1/chats/{chat_id}/pin", "post", pinned)["pinned"]
     is_pinned = client.get(f"{one}/pinned", headers=alice)
-    assert assert_declared(document, "/api/v1/chats/{chat_id}/pinned", "get", is_pinned) is True
+    assert assert_fits(document, "/api/v1/chats/{chat_id}/pinned", "get", is_pinned) is True
     copy = client.post(f"{one}/clone", headers=alice)  # no body at all: the title is made
-    cloned = assert_declared(document, "/api/v1/chats/{chat_id}/clone", "post", copy)
+    cloned = assert_fits(document, "/api/v1/chats/{chat_id}/clone", "post", copy)
     assert cloned["title"] == "Clone of Lisbon"
     edited = client.post(f"{one}/messages/m1", json={"content": "Bifanas."}, headers=alice)
-    assert_declared(document, "/api/v1/chats/{chat_id}/messages/{message_id}", "post", edited)
+    assert_fits(document, "/api/v1/chats/{chat_id}/messages/{message_id}", "post", edited)
     for path in ("/api/v1/chats/", "/api/v1/chats/pinned", "/api/v1/chats/all/tags"):
-        listed = assert_declared(document, path, "get", client.get(path, headers=alice))
+        listed = assert_fits(document, path, "get", client.get(path, headers=alice))
         assert listed
     found = client.get("/api/v1/chats/search?text=bifanas", headers=alice)
-    found_ids = {
-        item["id"] for item in assert_declared(document, "/api/v1/chats/search", "get", found)
-    }
+    found_ids = {item["id"] for item in assert_fits(document, "/api/v1/chats/search", "get", found)}
     assert chat["id"] in found_ids
     by_tag = client.post(
         "/api/v1/chats/tags", json={"name": "food trips", "skip": "0", "limit": 5}, headers=alice
     )
-    assert len(assert_declared(document, "/api/v1/chats/tags", "post", by_tag)) == 2  # and clone
+    assert len(assert_fits(document, "/api/v1/chats/tags", "post", by_tag)) == 2  # and clone
     archived = client.post(f"{one}/archive", headers=alice)
-    assert assert_declared(document, "/api/v1/chats/{chat_id}/archive", "post", archived)[
-        "archived"
-    ]
+    assert assert_fits(document, "/api/v1/chats/{chat_id}/archive", "post", archived)["archived"]
     for path in ("/api/v1/chats/archived", "/api/v1/chats/all/archived"):
-        assert assert_declared(document, path, "get", client.get(path, headers=alice))
+        assert assert_fits(document, path, "get", client.get(path, headers=alice))
     count = client.get("/api/v1/chats/archived/count", headers=alice)
-    assert assert_declared(document, "/api/v1/chats/archived/count", "get", count) == 1
+    assert assert_fits(document, "/api/v1/chats/archived/count", "get", count) == 1
     gone = client.delete(one, headers=alice)
-    assert assert_declared(document, "/api/v1/chats/{chat_id}", "delete", gone) is True
+    assert assert_fits(document, "/api/v1/chats/{chat_id}", "delete", gone) is True
     missing = client.get(one, headers=alice)
-    assert_declared(document, "/api/v1/chats/{chat_id}", "get", missing)
+    assert_fits(document, "/api/v1/chats/{chat_id}", "get", missing)
 
 
 def test_import_and_export_fit_their_schemas(client, alice, document):
@@ -128,7 +108,7 @@ def test_import_and_export_fit_their_schemas(client, alice, document):
         }
     ]
     imported = client.post("/api/v1/chats/import", json={"chats": exported}, headers=alice)
-    saved = assert_declared(document, "/api/v1/chats/import", "post", imported)
+    saved = assert_fits(document, "/api/v1/chats/import", "post", imported)
     assert saved[0]["meta"] == {"tags": ["imported"]}
     lines = client.get("/api/v1/chats/all", headers=alice)
     assert lines.mimetype == "application/x-ndjson"
@@ -202,7 +182,7 @@ def test_a_chat_completion_fits_its_schema(client, alice, document, openai_up):
         "stream_options": None,
     }
     response = client.post("/api/chat/completions", json=body, headers=alice)
-    answer = assert_declared(document, "/api/chat/completions", "post", response)
+    answer = assert_fits(document, "/api/chat/completions", "post", response)
     assert answer["choices"][0]["message"]["content"] == "Hello from upstream"
     assert openai_up.last("/v1/chat/completions").body["temperature"] == 0.2
 
@@ -254,18 +234,18 @@ def test_wrong_types_in_a_chat_request_are_named_and_never_sent(
 
 def test_model_lists_fit_their_schemas(client, people, alice, document):
     for path in ("/api/models", "/api/v1/models"):
-        listed = assert_declared(
+        listed = assert_fits(
             document, path, "get", client.get(f"{path}?refresh=true", headers=alice)
         )
         kinds = {model["connection_type"] for model in listed["data"]}
         assert kinds == {"openai", "ollama"}
     openai_models = client.get("/openai/models", headers=alice)
-    listed = assert_declared(document, "/openai/models", "get", openai_models)
+    listed = assert_fits(document, "/openai/models", "get", openai_models)
     assert {model["id"] for model in listed["data"]} == {"gpt-test", "gpt-secret"}
     admin = people["admin_key"]
     asked = client.get("/openai/models/0", headers=admin)
-    assert assert_declared(document, "/openai/models/{url_idx}", "get", asked)["data"]
-    assert_declared(
+    assert assert_fits(document, "/openai/models/{url_idx}", "get", asked)["data"]
+    assert_fits(
         document, "/openai/models/{url_idx}", "get", client.get("/openai/models/9", headers=admin)
     )
 
@@ -274,4 +254,4 @@ def test_an_upstream_failure_is_a_declared_answer(client, people, document, open
     openai_up.set_mode("fail", "/v1/models")
     response = client.get("/openai/models/0", headers=people["admin_key"])
     assert response.status_code == 502
-    assert_declared(document, "/openai/models/{url_idx}", "get", response)
+    assert_fits(document, "/openai/models/{url_idx}", "get", response)
