@@ -1,0 +1,179 @@
+"""schemathesis over every operation of /openapi.json against gunicorn (SQLite, both fake model
+servers), once with an admin's key and once with an approved user's: no 5xx; every answer's
+status, media type, body and headers as the document declares them; and no operation the
+document marks admin-only (``x-webui-access.role``) answers 2xx to the user's key.
+
+Bounded: EXAMPLES requests per operation and key (POSITIVE of them fit the document, the rest
+break it on purpose), no shrinking, each example within DEADLINE_MS, each request within
+REQUEST_TIMEOUT, each key's whole pass within BUDGET seconds. The seed is fixed and printed;
+replay a failure with ``SCHEMATHESIS_SEED=<seed> pytest tests/test_schemathesis.py``.
+
+The run must not destroy its own state. A key reaches only what a key may do, so whatever
+needs a browser session (signing out, creating, rotating or deleting keys by id, changing
+settings or roles, deleting accounts) answers 403 to both keys and changes nothing. The one
+destructive operation a key may call, ``DELETE /api/v1/auths/api_keys/self`` (a key deletes
+itself), is sent with a throwaway key of the same owner made for each example, so the run's
+key survives it.
+
+Operations are driven one by one through ``operation.as_strategy()`` rather than
+``schemathesis.pytest.from_fixture``: the latter rewrites ``request.node._nodeid``, which
+pytest 9 no longer has.
+"""
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.support.accounts import bearer
+
+pytestmark = [pytest.mark.slow, pytest.mark.document]
+
+SEED = int(os.environ.get("SCHEMATHESIS_SEED", "2028"))
+EXAMPLES = 20  # per operation and key
+POSITIVE = 14  # of those, fitting the document; the rest are negative (malformed on purpose)
+DEADLINE_MS = 5000  # per example: the request, its checks, hypothesis's own work
+REQUEST_TIMEOUT = 10.0  # seconds
+BUDGET = 85.0  # seconds for one key's pass over the whole document
+SELF_DELETE = ("DELETE", "/api/v1/auths/api_keys/self")
+
+
+def admin_only(operation) -> bool:
+    return operation.definition.raw.get("x-webui-access", {}).get("role") == "admin"
+
+
+def user_key_refused_where_admin_only(ctx, response, case):
+    """An operation the document marks admin-only never answers 2xx to a non-admin's key."""
+    if admin_only(case.operation):
+        assert not 200 <= response.status_code < 300, (
+            f"{case.method} {case.path} is admin-only but answered "
+            f"{response.status_code} to the user's key"
+        )
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+
+@dataclass
+class Tally:
+    operations: int = 0
+    requests: int = 0
+    failures: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=dict)
+
+
+@pytest.fixture(params=["admin", "user"])
+def caller(request) -> str:
+    """Whose key: each gets its own server and database."""
+    return request.param
+
+
+@pytest.fixture
+def target(caller, people_with_keys, connected_upstreams, make_key, save_settings, request):
+    """The live server with an admin and an approved user (keys on, no endpoint restrictions,
+    every permission a user may hold), the caller's key and a maker of throwaway ones."""
+    save_settings(
+        ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS=False,
+        USER_PERMISSIONS_CHAT_FILE_UPLOAD=True,
+        USER_PERMISSIONS_WORKSPACE_KNOWLEDGE=True,
+        USER_PERMISSIONS_WORKSPACE_MODELS=True,
+    )
+    people = people_with_keys("user")
+    server = request.getfixturevalue("live_server")  # started once the accounts exist
+    return {
+        "url": server.url,
+        "key": people[f"{caller}_key"],
+        "throwaway": lambda: bearer(make_key(people[caller], "throwaway")),
+    }
+
+
+def strategy(operation, mode: GenerationMode):
+    try:
+        return operation.as_strategy(generation_mode=mode)
+    except Exception:  # nothing in this operation can be broken (no body, no parameters)
+        return None
+
+
+def run_operation(operation, target, caller, tally: Tally) -> None:
+    checks = [*CHECKS]
+    if caller == "user":
+        checks.append(user_key_refused_where_admin_only)
+    settings = hypothesis.settings(
+        deadline=DEADLINE_MS,
+        database=None,
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+        derandomize=False,
+    )
+
+    def send(case):
+        key = target["key"]
+        if (case.method.upper(), case.path) == SELF_DELETE:
+            key = target["throwaway"]()
+        tally.requests += 1
+        response = case.call_and_validate(
+            base_url=target["url"], headers=key, checks=checks, timeout=REQUEST_TIMEOUT
+        )
+        tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
+
+    for mode, count in ((GenerationMode.POSITIVE, POSITIVE), (GenerationMode.NEGATIVE, EXAMPLES - POSITIVE)):
+        cases = strategy(operation, mode)
+        if cases is None:
+            continue
+        test = hypothesis.seed(SEED)(
+            hypothesis.settings(settings, max_examples=count)(hypothesis.given(cases)(send))
+        )
+        try:
+            test()
+        except (FailureGroup, AssertionError) as failure:
+            tally.failures.setdefault(operation.label, []).append(f"[{mode.value}] {failure}")
+        except hypothesis.errors.Unsatisfiable:
+            pass  # negative mode found nothing to break
+
+
+def test_every_operation_answers_as_documented(target, caller):
+    config = schemathesis.Config.from_dict({"seed": SEED})
+    schema = schemathesis.openapi.from_url(target["url"] + "/openapi.json", config=config)
+    print(f"\nschemathesis seed {SEED} (replay: SCHEMATHESIS_SEED={SEED})", file=sys.stderr)
+    tally = Tally()
+    started = time.monotonic()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        assert time.monotonic() - started < BUDGET, (
+            f"over the {BUDGET}s budget after {tally.operations} operations (seed {SEED})"
+        )
+        tally.operations += 1
+        run_operation(operation, target, caller, tally)
+    elapsed = time.monotonic() - started
+    print(
+        f"schemathesis {caller}: {tally.operations} operations, {tally.requests} requests, "
+        f"{elapsed:.1f}s, seed {SEED}; statuses {sorted(tally.statuses.items())}",
+        file=sys.stderr,
+    )
+    report = "\n\n".join(
+        label + "\n" + "\n".join(found) for label, found in tally.failures.items()
+    )
+    assert not tally.failures, (
+        f"{len(tally.failures)} operations broke their word with the {caller}'s key "
+        f"(seed {SEED}):\n\n{report}"
+    )
