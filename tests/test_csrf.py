@@ -61,3 +61,33 @@ def test_requests_with_a_valid_key_need_no_token(app, make_user, make_key, save_
         "/api/v1/auths/admin/config", json={}, headers={"Authorization": "Bearer sk-webui_x"}
     )
     assert bad.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/api/v1/chats/new"),
+        ("POST", "/api/v1/files/"),
+        ("DELETE", "/api/v1/chats/"),
+        ("POST", "/ollama/api/chat"),
+        ("POST", "/api/v1/auths/admin/config"),
+    ],
+)
+def test_an_api_write_with_no_credential_is_a_401_not_a_csrf_refusal(client, method, path):
+    response = client.open(path, method=method, json={})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "CSRF" not in response.get_json()["detail"]
+
+
+def test_a_public_api_write_with_no_credential_is_still_checked_as_before(client, make_user):
+    make_user("ada@example.com", role="admin")
+    response = client.post(
+        "/api/v1/auths/signin", json={"email": "ada@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+
+
+def test_a_page_write_with_no_session_still_needs_the_token(client):
+    response = client.post("/auth/logout")
+    assert response.status_code == 400

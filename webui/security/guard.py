@@ -330,6 +330,9 @@ def guard(req: Request):
                     "Cross-site request refused: this server accepts browser writes (sign-in "
                     "included) only from its own pages."
                 )
+            if not session and not access.public and is_api_path(req.path):
+                # No key and no session: the credential is missing, not a CSRF token.
+                return unauthorized()
             if app.config.get("WTF_CSRF_ENABLED", True) and not (
                 access.public and is_api_path(req.path)
             ):
