@@ -98,7 +98,7 @@ def test_key_lifecycle_in_the_browser(crowd, live_server, bob_page):
     # Restrict: a path chosen from the API's routes, read-only, a limit of its own.
     edit_key(page, "Deploy bot v2")
     page.get_by_text("Choose from this server's API routes").click()
-    page.get_by_label("Who am I (and every path below /api/v1/auths) /api/v1/auths").check()
+    page.locator('input[name="endpoints"][value="/api/v1/auths"]').check()
     page.get_by_label("Read-only (GET requests only)").check()
     page.get_by_label("Requests per minute (optional)").fill("100")
     page.get_by_role("button", name="Save changes").click()

@@ -123,11 +123,11 @@ def test_the_chooser_groups_reachable_routes_and_saving_a_blocked_one_warns(
     models = form.locator("fieldset.endpoint-area").filter(
         has=page.locator("legend", has_text="Models")
     )
-    expect(models.get_by_label("List models /api/v1/models")).to_be_visible()
-    expect(form.get_by_label("List Ollama models /ollama/api/tags")).to_have_count(0)  # blocked
-    expect(form.get_by_label("Every user /api/v1/users/all")).to_have_count(0)  # admin-only
+    expect(models.get_by_label("The models you may use /api/v1/models")).to_be_visible()
+    expect(form.locator('input[value="/ollama/api/tags"]')).to_have_count(0)  # blocked
+    expect(form.locator('input[value="/api/v1/users/all"]')).to_have_count(0)  # admin-only
 
-    models.get_by_label("List models /api/v1/models").check()
+    models.get_by_label("The models you may use /api/v1/models").check()
     form.get_by_label("Name", exact=True).fill("Mixed")
     form.get_by_label("Other allowed paths (optional)").fill("/ollama/api/chat")
     form.get_by_role("button", name="Generate New API Key").click()
