@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import hypothesis
 import pytest
+import requests
 import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -49,6 +50,11 @@ DEADLINE_MS = 5000  # per example: the request, its checks, hypothesis's own wor
 REQUEST_TIMEOUT = 10.0  # seconds
 BUDGET = 85.0  # seconds for one key's pass over the whole document
 SELF_DELETE = ("DELETE", "/api/v1/auths/api_keys/self")
+# gunicorn reads a request line of up to 4094 bytes (its limit_request_line) and answers a
+# longer one with its own HTML 414 before the app sees it: such a case tests gunicorn, not
+# the document, so it is not sent (hypothesis.assume). Long query values within that limit
+# are sent and must get the app's 400.
+REQUEST_LINE_LIMIT = 4094
 
 
 def access(operation) -> dict:
@@ -130,6 +136,13 @@ def strategy(operation, mode: GenerationMode):
         return None
 
 
+def request_line_length(case, base_url: str) -> int:
+    """The bytes of ``METHOD /path?query HTTP/1.1`` as this case would be sent."""
+    sent = case.as_transport_kwargs(base_url=base_url)
+    prepared = requests.Request(sent["method"], sent["url"], params=sent.get("params")).prepare()
+    return len(f"{prepared.method} {prepared.path_url} HTTP/1.1")
+
+
 def refused_without_credential(case, target, tally: Tally) -> None:
     """The same request without a key is a 401 asking for a Bearer credential, whatever the
     method (no CSRF refusal for a request that carries no session)."""
@@ -156,6 +169,7 @@ def run_operation(operation, target, caller, tally: Tally) -> None:
     )
 
     def send(case):
+        hypothesis.assume(request_line_length(case, target["url"]) <= REQUEST_LINE_LIMIT)
         if not first:
             first.append(case)
         key = target["key"]
