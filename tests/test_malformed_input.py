@@ -197,6 +197,27 @@ def test_nul_characters_in_forms_are_a_400_and_nothing_is_saved(admin):
     assert admin.get("/api/v1/groups/").get_json() == []
 
 
+def multipart_part(disposition: str, value: str) -> bytes:
+    return f"--B\r\nContent-Disposition: {disposition}\r\n\r\n{value}\r\n--B--\r\n".encode()
+
+
+@pytest.mark.parametrize(
+    "value, answer",
+    [
+        ("hello\x00", "The form field '' holds a NUL character"),
+        ("hello", "No file received: the multipart field must be named 'file'."),
+    ],
+)
+def test_a_multipart_part_without_a_name_is_a_400(admin, value, answer):
+    response = admin.post(
+        "/api/v1/files/",
+        data=multipart_part("form-data", value),
+        content_type="multipart/form-data; boundary=B",
+    )
+    assert response.status_code == 400
+    assert answer in message(response)
+
+
 # --- after sign-in ----------------------------------------------------------------------------
 
 

@@ -27,8 +27,9 @@ def submitted_text(req: Request) -> Iterator[tuple[str, str]]:
                 yield f"The query parameter {name!r}", text
     if req.content_type and req.mimetype in FORM_TYPES:
         for name, values in req.form.lists():
-            for text in (name, *values):
-                yield f"The form field {name!r}", text
+            # A multipart part without a name parameter has the name None (Werkzeug).
+            for text in (name or "", *values):
+                yield f"The form field {name or ''!r}", text
 
 
 def refuse_unstorable_text(req: Request):
