@@ -24,6 +24,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 
 import hypothesis
 import pytest
@@ -122,7 +123,13 @@ def target(caller, people_with_keys, connected_upstreams, make_key, save_setting
     )
     people = people_with_keys("user")
     server = request.getfixturevalue("live_server")  # started once the accounts exist
+    # One connection pool for the run; it keeps no cookies, so every request carries only
+    # its key (or nothing), whatever a public operation such as sign-in answers.
+    http = requests.Session()
+    http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    request.addfinalizer(http.close)
     return {
+        "http": http,
         "url": server.url,
         "key": people[f"{caller}_key"],
         "throwaway": lambda: bearer(make_key(people[caller], "throwaway")),
@@ -147,7 +154,7 @@ def refused_without_credential(case, target, tally: Tally) -> None:
     """The same request without a key is a 401 asking for a Bearer credential, whatever the
     method (no CSRF refusal for a request that carries no session)."""
     tally.requests += 1
-    response = case.call(base_url=target["url"], timeout=REQUEST_TIMEOUT)
+    response = case.call(base_url=target["url"], session=target["http"], timeout=REQUEST_TIMEOUT)
     assert response.status_code == 401, (
         f"{case.method} {case.path} without a credential answered {response.status_code}: "
         f"{response.text[:300]}"
@@ -177,7 +184,11 @@ def run_operation(operation, target, caller, tally: Tally) -> None:
             key = target["throwaway"]()
         tally.requests += 1
         response = case.call_and_validate(
-            base_url=target["url"], headers=key, checks=checks, timeout=REQUEST_TIMEOUT
+            base_url=target["url"],
+            session=target["http"],
+            headers=key,
+            checks=checks,
+            timeout=REQUEST_TIMEOUT,
         )
         tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
 
