@@ -66,6 +66,7 @@ A_CHAT = {
 class Generated:
     package: ModuleType
     warnings: list[str]
+    document: dict
 
     def api(self, tag: str, operation: str) -> ModuleType:
         """The generated module of one operation (e.g. ``api("files", "upload_file")``)."""
@@ -105,13 +106,14 @@ def generated(live_server, tmp_path):
     answer = httpx.get(live_server.url + "/openapi.json", timeout=10, trust_env=False)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/json")
-    document = tmp_path / "openapi.json"
-    document.write_text(json.dumps(answer.json()), encoding="utf-8")
+    document = answer.json()
+    source = tmp_path / "openapi.json"
+    source.write_text(json.dumps(document), encoding="utf-8")
     config = Config.from_sources(
         # No post hooks: they only run ruff over the generated code (tidying, nothing else).
         ConfigFile(post_hooks=[]),
         MetaType.NONE,  # just the package, no pyproject.toml
-        document,
+        source,
         "utf-8",
         overwrite=False,
         output_path=tmp_path / PACKAGE,
@@ -122,7 +124,8 @@ def generated(live_server, tmp_path):
     try:
         package = importlib.import_module(PACKAGE)
         assert Path(package.__file__).parent == tmp_path / PACKAGE
-        yield Generated(package, sorted(described(problem) for problem in problems))
+        warnings = sorted(described(problem) for problem in problems)
+        yield Generated(package, warnings, document)
     finally:
         sys.path.remove(str(tmp_path))
         forget_generated_modules()
@@ -130,6 +133,17 @@ def generated(live_server, tmp_path):
 
 def test_the_generator_warns_only_about_answers_it_cannot_type(generated):
     assert generated.warnings == KNOWN_WARNINGS
+
+
+def test_every_operation_of_the_document_has_its_generated_function(generated):
+    api = Path(generated.package.__file__).parent / "api"
+    functions = {module.stem for module in api.glob("*/*.py") if module.stem != "__init__"}
+    operation_ids = {
+        operation["operationId"]
+        for item in generated.document["paths"].values()
+        for operation in item.values()
+    }
+    assert functions == operation_ids
 
 
 def test_a_generated_client_lists_models_uploads_searches_and_chats(
