@@ -4,6 +4,7 @@ package, with a user's API key, lists models, uploads a file, builds a knowledge
 searches it, chats with it and saves a chat, every answer parsed into the generated types.
 The generator's warnings are only the known few (answers it has no type for)."""
 
+import ast
 import importlib
 import json
 import re
@@ -22,7 +23,8 @@ from tests.support.fake_upstream import UPSTREAM_KEY
 
 pytestmark = [pytest.mark.slow, pytest.mark.document]  # the generated client against gunicorn
 
-PACKAGE = "webui_api_client"  # the generated package's name: its folder's
+PACKAGE = "webui_api_client"  # the generated package's name: its folder's, as the CLI names it
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
 
 def untyped_answer(operation: str, media_type: str) -> str:
@@ -256,3 +258,19 @@ def test_a_generated_client_parses_refusals_into_the_error_type(generated, live_
     assert refused.status_code == 401
     assert isinstance(refused.parsed, generated.model("Error"))
     assert refused.parsed.detail
+
+
+def docs_example() -> str:
+    """The Python example of docs/api.md that uses a generated client."""
+    text = DOCS.read_text(encoding="utf-8")
+    return re.search(r"response\.content.*?```python\n(.*?)```", text, re.S).group(1)
+
+
+def test_the_docs_example_runs_as_written(generated, live_server, secret, capsys, monkeypatch):
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(proxy, raising=False)  # as written: straight to the server
+    example = docs_example()
+    assert 'base_url="http://127.0.0.1:8080"' in example and 'token="sk-…"' in example
+    example = example.replace("http://127.0.0.1:8080", live_server.url).replace("sk-…", secret)
+    exec(compile(example, str(DOCS), "exec"), {})
+    assert {"gpt-test", "llama-test:latest"} <= set(ast.literal_eval(capsys.readouterr().out))
