@@ -61,7 +61,7 @@ def admin_approves(admin, email: str) -> None:
 
 def admin_creates_group_granting_keys(admin, group: str, member_email: str) -> None:
     open_admin_tab(admin, "Groups")
-    admin.get_by_label("Name").fill(group)
+    admin.get_by_label("Name", exact=True).fill(group)
     admin.get_by_role("button", name="Create group").click()
     expect(admin.locator("h1")).to_have_text(f"Group: {group}")
     admin.locator('input[name="perm-features.api_keys"]').check()
@@ -90,7 +90,7 @@ def user_generates_key(page, name: str) -> str:
     folded = page.locator("details:has(form.key-form)")
     if folded.get_attribute("open") is None:
         folded.locator(":scope > summary").click()
-    form.get_by_label("Name").fill(name)
+    form.get_by_label("Name", exact=True).fill(name)
     form.get_by_role("button", name="Generate New API Key").click()
     expect(flashes(page)).to_contain_text(f"API key '{name}' created.")
     secret = page.locator("input#new-key").input_value()
@@ -272,7 +272,7 @@ def test_user_builds_a_knowledge_collection_and_queries_it(
     upload_on_files_page(bob, runbook)
 
     bob.locator("header nav").get_by_role("link", name="Knowledge").click()
-    bob.get_by_label("Name").fill("Runbooks")
+    bob.get_by_label("Name", exact=True).fill("Runbooks")
     bob.get_by_role("button", name="Create collection").click()
     expect(flashes(bob)).to_contain_text("Collection 'Runbooks' created")
     bob.get_by_label("Already in your Files").select_option(label="runbook.md")

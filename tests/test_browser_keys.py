@@ -74,7 +74,7 @@ def test_key_lifecycle_in_the_browser(crowd, live_server, bob_page):
     open_account_settings(page)
     expect(page.locator("#no-keys")).to_contain_text("You have no API keys yet")
     form = page.locator("form.key-form")
-    form.get_by_label("Name").fill("Deploy bot")
+    form.get_by_label("Name", exact=True).fill("Deploy bot")
     form.get_by_role("button", name="Generate New API Key").click()
     expect(flashes(page)).to_contain_text("API key 'Deploy bot' created.")
     first = copy_new_key(page)
@@ -90,7 +90,7 @@ def test_key_lifecycle_in_the_browser(crowd, live_server, bob_page):
 
     # Rename.
     edit_key(page, "Deploy bot")
-    page.get_by_label("Name").fill("Deploy bot v2")
+    page.get_by_label("Name", exact=True).fill("Deploy bot v2")
     page.get_by_role("button", name="Save changes").click()
     expect(flashes(page)).to_contain_text("API key 'Deploy bot v2' saved.")
     expect(key_row(page, "Deploy bot v2")).to_have_count(1)
@@ -98,7 +98,7 @@ def test_key_lifecycle_in_the_browser(crowd, live_server, bob_page):
     # Restrict: a path chosen from the API's routes, read-only, a limit of its own.
     edit_key(page, "Deploy bot v2")
     page.get_by_text("Choose from this server's API routes").click()
-    page.get_by_label("Who am I (and every path below /api/v1/auths) /api/v1/auths").check()
+    page.locator('input[name="endpoints"][value="/api/v1/auths"]').check()
     page.get_by_label("Read-only (GET requests only)").check()
     page.get_by_label("Requests per minute (optional)").fill("100")
     page.get_by_role("button", name="Save changes").click()
@@ -137,12 +137,12 @@ def test_a_refused_change_keeps_the_form(bob_page):
         folded = page.locator("details:has(form.key-form)")
         if folded.get_attribute("open") is None:
             folded.locator(":scope > summary").click()
-        page.locator("form.key-form").get_by_label("Name").fill(name)
+        page.locator("form.key-form").get_by_label("Name", exact=True).fill(name)
         page.get_by_role("button", name="Generate New API Key").click()
         expect(flashes(page)).to_contain_text(f"API key '{name}' created.")
         copy_new_key(page)
     edit_key(page, "Two")
-    page.get_by_label("Name").fill("One")
+    page.get_by_label("Name", exact=True).fill("One")
     page.get_by_label("Requests per minute (optional)").fill("12")
     page.get_by_role("button", name="Save changes").click()
     expect(flashes(page)).to_contain_text("The key was not changed")

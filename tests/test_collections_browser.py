@@ -32,7 +32,7 @@ def alice(crowd, make_user, save_settings):
     page = crowd.person("alice")
     sign_in(page, "alice@example.com")
     page.goto("/workspace/knowledge")
-    page.get_by_label("Name").fill("Handbook")
+    page.get_by_label("Name", exact=True).fill("Handbook")
     page.get_by_role("button", name="Create collection").click()
     expect(page.get_by_role("heading", name="Handbook", level=1)).to_be_visible()
     return page
@@ -90,7 +90,7 @@ def test_without_javascript_the_form_posts_all_files_and_comes_back(
         page = context.new_page()
         sign_in(page, "alice@example.com")
         page.goto("/workspace/knowledge")
-        page.get_by_label("Name").fill("Plain")
+        page.get_by_label("Name", exact=True).fill("Plain")
         page.get_by_role("button", name="Create collection").click()
         note, blob = tmp_path / "note.txt", tmp_path / "blob.bin"
         note.write_text("A note.\n")
@@ -177,7 +177,7 @@ def test_the_collection_pages_have_no_moderate_or_serious_axe_violations(
         page = context.new_page()
         sign_in(page, "alice@example.com")
         page.goto("/workspace/knowledge")
-        page.get_by_label("Name").fill("Handbook")
+        page.get_by_label("Name", exact=True).fill("Handbook")
         page.get_by_role("button", name="Create collection").click()
         section = page.locator("#add-text")
         section.get_by_label("Title").fill("Parking")

@@ -54,14 +54,14 @@ def test_the_banner_offers_a_replacement_filled_from_the_key(bob_page):
     form = page.locator("form.key-form")
     expect(form).to_be_visible()  # the form's box is open
     expect(page.locator("#replacing")).to_contain_text("A replacement for ci-bot")
-    expect(form.get_by_label("Name")).to_have_value("ci-bot (replacement)")
+    expect(form.get_by_label("Name", exact=True)).to_have_value("ci-bot (replacement)")
     expect(form.get_by_label("Read-only (GET requests only)")).to_be_checked()
     expect(form.get_by_label("Requests per minute (optional)")).to_have_value("60")
     expect(form.get_by_label("Allowed models (optional)")).to_have_value("gpt-test")
     expect(form.get_by_label("Allowed networks (optional)")).to_have_value("203.0.113.0/24")
     expect(form.get_by_label("Expires")).to_have_value("30")  # the same lifetime
 
-    form.get_by_label("Name").fill("ci-bot 2")  # the owner may change anything first
+    form.get_by_label("Name", exact=True).fill("ci-bot 2")  # the owner may change anything first
     form.get_by_role("button", name="Generate New API Key").click()
     expect(page.locator(".flash-success")).to_contain_text("API key 'ci-bot 2' created.")
     expect(page.locator(".expiring-key")).to_have_count(1)  # the new key expires in 30 days

@@ -34,7 +34,7 @@ def focused_id(page) -> str:
 
 def generate_key(page, name: str) -> None:
     form = page.locator("form.key-form")
-    form.get_by_label("Name").fill(name)
+    form.get_by_label("Name", exact=True).fill(name)
     form.get_by_role("button", name="Generate New API Key").click()
     expect(flashes(page)).to_contain_text(f"API key '{name}' created.")
     page.wait_for_load_state()  # the page's scripts have run
@@ -84,7 +84,7 @@ def test_the_expiry_date_shows_only_when_a_date_is_chosen(bob_page):
 
     # A refused date keeps the choice, and with it the field and its message.
     expires.select_option(label="On a date…")
-    page.locator("form.key-form").get_by_label("Name").fill("Dated")
+    page.locator("form.key-form").get_by_label("Name", exact=True).fill("Dated")
     page.get_by_role("button", name="Generate New API Key").click()
     expect(date_field(page)).to_contain_text("Pick the date the key should expire.")
     expect(date_field(page)).to_be_visible()
@@ -103,7 +103,7 @@ def test_without_scripts_the_expiry_date_is_never_hidden(browser, live_server, b
 
 
 def test_placeholders_are_muted_examples(bob_page):
-    name = bob_page.locator("form.key-form").get_by_label("Name")
+    name = bob_page.locator("form.key-form").get_by_label("Name", exact=True)
     expect(name).to_have_attribute("placeholder", "e.g. Monitoring Bot")
     text, placeholder = bob_page.evaluate(
         "el => [getComputedStyle(el).color, getComputedStyle(el, '::placeholder').color]",
@@ -123,12 +123,12 @@ def test_the_chooser_groups_reachable_routes_and_saving_a_blocked_one_warns(
     models = form.locator("fieldset.endpoint-area").filter(
         has=page.locator("legend", has_text="Models")
     )
-    expect(models.get_by_label("List models /api/v1/models")).to_be_visible()
-    expect(form.get_by_label("List Ollama models /ollama/api/tags")).to_have_count(0)  # blocked
-    expect(form.get_by_label("Every user /api/v1/users/all")).to_have_count(0)  # admin-only
+    expect(models.get_by_label("The models you may use /api/v1/models")).to_be_visible()
+    expect(form.locator('input[value="/ollama/api/tags"]')).to_have_count(0)  # blocked
+    expect(form.locator('input[value="/api/v1/users/all"]')).to_have_count(0)  # admin-only
 
-    models.get_by_label("List models /api/v1/models").check()
-    form.get_by_label("Name").fill("Mixed")
+    models.get_by_label("The models you may use /api/v1/models").check()
+    form.get_by_label("Name", exact=True).fill("Mixed")
     form.get_by_label("Other allowed paths (optional)").fill("/ollama/api/chat")
     form.get_by_role("button", name="Generate New API Key").click()
     expect(flashes(page)).to_have_count(1)
@@ -143,11 +143,11 @@ def test_a_refused_new_user_shows_its_error_beside_the_form(crowd, make_user):
     sign_in(page, "root@example.com")
     page.goto("/admin/users")
     add_user = page.locator("#add-user")
-    add_user.get_by_label("Name").fill("Carol Chen")
+    add_user.get_by_label("Name", exact=True).fill("Carol Chen")
     add_user.get_by_label("Email").fill("carol@example.com")
     add_user.get_by_label("Password").fill("short")
     add_user.get_by_role("button", name="Add user").click()
     expect(page.locator("#add-user-error")).to_contain_text("The account was not created")
     expect(page.locator("#add-user-error")).to_be_in_viewport()
-    expect(add_user.get_by_label("Name")).to_have_value("Carol Chen")
+    expect(add_user.get_by_label("Name", exact=True)).to_have_value("Carol Chen")
     expect(add_user.get_by_label("Email")).to_have_value("carol@example.com")

@@ -83,7 +83,7 @@ def test_choices_are_grouped_by_area_with_a_description(bob):
     assert legends[:3] == ["Chat", "Models", "Embeddings"]
     assert {"Files", "Knowledge", "Saved chats"} <= set(legends)
     label = re.search(r'<label for="[^"]+">([^<]*)<code class="muted">/api/v1/models</code>', html)
-    assert label and label.group(1).strip() == "List models"
+    assert label and label.group(1).strip() == "The models you may use"
 
 
 def edit_page_post(client, key_id: str, **fields):

@@ -30,7 +30,7 @@ def admin(crowd, make_user, make_group, connected_upstreams, save_settings):
 def test_an_admin_creates_a_service_account_and_its_key_lists_models(admin, live_server):
     open_admin_tab(admin, "Users")
     admin.get_by_role("link", name="Manage service accounts").click()
-    admin.get_by_label("Name").fill("ci-deploy")
+    admin.get_by_label("Name", exact=True).fill("ci-deploy")
     admin.get_by_label("Owner").select_option(label="Ada (ada@example.com)")
     admin.get_by_label("Deployers").check()
     admin.get_by_role("button", name="Create service account").click()
@@ -60,7 +60,7 @@ def test_an_admin_creates_a_service_account_and_its_key_lists_models(admin, live
 def test_signing_in_as_a_service_account_says_why_not(admin, crowd, live_server):
     open_admin_tab(admin, "Users")
     admin.get_by_role("link", name="Manage service accounts").click()
-    admin.get_by_label("Name").fill("night-bot")
+    admin.get_by_label("Name", exact=True).fill("night-bot")
     admin.get_by_role("button", name="Create service account").click()
     expect(flashes(admin)).to_contain_text("Created the service account night-bot")
     email = httpx.get(

@@ -97,7 +97,7 @@ def failed_in_call(node) -> bool:
 
 def sign_up(page, name: str, email: str) -> None:
     page.goto("/auth/signup")
-    page.get_by_label("Name").fill(name)
+    page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
