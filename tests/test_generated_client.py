@@ -121,12 +121,14 @@ def generated(live_server, tmp_path):
         output_path=tmp_path / PACKAGE,
     )
     problems = generate(config=config)
+    warnings = sorted(described(problem) for problem in problems)
+    if not (tmp_path / PACKAGE / "__init__.py").exists():
+        pytest.fail("openapi-python-client generated nothing:\n" + "\n".join(warnings))
     forget_generated_modules()
     sys.path.insert(0, str(tmp_path))
     try:
         package = importlib.import_module(PACKAGE)
         assert Path(package.__file__).parent == tmp_path / PACKAGE
-        warnings = sorted(described(problem) for problem in problems)
         yield Generated(package, warnings, document)
     finally:
         sys.path.remove(str(tmp_path))
