@@ -45,9 +45,9 @@ def test_a_second_admin_makes_demotion_possible(admin_client, make_user):
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        ({"role": "owner"}, 400, "Unknown role"),
+        ({"role": "owner"}, 400, "role must be one of admin, user, pending"),
         ({}, 400, "role is required"),
-        ({"role": None}, 400, "Unknown role"),
+        ({"role": None}, 400, "role must be one of admin, user, pending"),
     ],
 )
 def test_role_change_validation(admin_client, make_user, body, status, message):

@@ -112,7 +112,7 @@ def test_add_user_api_makes_pending_accounts_unless_told(admin_client):
         ({"email": None}, "valid email address"),
         ({"password": "1234567"}, "at least 8 characters"),
         ({"name": "  "}, "Name is required"),
-        ({"role": "owner"}, "Unknown role"),
+        ({"role": "owner"}, "role must be one of admin, user, pending."),
     ],
 )
 def test_add_user_api_refuses_bad_accounts_with_400(app, admin_client, changes, message):

@@ -7,14 +7,24 @@ password or end their session. Kept apart from ``auths.py`` (sign-in and keys).
 from flask import g, jsonify
 
 from webui.api import bp
+from webui.api.auths import ACCOUNT, ACCOUNT_TAG, DONE, PASSWORD
+from webui.api.declare import documented
 from webui.api.payloads import json_object, user_json
+from webui.core.apidoc import STRING, obj
 from webui.errors import ServiceError
 from webui.security.permissions import allow_pending, permissions_of, session_only
 from webui.services import users
 from webui.signin import sign_out, this_session
 
+NEW_NAME = obj({"name": {**STRING, "description": "At most 100 characters."}}, ("name",))
+NEW_PASSWORD = obj(
+    {"password": {**STRING, "description": "Your current password."}, "new_password": PASSWORD},
+    ("password", "new_password"),
+)
+
 
 @bp.post("/api/v1/auths/update/profile")
+@documented("Change your name", ACCOUNT_TAG, body=NEW_NAME, answers={200: ACCOUNT})
 @session_only
 def update_profile():
     users.rename(g.principal.id, users.clean_name(json_object().get("name")))
@@ -23,6 +33,13 @@ def update_profile():
 
 
 @bp.post("/api/v1/auths/update/password")
+@documented(
+    "Change your password",
+    ACCOUNT_TAG,
+    body=NEW_PASSWORD,
+    answers={200: DONE},
+    description="Signs you out of every other browser.",
+)
 @session_only
 def update_password():
     body = json_object()
@@ -35,6 +52,12 @@ def update_password():
 
 
 @bp.post("/api/v1/auths/signout")
+@documented(
+    "Sign out",
+    ACCOUNT_TAG,
+    answers={200: obj({"status": {"const": True}}, ("status",))},
+    description="Ends this browser session.",
+)
 @session_only
 @allow_pending
 def signout():
