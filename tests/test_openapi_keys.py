@@ -126,7 +126,7 @@ def test_personal_key_answers_fit_their_schemas(app, client, people, alice, docu
         json={
             "name": "CI",
             "expires_at": int(time.time()) + 86400,
-            "allowed_endpoints": ["/api/models", "/api/v1/users"],  # users: admins only
+            "allowed_endpoints": ["/api/models", "/api/v1/audit"],  # the audit trail: admins only
             "read_only": False,
             "rate_limit": 60,
             "allowed_models": "gpt-test",
