@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from tests.support import servers
 from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client, principal_of
 from tests.support.fake_upstream import UPSTREAM_KEY, connection_settings, running_upstream
+from tests.support.openapi_checks import published
 from tests.support.s3 import new_bucket, require_s3_server
 from tests.support.schema import stamp
 from tests.support.servers import gunicorn_server, s3_server
@@ -84,6 +85,12 @@ def app(app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def document(client):
+    """The OpenAPI document the app serves."""
+    return published(client)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ wrong type with a 400 naming the field; the key page's chooser reads the same de
 
 import re
 
-import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
@@ -14,13 +13,6 @@ from webui.core.apidoc import COMPONENTS, TAGS
 from webui.services import api_routes, openapi
 
 WRONG_VALUES = [12345, "text", True, [1], {"field": 1}, None, 1.5]
-
-
-@pytest.fixture
-def document(client):
-    response = client.get("/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
 
 
 def operations(document) -> list[tuple[str, str, dict]]:

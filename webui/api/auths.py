@@ -1,5 +1,7 @@
 """/api/v1/auths: sign-up, sign-in, who am I, API keys, the admin's auth settings."""
 
+from functools import wraps
+
 from flask import g, jsonify
 
 from webui.api import bp
@@ -289,7 +291,20 @@ def no_store(response):
     return response
 
 
+def admitting_sign_ups(view):
+    """The sign-up limit is checked and counted before the declared body is: a malformed
+    attempt counts too, and an address over the limit gets 429 whatever it sends."""
+
+    @wraps(view)
+    def admitted(*args, **kwargs):
+        users.admit_sign_up()
+        return view(*args, **kwargs)
+
+    return admitted
+
+
 @bp.post("/api/v1/auths/signup")
+@admitting_sign_ups
 @documented(
     "Sign up",
     ACCOUNT_TAG,
@@ -304,7 +319,7 @@ def signup():
     """Where new accounts wait for approval, the same answer whether or not the address
     had an account: no session, an id, what was sent and what happens next."""
     body = json_object()
-    signed_up = users.sign_up(body.get("name"), body.get("email"), body.get("password"))
+    signed_up = users.create_signed_up(body.get("name"), body.get("email"), body.get("password"))
     user = signed_up.account
     if user is None:
         return jsonify(

@@ -64,7 +64,11 @@ CHAT_BODY = obj(
         "format": {**ANY, "description": '"json", or a JSON schema the answer follows.'},
         "options": OPTIONS,
         "keep_alive": KEEP_ALIVE,
-        "tools": {"type": ["array", "null"]},
+        "tools": {
+            "type": ["array", "null"],
+            "items": obj(),
+            "description": "Functions the model may call, each an object in Ollama's own shape.",
+        },
     }
 )
 GENERATE_BODY = obj(

@@ -130,13 +130,23 @@ class SignUp:
 
 
 def sign_up(name: Any, email: Any, password: Any) -> SignUp:
-    """Every attempt counts toward the client address's sign-up limit; over it,
-    ``ratelimit.TooManyAttempts`` (429). Where new accounts are pending, an address that
-    has an account gets the same answer as a new one, and nothing is created for it."""
+    """``admit_sign_up``, then ``create_signed_up``."""
+    admit_sign_up()
+    return create_signed_up(name, email, password)
+
+
+def admit_sign_up() -> None:
+    """Every attempt counts toward the client address's sign-up limit, a malformed one too;
+    over it, ``ratelimit.TooManyAttempts`` (429); 403 while sign-up is closed."""
     ratelimit.refuse_signup_if_blocked()
     if not signups_open():
         raise ServiceError(403, "Sign-up is disabled; ask an administrator to create your account.")
     ratelimit.count_signup()
+
+
+def create_signed_up(name: Any, email: Any, password: Any) -> SignUp:
+    """The account of an admitted sign-up. Where new accounts are pending, an address that
+    has an account gets the same answer as a new one, and nothing is created for it."""
     role = new_account_role()
     if role != "pending":
         account = create_user(name, email, password, role, record=audit.signed_up)
