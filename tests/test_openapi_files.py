@@ -10,6 +10,9 @@ from jsonschema import Draft202012Validator
 from tests.support.files import upload_ok
 from webui.api.knowledge import ACCESS_HELP
 
+# The declarations against real answers: not the database, so CI runs these on SQLite only.
+pytestmark = pytest.mark.document
+
 NOTES = b"Tomatoes need sun.\n\nBasil likes the same window sill."
 MY_PATHS = ("/api/v1/files", "/api/v1/knowledge", "/api/v1/retrieval")
 

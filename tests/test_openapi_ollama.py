@@ -10,6 +10,9 @@ from jsonschema import Draft202012Validator
 
 from tests.support.accounts import ADMIN_EMAIL, bearer, login_client
 
+# The declarations against real answers: not the database, so CI runs these on SQLite only.
+pytestmark = pytest.mark.document
+
 NDJSON = "application/x-ndjson"
 JSON = "application/json"
 CHAT = {"model": "llama-test:latest", "messages": [{"role": "user", "content": "Hello"}]}
