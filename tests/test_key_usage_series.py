@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from tests.support.accounts import ADMIN_EMAIL, login_client
 from tests.support.statements import keyed_request_statements
+from tests.support.usage import add_usage
 from webui.extensions import db
-from webui.models import ApiKey, Usage, now
+from webui.models import ApiKey, now
 from webui.services import key_usage
 from webui.sql_trace import traced_statements
 
@@ -31,26 +32,6 @@ def people(people_with_keys):
 def key_id_of(app, user_id: str) -> str:
     with app.app_context():
         return db.session.scalar(sa.select(ApiKey.id).where(ApiKey.user_id == user_id))
-
-
-def add_usage(app, user_id, key_id, at, model="gpt-x", tokens=(10, 5, 15), status=200):
-    """One recorded completion at a known time."""
-    prompt, completion, total = tokens
-    with app.app_context():
-        db.session.add(
-            Usage(
-                user_id=user_id,
-                api_key_id=key_id,
-                endpoint="/api/chat/completions",
-                model=model,
-                status=status,
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                total_tokens=total,
-                created_at=at,
-            )
-        )
-        db.session.commit()
 
 
 def usage_of(client, key_id, query="", who="api_keys"):

@@ -9,8 +9,7 @@ import pytest
 
 from tests.support.accounts import ADMIN_EMAIL, PASSWORD, bearer, login_client
 from tests.support.openapi_checks import assert_fits
-from webui.extensions import db
-from webui.models import Usage
+from tests.support.usage import add_usage
 
 # The declarations against real answers: not the database, so CI runs these on SQLite only.
 pytestmark = pytest.mark.document
@@ -33,25 +32,6 @@ def alice(app, people):
 @pytest.fixture
 def admin(app, people):
     return login_client(app, ADMIN_EMAIL)
-
-
-def record_usage(app, user_id: str, key_id: str) -> None:
-    """One chat completion made with the key, as the usage table records it."""
-    with app.app_context():
-        db.session.add(
-            Usage(
-                user_id=user_id,
-                api_key_id=key_id,
-                endpoint="/api/chat/completions",
-                model="gpt-test",
-                status=200,
-                prompt_tokens=10,
-                completion_tokens=5,
-                total_tokens=15,
-                created_at=int(time.time()),
-            )
-        )
-        db.session.commit()
 
 
 def test_sign_up_and_the_account_fit_their_schemas(app, client, document, save_settings):
@@ -126,7 +106,7 @@ def test_personal_key_answers_fit_their_schemas(app, client, people, alice, docu
     assert_fits(document, f"{ONE_KEY}/end-grace", "post", ended)
     enabled = alice.post(f"{one}/enable")
     assert assert_fits(document, f"{ONE_KEY}/enable", "post", enabled)["disabled_at"] is None
-    record_usage(app, people["alice"], key["id"])
+    add_usage(app, people["alice"], key["id"], int(time.time()), model="gpt-test")
     usage = alice.get(f"{one}/usage?bucket=week&days=7")
     series = assert_fits(document, f"{ONE_KEY}/usage", "get", usage)
     assert series["totals"]["requests"] == 1 and series["series"][0]["model"] == "gpt-test"
@@ -177,7 +157,7 @@ def test_the_administrators_key_answers_fit_their_schemas(app, client, people, a
     alices = admin.get(f"{inventory}?user_id={people['alice']}&expired=false&sort=usage")
     [item] = assert_fits(document, inventory, "get", alices)["items"]
     assert item["user"]["email"] == "alice@example.com"
-    record_usage(app, people["alice"], item["id"])
+    add_usage(app, people["alice"], item["id"], int(time.time()), model="gpt-test")
     usage = admin.get(f"{inventory}/{item['id']}/usage")
     assert assert_fits(document, f"{inventory}/{{key_id}}/usage", "get", usage)["totals"]
     revoked = admin.delete(f"{inventory}/{item['id']}")
